@@ -1,0 +1,32 @@
+# netcert: certify Kubernetes cluster networking on real kind clusters.
+# `make help` lists the targets.
+
+GO ?= go
+E2E_TIMEOUT ?= 60m
+SUITE ?= smoke
+
+.PHONY: help setup test e2e suite vet clean-clusters
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+setup: ## (root) install and start Docker, build every image from source; idempotent
+	bash images/setup.sh
+
+test: ## unit tests: no Docker, seconds
+	$(GO) test -short ./...
+
+e2e: ## every kind suite (needs `make setup`); NETCERT_KEEP_CLUSTER=1 keeps clusters
+	$(GO) test -count=1 -timeout $(E2E_TIMEOUT) -v ./suites/...
+
+suite: ## one kind suite: make suite SUITE=smoke
+	$(GO) test -count=1 -timeout $(E2E_TIMEOUT) -v ./suites/$(SUITE)
+
+vet: ## go vet and gofmt
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+
+clean-clusters: ## delete the kind clusters and Docker networks that netcert suites left behind
+	@for c in $$($(GO) run sigs.k8s.io/kind get clusters 2>/dev/null | grep '^netcert-'); do \
+	  $(GO) run sigs.k8s.io/kind delete cluster --name $$c; done
+	@docker network ls --format '{{.Name}}' | grep '^netcert-' | xargs -r docker network rm

@@ -1,0 +1,56 @@
+# Image builders: small images around binaries from $BIN_DIR, and the two-stage kind node image.
+# shellcheck shell=bash
+
+# binary_image IMAGE RECIPE BASE ENTRYPOINT SRC=DEST...: an image FROM BASE holding each binary SRC
+# (relative to $BIN_DIR) at DEST, run as ENTRYPOINT (a JSON array).
+binary_image() {
+  local image=$1 recipe=$2 base=$3 entrypoint=$4 ctx pair; shift 4
+  ctx=$NETCERT_CACHE/context/$(echo "$image" | tr '/:' '__')
+  rm -rf "$ctx" && mkdir -p "$ctx/root"
+  for pair in "$@"; do
+    mkdir -p "$ctx/root$(dirname "${pair#*=}")"
+    cp "$BIN_DIR/${pair%%=*}" "$ctx/root${pair#*=}" || return
+  done
+  cat >"$ctx/Dockerfile" <<DOCKERFILE
+FROM $base
+COPY root/ /
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+ENTRYPOINT $entrypoint
+DOCKERFILE
+  docker_build_context "$image" "$recipe" "$ctx"
+}
+
+# node_stage_image IMAGE RECIPE ROOTFS: stage one of the node image (see images/node/Dockerfile).
+node_stage_image() {
+  local image=$1 recipe=$2 rootfs=$3 ctx=$NETCERT_CACHE/context/node cmd
+  rm -rf "$ctx" && mkdir -p "$ctx/bin"
+  cp -r "$NETCERT_ROOT/images/node/." "$ctx/"
+  for cmd in kubelet kubeadm kubectl; do cp "$BIN_DIR/$cmd" "$ctx/bin/" || return; done
+  DOCKER_BUILDKIT=0 docker build -q --label "$RECIPE_LABEL=$recipe" -t "$image" \
+    --build-arg ROOTFS="$rootfs" --build-arg KUBERNETES_VERSION="$KUBERNETES_VERSION" \
+    --build-arg PAUSE_VERSION="$PAUSE_VERSION" "$ctx" >/dev/null
+}
+
+# node_image IMAGE RECIPE STAGE PRELOAD...: stage two: STAGE with the PRELOAD images imported into
+# its containerd (k8s.io namespace, pinned, unpacked on first use), committed as IMAGE.
+node_image() {
+  local image=$1 recipe=$2 stage=$3 tar=$NETCERT_CACHE/preload.tar name=netcert-node-build; shift 3
+  docker save -o "$tar" "$@" || return
+  docker rm -f "$name" >/dev/null 2>&1
+  docker run -d --name "$name" --privileged --entrypoint sleep -v "$tar:/preload.tar:ro" "$stage" infinity >/dev/null || return
+  # shellcheck disable=SC2016
+  docker exec "$name" bash -c '
+    set -e
+    nohup containerd >/var/log/preload-containerd.log 2>&1 &
+    for i in $(seq 50); do [ -S /run/containerd/containerd.sock ] && break; sleep 0.2; done
+    ctr -n k8s.io images import --label=io.cri-containerd.pinned=pinned --all-platforms --no-unpack --digests /preload.tar >/dev/null
+    ctr -n k8s.io images list -q
+    pkill containerd; for i in $(seq 50); do pgrep containerd >/dev/null || break; sleep 0.2; done
+    rm -f /var/log/preload-containerd.log' || { docker rm -f "$name" >/dev/null; return 1; }
+  docker commit --change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' \
+    --change "LABEL $RECIPE_LABEL=$recipe" "$name" "$image" >/dev/null
+  local rc=$?
+  docker rm -f "$name" >/dev/null
+  rm -f "$tar"
+  return $rc
+}

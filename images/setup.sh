@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# netcert set-up: a Docker engine that can run kind, and every image the suites need, built from
+# source (Go module proxy + Debian archive only). Idempotent: what is up to date is skipped.
+# Usage: sudo make setup   (or: sudo bash images/setup.sh)
+set -o errexit -o nounset -o pipefail
+
+NETCERT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$NETCERT_ROOT/images/lib.sh"
+for recipe in "$NETCERT_ROOT"/images/build/*.sh "$NETCERT_ROOT/images/docker-engine.sh" \
+  "$NETCERT_ROOT/images/install-runtime-wrapper.sh"; do
+  # shellcheck source=/dev/null
+  source "$recipe"
+done
+
+preflight() {
+  [[ $EUID -eq 0 ]] || die "run the set-up as root (sudo make setup): it installs and starts a Docker engine and writes $NETCERT_CACHE"
+  command -v go >/dev/null || die "Go is not on PATH: install Go $(sed -n 's/^go //p' "$NETCERT_ROOT/go.mod") or newer"
+  command -v gcc >/dev/null || apt_install gcc libc6-dev
+  command -v debootstrap >/dev/null || apt_install debootstrap
+  command -v jq >/dev/null || apt_install jq
+}
+
+build_binaries() {
+  ensure_binaries kubernetes "$(recipe_hash "$NETCERT_ROOT/images/build/kubernetes.sh" "=$KUBERNETES_VERSION")" build_kubernetes
+  ensure_binaries pause "$(recipe_hash "$NETCERT_ROOT/images/build/pause.sh" "=$KUBERNETES_VERSION" "=$PAUSE_VERSION")" build_pause
+  ensure_binaries etcd "$(recipe_hash "$NETCERT_ROOT/images/build/etcd.sh" "=$ETCD_VERSION")" build_etcd
+  ensure_binaries coredns "$(recipe_hash "$NETCERT_ROOT/images/build/coredns.sh" "=$COREDNS_VERSION")" build_coredns
+  ensure_binaries cni-plugins "$(recipe_hash "$NETCERT_ROOT/images/build/cni-plugins.sh" \
+    "=$CNI_PLUGINS_VERSION" "=$FLANNEL_CNI_PLUGIN_VERSION")" build_cni_plugins
+  ensure_binaries flanneld "$(recipe_hash "$NETCERT_ROOT/images/build/flanneld.sh" "=$FLANNEL_VERSION")" build_flanneld
+  ensure_binaries netcert "$(netcert_programs_recipe)" build_netcert_programs
+}
+
+NODE_ROOTFS=netcert.local/rootfs-node:$DEBIAN_SUITE
+NET_ROOTFS=netcert.local/rootfs-net:$DEBIAN_SUITE
+NODE_ROOTFS_RECIPE=$(recipe_hash "$NETCERT_ROOT/images/build/rootfs.sh" "=node" "=$DEBIAN_SUITE")
+NET_ROOTFS_RECIPE=$(recipe_hash "$NETCERT_ROOT/images/build/rootfs.sh" "=net" "=$DEBIAN_SUITE")
+
+# Mostly downloads and dpkg: runs beside the Go builds, which want the CPUs.
+build_rootfs_images() {
+  ensure_image "$NODE_ROOTFS" "$NODE_ROOTFS_RECIPE" build_rootfs "${node_rootfs_packages[@]}"
+  ensure_image "$NET_ROOTFS" "$NET_ROOTFS_RECIPE" build_rootfs "${net_rootfs_packages[@]}"
+}
+
+build_images() {
+  local builders=$NETCERT_ROOT/images/build/images.sh
+  local k8s=registry.k8s.io v=$KUBERNETES_VERSION bin=/usr/local/bin
+  local -A recipe
+  recipe[k8s]=$(recipe_hash "$builders" "$BIN_DIR/.kubernetes.recipe")
+  recipe[proxy]=$(recipe_hash "=${recipe[k8s]}" "=$NET_ROOTFS_RECIPE")
+  recipe[etcd]=$(recipe_hash "$builders" "$BIN_DIR/.etcd.recipe")
+  recipe[coredns]=$(recipe_hash "$builders" "$BIN_DIR/.coredns.recipe")
+  recipe[pause]=$(recipe_hash "$builders" "$BIN_DIR/.pause.recipe")
+  local c
+  for c in kube-apiserver kube-controller-manager kube-scheduler; do
+    ensure_image "$k8s/$c:$v" "${recipe[k8s]}" binary_image scratch "[\"$bin/$c\"]" "$c=$bin/$c"
+  done
+  ensure_image "$k8s/kube-proxy:$v" "${recipe[proxy]}" binary_image "$NET_ROOTFS" "[\"$bin/kube-proxy\"]" "kube-proxy=$bin/kube-proxy"
+  ensure_image "$k8s/etcd:$ETCD_IMAGE_TAG" "${recipe[etcd]}" binary_image scratch "[\"$bin/etcd\"]" "etcd=$bin/etcd" "etcdctl=$bin/etcdctl"
+  ensure_image "$k8s/coredns/coredns:$COREDNS_VERSION" "${recipe[coredns]}" binary_image scratch '["/coredns"]' "coredns=/coredns"
+  ensure_image "$k8s/pause:$PAUSE_VERSION" "${recipe[pause]}" binary_image scratch '["/pause"]' "pause=/pause"
+
+  local stage=netcert.local/node-stage:$v stage_recipe
+  stage_recipe=$(recipe_hash "$builders" "$NETCERT_ROOT/images/node" "=$NODE_ROOTFS_RECIPE" "=${recipe[k8s]}" "=$PAUSE_VERSION")
+  ensure_image "$stage" "$stage_recipe" node_stage_image "$NODE_ROOTFS"
+  ensure_image "$LOCAL_NODE_IMAGE" "$(recipe_hash "=$stage_recipe" "=${recipe[k8s]}" "=${recipe[proxy]}" \
+    "=${recipe[etcd]}" "=${recipe[coredns]}" "=${recipe[pause]}")" node_image "$stage" \
+    "$k8s/kube-apiserver:$v" "$k8s/kube-controller-manager:$v" "$k8s/kube-scheduler:$v" "$k8s/kube-proxy:$v" \
+    "$k8s/etcd:$ETCD_IMAGE_TAG" "$k8s/coredns/coredns:$COREDNS_VERSION" "$k8s/pause:$PAUSE_VERSION"
+
+  ensure_image "$LOCAL_FLANNEL_IMAGE" "$(recipe_hash "$builders" "$BIN_DIR/.flanneld.recipe" "$BIN_DIR/.cni-plugins.recipe" "=$NET_ROOTFS_RECIPE")" \
+    binary_image "$NET_ROOTFS" '["/opt/bin/flanneld"]' "flanneld=/opt/bin/flanneld" "cni/flannel=/flannel"
+  local plugin plugins=()
+  for plugin in "${cni_plugins[@]#*/}"; do plugins+=("cni/$plugin=/cni-plugins/$plugin"); done
+  ensure_image "$CNI_PLUGINS_IMAGE" "$(recipe_hash "$builders" "$BIN_DIR/.cni-plugins.recipe" "=$NET_ROOTFS_RECIPE")" \
+    binary_image "$NET_ROOTFS" '["/bin/sh"]' "${plugins[@]}"
+  ensure_image "$PROBE_IMAGE" "$(recipe_hash "$builders" "$BIN_DIR/.netcert.recipe")" \
+    binary_image scratch '["/netcert-probe", "serve"]' "netcert-probe=/netcert-probe" "netcert-dns-upstream=/netcert-dns-upstream"
+}
+
+main() {
+  log "netcert set-up in $NETCERT_ROOT (cache: $NETCERT_CACHE)"
+  preflight
+  step "Docker engine" ensure_docker_engine
+  step "OCI runtime wrapper" install_runtime_wrapper
+  step "privileged containers" check_privileged_containers
+  build_rootfs_images &
+  local rootfs_pid=$!
+  build_binaries
+  wait "$rootfs_pid" || die "building the Debian root file systems failed (see the output above)"
+  build_images
+  log "set-up complete in $(($(date +%s) - SETUP_STARTED))s"
+}
+
+main "$@"

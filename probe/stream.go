@@ -1,0 +1,150 @@
+package probe
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"time"
+)
+
+// DefaultTimeout bounds a check whose context carries no deadline.
+const DefaultTimeout = 3 * time.Second
+
+// maxDatagram is the largest UDP payload the probes read.
+const maxDatagram = 64 << 10
+
+// TCP connects to addr (HOST:PORT), sends a random nonce and succeeds when
+// the same bytes come back, as from the TCP echo server. Detail holds the
+// echoed nonce.
+func TCP(ctx context.Context, addr string) Result {
+	res := newResult(KindTCP, addr)
+	start := time.Now()
+	echo, err := tcpExchange(ctx, addr)
+	return res.finish(start, echo, err)
+}
+
+// UDP sends a random nonce in one datagram to addr (HOST:PORT) and succeeds
+// when a datagram with the same bytes comes back before ctx ends. Other
+// datagrams are ignored. Detail holds the echoed nonce.
+func UDP(ctx context.Context, addr string) Result {
+	res := newResult(KindUDP, addr)
+	start := time.Now()
+	echo, err := udpExchange(ctx, addr)
+	return res.finish(start, echo, err)
+}
+
+// tcpExchange performs the exchange behind TCP.
+func tcpExchange(ctx context.Context, addr string) (string, error) {
+	ctx, cancel := withDefaultTimeout(ctx)
+	defer cancel()
+	nonce, err := newNonce()
+	if err != nil {
+		return "", err
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close()
+	defer bindDeadline(ctx, conn)()
+
+	if _, err := conn.Write(nonce); err != nil {
+		return "", fmt.Errorf("send nonce: %w", withCtxErr(ctx, err))
+	}
+	got := make([]byte, len(nonce))
+	n, err := io.ReadFull(conn, got)
+	if err != nil {
+		return string(got[:n]), fmt.Errorf("read echo after %d of %d bytes: %w", n, len(nonce), withCtxErr(ctx, err))
+	}
+	if !bytes.Equal(got, nonce) {
+		return string(got), fmt.Errorf("echo mismatch: sent %q, got %q", nonce, got)
+	}
+	return strings.TrimSpace(string(got)), nil
+}
+
+// udpExchange performs the exchange behind UDP.
+func udpExchange(ctx context.Context, addr string) (string, error) {
+	ctx, cancel := withDefaultTimeout(ctx)
+	defer cancel()
+	nonce, err := newNonce()
+	if err != nil {
+		return "", err
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "udp", addr)
+	if err != nil {
+		return "", fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close()
+	defer bindDeadline(ctx, conn)()
+
+	if _, err := conn.Write(nonce); err != nil {
+		return "", fmt.Errorf("send nonce: %w", withCtxErr(ctx, err))
+	}
+	buf := make([]byte, maxDatagram)
+	others := 0
+	for {
+		n, err := conn.Read(buf)
+		if err != nil {
+			if others > 0 {
+				return "", fmt.Errorf("read echo (ignored %d unmatched datagrams): %w", others, withCtxErr(ctx, err))
+			}
+			return "", fmt.Errorf("read echo: %w", withCtxErr(ctx, err))
+		}
+		if bytes.Equal(buf[:n], nonce) {
+			return strings.TrimSpace(string(buf[:n])), nil
+		}
+		others++
+	}
+}
+
+// newNonce returns a fresh random payload for an echo check.
+func newNonce() ([]byte, error) {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		return nil, fmt.Errorf("generate nonce: %w", err)
+	}
+	return []byte("netcert-" + hex.EncodeToString(b) + "\n"), nil
+}
+
+// withDefaultTimeout applies DefaultTimeout when ctx has no deadline.
+func withDefaultTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, DefaultTimeout)
+}
+
+// bindDeadline makes conn's I/O end at ctx's deadline or cancellation. The
+// returned function releases the binding.
+func bindDeadline(ctx context.Context, conn net.Conn) func() bool {
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	return context.AfterFunc(ctx, func() {
+		_ = conn.SetDeadline(time.Unix(1, 0))
+	})
+}
+
+// withCtxErr prefixes err with the context's error when ctx has ended, so a
+// timeout reads as such rather than as a bare I/O error.
+func withCtxErr(ctx context.Context, err error) error {
+	cerr := ctx.Err()
+	if _, ok := ctx.Deadline(); ok && cerr == nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		// The connection deadline, copied from ctx, can fire just before
+		// ctx itself reports it.
+		cerr = context.DeadlineExceeded
+	}
+	if cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%w: %w", cerr, err)
+	}
+	return err
+}

@@ -1,0 +1,118 @@
+package testbed
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
+	"sigs.k8s.io/e2e-framework/pkg/envfuncs"
+	"sigs.k8s.io/e2e-framework/support/kind"
+)
+
+// Cluster is one test cluster's life cycle, as e2e-framework environment functions.
+type Cluster struct {
+	cfg  Config
+	kind string // path of the pinned kind binary
+}
+
+// New returns the life cycle of the cluster that cfg describes.
+func New(cfg Config) *Cluster {
+	return &Cluster{cfg: cfg}
+}
+
+// Config returns the cluster's configuration.
+func (c *Cluster) Config() Config { return c.cfg }
+
+// Setup creates the cluster and returns once the CNI, every node, CoreDNS and netcert's own
+// workloads are Ready. Use it as an e2e-framework Setup function.
+func (c *Cluster) Setup(ctx context.Context, envCfg *envconf.Config) (context.Context, error) {
+	logf := c.cfg.Logf
+	if err := checkHost(ctx, c.cfg); err != nil {
+		return ctx, err
+	}
+	var err error
+	if c.kind, err = buildKind(ctx); err != nil {
+		return ctx, err
+	}
+	c.deleteOnInterrupt()
+	// A network per cluster, so deleting the cluster can delete its network too.
+	if err := os.Setenv("KIND_EXPERIMENTAL_DOCKER_NETWORK", c.cfg.Name); err != nil {
+		return ctx, err
+	}
+
+	start := time.Now()
+	logf("creating kind cluster %s (%s images, node image %s)", c.cfg.Name, c.cfg.Images.Mode, c.cfg.Images.Node)
+	create := envfuncs.CreateClusterWithConfig(kind.NewProvider(), c.cfg.Name, c.cfg.KindConfig,
+		kind.WithImage(c.cfg.Images.Node), kind.WithPath(c.kind))
+	if ctx, err = create(ctx, envCfg); err != nil {
+		return ctx, fmt.Errorf("create kind cluster %s: %w", c.cfg.Name, err)
+	}
+	logf("kind cluster created in %s", since(start))
+
+	for _, image := range c.cfg.Images.LocalImages() {
+		t := time.Now()
+		if ctx, err = envfuncs.LoadImageToCluster(c.cfg.Name, image)(ctx, envCfg); err != nil {
+			return ctx, err
+		}
+		logf("loaded %s in %s", image, since(t))
+	}
+	if err := c.install(ctx, envCfg); err != nil {
+		return ctx, err
+	}
+	if err := c.waitReady(ctx, envCfg); err != nil {
+		return ctx, err
+	}
+	logf("cluster Ready in %s (CNI %s, every node, CoreDNS and netcert probes Ready)", since(start), c.cfg.CNI)
+	return ctx, nil
+}
+
+// Teardown deletes the cluster and its Docker network, unless the user asked to keep them. It does
+// not depend on Setup having succeeded. Use it as an e2e-framework Finish function.
+func (c *Cluster) Teardown(ctx context.Context, _ *envconf.Config) (context.Context, error) {
+	if c.cfg.Keep {
+		c.cfg.Logf("keeping cluster %s (%s=1); delete it with: kind delete cluster --name %s && docker network rm %s",
+			c.cfg.Name, KeepEnv, c.cfg.Name, c.cfg.Name)
+		return ctx, nil
+	}
+	if c.kind == "" {
+		return ctx, nil // Setup stopped before it could create anything.
+	}
+	start := time.Now()
+	if err := deleteCluster(ctx, c.kind, c.cfg); err != nil {
+		return ctx, err
+	}
+	c.cfg.Logf("deleted cluster %s and its Docker network in %s", c.cfg.Name, since(start))
+	return ctx, nil
+}
+
+// deleteOnInterrupt deletes the cluster when the run is interrupted (SIGINT, SIGTERM) and shortly
+// before `go test -timeout` would kill the process.
+func (c *Cluster) deleteOnInterrupt() {
+	cleanup := func(why string) {
+		c.cfg.Logf("%s: cleaning up", why)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if _, err := c.Teardown(ctx, nil); err != nil {
+			c.cfg.Logf("cleanup failed: %v", err)
+		}
+	}
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		sig := <-signals
+		cleanup("interrupted by " + sig.String())
+		os.Exit(130)
+	}()
+	if f := flag.Lookup("test.timeout"); f != nil {
+		if timeout, err := time.ParseDuration(f.Value.String()); err == nil && timeout > 3*time.Minute {
+			time.AfterFunc(timeout-2*time.Minute, func() { cleanup("go test -timeout is about to expire") })
+		}
+	}
+}
+
+func since(t time.Time) time.Duration { return time.Since(t).Round(100 * time.Millisecond) }

@@ -1,0 +1,77 @@
+package testbed
+
+import (
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/netcert/netcert/images"
+)
+
+// KeepEnv keeps the cluster (and its Docker network) after a suite, for debugging, when set to 1.
+const KeepEnv = "NETCERT_KEEP_CLUSTER"
+
+// Probe workloads (fixtures/netcert-system.yaml).
+const (
+	Namespace      = "netcert-system"
+	ProbeSelector  = "app.kubernetes.io/name=netcert-probe"
+	ProbeService   = "netcert-probe"
+	DNSUpstream    = "dns-upstream"
+	TestZone       = "netcert.test."
+	TestRecordName = "probe.netcert.test."
+	TestRecordIP   = "127.0.0.1"
+)
+
+// Config describes one test cluster.
+type Config struct {
+	Name       string // cluster name; also the name of its Docker network
+	KindConfig string // path of the kind cluster configuration
+	CNI        string // "flannel"
+	PodSubnet  string // must match the kind configuration
+	Images     images.Set
+	Keep       bool                               // leave the cluster running after the suite
+	Logf       func(format string, args ...any) // progress lines
+}
+
+// ConfigFromEnv returns the configuration of cluster name with kind configuration
+// kind-configs/<cni>.yaml, reading the image mode and the keep switch from the environment.
+func ConfigFromEnv(name, cni, podSubnet string) (Config, error) {
+	mode, err := images.ModeFromEnv()
+	if err != nil {
+		return Config{}, err
+	}
+	root, err := RepoRoot()
+	if err != nil {
+		return Config{}, err
+	}
+	keep, _ := strconv.ParseBool(os.Getenv(KeepEnv))
+	return Config{
+		Name:       name,
+		KindConfig: filepath.Join(root, "kind-configs", cni+".yaml"),
+		CNI:        cni,
+		PodSubnet:  podSubnet,
+		Images:     images.For(mode),
+		Keep:       keep,
+		Logf:       log.New(os.Stderr, "[netcert "+name+"] ", log.Ltime).Printf,
+	}, nil
+}
+
+// RepoRoot returns the root of the netcert module (where go.mod is), from the working directory up.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("working directory: %w", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod above the working directory: run the suites from the netcert repository")
+		}
+		dir = parent
+	}
+}

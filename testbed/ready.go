@@ -1,0 +1,98 @@
+package testbed
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
+	"sigs.k8s.io/e2e-framework/klient/wait"
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
+)
+
+// ReadyTimeout bounds each readiness wait of Setup.
+const ReadyTimeout = 5 * time.Minute
+
+// waitReady waits for every node, the CNI DaemonSet, CoreDNS and netcert's workloads to be Ready:
+// pods that merely exist do not count.
+func (c *Cluster) waitReady(ctx context.Context, envCfg *envconf.Config) error {
+	r := envCfg.Client().Resources()
+	var nodes corev1.NodeList
+	if err := r.List(ctx, &nodes); err != nil {
+		return fmt.Errorf("list nodes: %w", err)
+	}
+	waits := []struct {
+		what string
+		done func(context.Context) (bool, error)
+	}{
+		{"CNI DaemonSet " + c.cfg.CNI, daemonSetReady(r, "kube-flannel", "kube-flannel-ds", len(nodes.Items))},
+		{"every node", nodesReady(r)},
+		{"CoreDNS", deploymentReady(r, "kube-system", "coredns")},
+		{"netcert probes (set a)", daemonSetReady(r, Namespace, "probe-a", len(nodes.Items))},
+		{"netcert probes (set b)", daemonSetReady(r, Namespace, "probe-b", len(nodes.Items))},
+		{"netcert DNS upstream", deploymentReady(r, Namespace, DNSUpstream)},
+	}
+	for _, w := range waits {
+		start := time.Now()
+		if err := wait.For(w.done, wait.WithContext(ctx), wait.WithTimeout(ReadyTimeout), wait.WithInterval(time.Second)); err != nil {
+			return fmt.Errorf("waiting for %s to be Ready: %w", w.what, err)
+		}
+		c.cfg.Logf("%s Ready (waited %s)", w.what, since(start))
+	}
+	return nil
+}
+
+func nodesReady(r *resources.Resources) func(context.Context) (bool, error) {
+	return func(ctx context.Context) (bool, error) {
+		var nodes corev1.NodeList
+		if err := r.List(ctx, &nodes); err != nil {
+			return false, nil // the API server may be busy; retry until the timeout
+		}
+		for _, n := range nodes.Items {
+			if !nodeReady(n) {
+				return false, nil
+			}
+		}
+		return len(nodes.Items) > 0, nil
+	}
+}
+
+func nodeReady(n corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// daemonSetReady: want pods scheduled, all of them up to date and Ready.
+func daemonSetReady(r *resources.Resources, ns, name string, want int) func(context.Context) (bool, error) {
+	return func(ctx context.Context) (bool, error) {
+		var ds appsv1.DaemonSet
+		if err := r.Get(ctx, name, ns, &ds); err != nil {
+			return false, nil
+		}
+		s := ds.Status
+		return s.ObservedGeneration >= ds.Generation && int(s.DesiredNumberScheduled) == want &&
+			s.NumberReady == s.DesiredNumberScheduled && s.UpdatedNumberScheduled == s.DesiredNumberScheduled, nil
+	}
+}
+
+// deploymentReady: the latest rollout complete, every replica updated and Ready, no old pods left.
+func deploymentReady(r *resources.Resources, ns, name string) func(context.Context) (bool, error) {
+	return func(ctx context.Context) (bool, error) {
+		var d appsv1.Deployment
+		if err := r.Get(ctx, name, ns, &d); err != nil {
+			return false, nil
+		}
+		want := int32(1)
+		if d.Spec.Replicas != nil {
+			want = *d.Spec.Replicas
+		}
+		s := d.Status
+		return s.ObservedGeneration >= d.Generation && s.UpdatedReplicas == want && s.ReadyReplicas == want && s.Replicas == want, nil
+	}
+}
