@@ -1,6 +1,6 @@
 # Installs netcert-runc-capfilter as Docker's default OCI runtime when the capability bounding set
 # is incomplete (see cmd/netcert-runc-capfilter/doc.go). Sourced, never run; needs lib.sh
-# (log, die, NETCERT_ROOT). Call: install_runtime_wrapper
+# (log, die, NETCERT_ROOT) and docker-engine.sh (apt_install). Call: install_runtime_wrapper
 # shellcheck shell=bash
 
 RUNTIME_WRAPPER_NAME=${RUNTIME_WRAPPER_NAME:-netcert-runc}
@@ -47,10 +47,7 @@ runtime_wrapper_binary() {
 
 # runtime_wrapper_daemon_json: registers the runtime as the default one, keeping every other setting.
 runtime_wrapper_daemon_json() {
-  if ! command -v jq >/dev/null; then
-    log "  installing jq"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q jq >/dev/null || die "apt-get install jq failed"
-  fi
+  command -v jq >/dev/null || apt_install jq
   local current='{}' merged
   if [[ -s $DOCKER_DAEMON_JSON ]]; then
     current=$(jq -e 'if type == "object" then . else error("not a JSON object") end' "$DOCKER_DAEMON_JSON") ||

@@ -28,6 +28,12 @@ go_wrapper_module() {
   printf 'module %s\n\ngo 1.24\n' "$module" >"$dir/go.mod"
 }
 
+# go_get DIR ARG...: `go get ARG...` inside the wrapper module DIR, quiet unless it fails.
+go_get() {
+  local dir=$1; shift
+  (cd "$dir" && go get "$@" >"$dir/go-get.log" 2>&1) || { tail -n 20 "$dir/go-get.log" >&2; return 1; }
+}
+
 # go_static_build DIR OUT PKG [go build flags...]: a static, CGO-free build inside a wrapper module.
 go_static_build() {
   local dir=$1 out=$2 pkg=$3; shift 3

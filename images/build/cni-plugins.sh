@@ -8,13 +8,13 @@ build_cni_plugins() {
   local dir=$MODULES_DIR/cni-plugins plugin
   mkdir -p "$BIN_DIR/cni"
   go_wrapper_module "$dir" netcert.local/build/cni-plugins
-  (cd "$dir" && go get "github.com/containernetworking/plugins@$CNI_PLUGINS_VERSION") || return
+  go_get "$dir" "github.com/containernetworking/plugins@$CNI_PLUGINS_VERSION" || return
   for plugin in "${cni_plugins[@]}"; do
     go_static_build "$dir" "$BIN_DIR/cni/${plugin#*/}" "github.com/containernetworking/plugins/plugins/$plugin" || return
   done
   # The flannel plugin lives in an older release of the same module: a module of its own here.
   dir=$MODULES_DIR/flannel-cni-plugin
   go_wrapper_module "$dir" netcert.local/build/flannel-cni-plugin
-  (cd "$dir" && go get "github.com/containernetworking/plugins@$FLANNEL_CNI_PLUGIN_VERSION") || return
+  go_get "$dir" "github.com/containernetworking/plugins@$FLANNEL_CNI_PLUGIN_VERSION" || return
   go_static_build "$dir" "$BIN_DIR/cni/flannel" github.com/containernetworking/plugins/plugins/meta/flannel
 }

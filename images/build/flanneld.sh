@@ -17,7 +17,7 @@ build_flanneld() {
     "$sdk" common "$sdk" common "$flannel_tencent_common" \
     "$sdk" vpc "$sdk" vpc "$flannel_tencent_vpc" >>"$dir/go.mod"
   # flanneld is the module's root package (package main); the version must be spelled out.
-  (cd "$dir" && go get "github.com/flannel-io/flannel@$FLANNEL_VERSION") || return
+  go_get "$dir" "github.com/flannel-io/flannel@$FLANNEL_VERSION" || return
   # As flannel's Makefile: CGO on, -extldflags -static, the version in pkg/version.Version.
   # netgo,osusergo keep glibc's NSS (dlopen) out of the static binary (upstream links musl).
   log "  compiling flanneld"

@@ -44,7 +44,6 @@ node_image() {
     nohup containerd >/var/log/preload-containerd.log 2>&1 &
     for i in $(seq 50); do [ -S /run/containerd/containerd.sock ] && break; sleep 0.2; done
     ctr -n k8s.io images import --label=io.cri-containerd.pinned=pinned --all-platforms --no-unpack --digests /preload.tar >/dev/null
-    ctr -n k8s.io images list -q
     pkill containerd; for i in $(seq 50); do pgrep containerd >/dev/null || break; sleep 0.2; done
     rm -f /var/log/preload-containerd.log' || { docker rm -f "$name" >/dev/null; return 1; }
   docker commit --change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' \

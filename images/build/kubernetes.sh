@@ -26,7 +26,7 @@ build_kubernetes() {
   local cmd
   for cmd in "${kubernetes_commands[@]}"; do
     # The version must be spelled out: a bare `go get` upgrades to a newer, unbuildable release.
-    (cd "$dir" && go get "k8s.io/kubernetes/cmd/$cmd@$v") || return
+    go_get "$dir" "k8s.io/kubernetes/cmd/$cmd@$v" || return
   done
   for cmd in "${kubernetes_commands[@]}"; do
     log "  compiling $cmd"
