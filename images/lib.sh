@@ -85,9 +85,12 @@ ensure_image() {
   step "build image $image (recipe $recipe)" "$fn" "$image" "$recipe" "$@"
 }
 
-# docker_build_context IMAGE RECIPE DIR: builds DIR/Dockerfile as IMAGE with its recipe label.
+# docker_build_context IMAGE RECIPE DIR [ARG...]: builds DIR/Dockerfile as IMAGE with its recipe
+# label and extra docker build ARGs; quiet unless the build fails.
 docker_build_context() {
-  DOCKER_BUILDKIT=0 docker build -q --label "$RECIPE_LABEL=$2" -t "$1" "$3" >/dev/null
+  local image=$1 recipe=$2 dir=$3 out; shift 3
+  out=$(DOCKER_BUILDKIT=0 docker build --label "$RECIPE_LABEL=$recipe" -t "$image" "$@" "$dir" 2>&1) ||
+    { printf '%s\n' "$out" | tail -n 30 >&2; return 1; }
 }
 
 # need_module_proxy stops the set-up with what to do when the Go module proxy cannot be reached

@@ -26,9 +26,8 @@ node_stage_image() {
   rm -rf "$ctx" && mkdir -p "$ctx/bin"
   cp -r "$NETCERT_ROOT/images/node/." "$ctx/"
   for cmd in kubelet kubeadm kubectl; do cp "$BIN_DIR/$cmd" "$ctx/bin/" || return; done
-  DOCKER_BUILDKIT=0 docker build -q --label "$RECIPE_LABEL=$recipe" -t "$image" \
-    --build-arg ROOTFS="$rootfs" --build-arg KUBERNETES_VERSION="$KUBERNETES_VERSION" \
-    --build-arg PAUSE_VERSION="$PAUSE_VERSION" "$ctx" >/dev/null
+  docker_build_context "$image" "$recipe" "$ctx" --build-arg ROOTFS="$rootfs" \
+    --build-arg KUBERNETES_VERSION="$KUBERNETES_VERSION" --build-arg PAUSE_VERSION="$PAUSE_VERSION"
 }
 
 # node_image IMAGE RECIPE STAGE PRELOAD...: stage two: STAGE with the PRELOAD images imported into
