@@ -1,0 +1,49 @@
+package doctor
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/netcert/netcert/node"
+)
+
+// Cluster is what checks and repairs look at: the nodes, the API, which CNI runs, and a way to
+// send live traffic.
+type Cluster struct {
+	Nodes  []node.Node
+	Client kubernetes.Interface
+	CNI    string       // "flannel" or "calico"
+	Probe  Prober       // live traffic; checks that need it fail to evaluate without it
+	Log    *slog.Logger // optional
+}
+
+// Prober sends real traffic from inside the cluster network (netcert's probe pods).
+type Prober interface {
+	// PodToPod sends UDP from a probe pod on node from to a probe pod on node to.
+	PodToPod(ctx context.Context, from, to string) (ok bool, ev Evidence, err error)
+	// DNS sends one query for name to server (IP:port) from a probe pod.
+	DNS(ctx context.Context, server, name string) (ok bool, ev Evidence, err error)
+}
+
+func (c *Cluster) log() *slog.Logger {
+	if c.Log == nil {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return c.Log
+}
+
+// run runs argv on n and returns its trimmed output with the evidence of the call.
+func run(ctx context.Context, n node.Node, argv ...string) (string, Evidence, error) {
+	out, stderr, err := n.Exec(ctx, argv...)
+	ev := Evidence{Source: n.Name() + "$ " + strings.Join(argv, " "), Output: strings.TrimSpace(string(out))}
+	if err != nil {
+		ev.Output = strings.TrimSpace(ev.Output + "\n" + string(stderr))
+		return ev.Output, ev, fmt.Errorf("%s: %w", ev.Source, err)
+	}
+	return ev.Output, ev, nil
+}

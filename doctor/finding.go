@@ -1,0 +1,53 @@
+package doctor
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Status is a finding's verdict.
+type Status string
+
+// The verdicts. NotApplicable is for a check that does not apply to this cluster (e.g. a Flannel
+// check on a Calico cluster): it is neither a pass nor a problem.
+const (
+	Pass          Status = "Pass"
+	Warn          Status = "Warn"
+	Fail          Status = "Fail"
+	NotApplicable Status = "NotApplicable"
+)
+
+// Evidence is one thing a check read: the command or API call, and what came back.
+type Evidence struct {
+	Source string `json:"source"` // e.g. "kind-worker$ sysctl -n net.ipv4.ip_forward" or "GET configmap kube-system/coredns"
+	Output string `json:"output"`
+}
+
+// Finding is a check's verdict about one node or object.
+type Finding struct {
+	Check    string     `json:"check"`            // the check's kebab-case ID
+	Node     string     `json:"node,omitempty"`   // the node it is about, if any
+	Object   string     `json:"object,omitempty"` // the API object or range it is about, if any
+	Status   Status     `json:"status"`
+	Summary  string     `json:"summary"`
+	Evidence []Evidence `json:"evidence,omitempty"`
+}
+
+func (f Finding) String() string {
+	where := f.Node
+	if f.Object != "" {
+		where = strings.TrimPrefix(where+" "+f.Object, " ")
+	}
+	return fmt.Sprintf("%s %s [%s]: %s", f.Status, f.Check, where, f.Summary)
+}
+
+// Failed returns the findings with status Fail.
+func Failed(findings []Finding) []Finding {
+	var out []Finding
+	for _, f := range findings {
+		if f.Status == Fail {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -1,0 +1,125 @@
+package doctor
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/netcert/netcert/node"
+)
+
+// sysctlNode is a fake node with a live ip_forward value and persisted sysctl files, whose sysctl
+// -w and drop-in writes change that state.
+func sysctlNode(name, live string, files map[string]string) *node.Fake {
+	n := node.NewFake(name)
+	n.Handle("sysctl -n net.ipv4.ip_forward", func([]string) (string, int) { return live + "\n", 0 })
+	n.Handle("sysctl -w", func(argv []string) (string, int) {
+		live = strings.TrimPrefix(argv[2], "net.ipv4.ip_forward=")
+		return "net.ipv4.ip_forward = " + live + "\n", 0
+	})
+	n.Handle("sh -c", func(argv []string) (string, int) {
+		if strings.Contains(argv[2], ipForwardDropIn) {
+			files[ipForwardDropIn] = "net.ipv4.ip_forward = 1"
+		}
+		return "", 0
+	})
+	n.Handle("grep -rsH ip_forward", func([]string) (string, int) {
+		var out []string
+		for file, line := range files {
+			out = append(out, file+":"+line)
+		}
+		if len(out) == 0 {
+			return "", 1
+		}
+		return strings.Join(out, "\n") + "\n", 0
+	})
+	return n
+}
+
+func TestIPForwardOffQuietOnAHealthyNode(t *testing.T) {
+	c := &Cluster{Nodes: []node.Node{sysctlNode("w1", "1", map[string]string{})}}
+	findings, err := IPForwardOff{}.Run(context.Background(), c)
+	require.NoError(t, err)
+	require.Len(t, findings, 1)
+	assert.Equal(t, Pass, findings[0].Status)
+	plan, err := IPForwardOff{}.Plan(context.Background(), c, findings)
+	require.NoError(t, err)
+	assert.True(t, plan.Empty())
+}
+
+func TestIPForwardOffFiresOnTheLiveValue(t *testing.T) {
+	c := &Cluster{Nodes: []node.Node{sysctlNode("w1", "1", map[string]string{}), sysctlNode("w2", "0", map[string]string{})}}
+	findings, err := IPForwardOff{}.Run(context.Background(), c)
+	require.NoError(t, err)
+	failed := Failed(findings)
+	require.Len(t, failed, 1)
+	assert.Equal(t, "w2", failed[0].Node)
+	assert.Contains(t, failed[0].Summary, "net.ipv4.ip_forward is 0")
+	assert.Equal(t, "w2$ sysctl -n net.ipv4.ip_forward", failed[0].Evidence[0].Source)
+	assert.Equal(t, "0", failed[0].Evidence[0].Output)
+}
+
+func TestIPForwardOffFiresOnAPersistedZero(t *testing.T) {
+	files := map[string]string{"/etc/sysctl.d/10-hardening.conf": "net.ipv4.ip_forward=0"}
+	c := &Cluster{Nodes: []node.Node{sysctlNode("w1", "1", files)}}
+	findings, err := IPForwardOff{}.Run(context.Background(), c)
+	require.NoError(t, err)
+	require.Equal(t, Fail, findings[0].Status)
+	assert.Contains(t, findings[0].Summary, "/etc/sysctl.d/10-hardening.conf persists")
+}
+
+func TestIPForwardOffRepairIsVerifiedAndIdempotent(t *testing.T) {
+	files := map[string]string{"/etc/sysctl.conf": "net.ipv4.ip_forward = 0"}
+	n := sysctlNode("w1", "0", files)
+	c := &Cluster{Nodes: []node.Node{n}}
+	ctx := context.Background()
+	findings, err := IPForwardOff{}.Run(ctx, c)
+	require.NoError(t, err)
+	plan, err := IPForwardOff{}.Plan(ctx, c, findings)
+	require.NoError(t, err)
+	require.Len(t, plan.Actions, 1)
+
+	// /etc/sysctl.conf is read after every drop-in: the drop-in alone cannot win, so the repair
+	// reports that it did not take rather than claiming success.
+	_, err = IPForwardOff{}.Apply(ctx, c, plan)
+	assert.ErrorContains(t, err, "/etc/sysctl.conf persists")
+
+	delete(files, "/etc/sysctl.conf")
+	files["/etc/sysctl.d/10-hardening.conf"] = "net.ipv4.ip_forward = 0"
+	rec, err := IPForwardOff{}.Apply(ctx, c, plan)
+	require.NoError(t, err)
+	require.Len(t, rec.Steps, 1)
+	assert.False(t, rec.Steps[0].Changed, "the first Apply already set the value and wrote the drop-in")
+
+	findings, err = IPForwardOff{}.Run(ctx, c)
+	require.NoError(t, err)
+	assert.Empty(t, Failed(findings))
+	calls := strings.Join(n.Calls(), "\n")
+	assert.Equal(t, 1, strings.Count(calls, "sysctl -w"), "the second Apply changed nothing")
+}
+
+func TestIPForwardOffCannotEvaluateAnUnreachableNode(t *testing.T) {
+	c := &Cluster{Nodes: []node.Node{node.NewFake("gone")}}
+	_, err := IPForwardOff{}.Run(context.Background(), c)
+	assert.ErrorContains(t, err, "gone$ sysctl -n net.ipv4.ip_forward")
+}
+
+func TestEffectiveSysctlFollowsBootOrder(t *testing.T) {
+	list := parseSysctlGrep(strings.Join([]string{
+		"/usr/lib/sysctl.d/50-default.conf:net.ipv4.ip_forward = 0",
+		"/etc/sysctl.d/50-default.conf:net.ipv4.ip_forward = 1", // hides the /usr/lib file of the same name
+		"/etc/sysctl.d/README.sysctl:net.ipv4.ip_forward = 0",   // not a .conf file
+		"/run/sysctl.d/60-x.conf:# net.ipv4.ip_forward = 0",     // a comment
+		"/run/sysctl.d/70-y.conf:net/ipv4/ip_forward=1",
+	}, "\n"))
+	a, ok := effectiveSysctl(list, ipForwardKey)
+	require.True(t, ok)
+	assert.Equal(t, sysctlAssignment{File: "/run/sysctl.d/70-y.conf", Key: ipForwardKey, Value: "1"}, a)
+
+	list = append(list, sysctlAssignment{File: sysctlConf, Key: ipForwardKey, Value: "0"})
+	a, _ = effectiveSysctl(list, ipForwardKey)
+	assert.Equal(t, "0", a.Value, "/etc/sysctl.conf is read last")
+}

@@ -1,0 +1,87 @@
+package doctor
+
+import (
+	"path"
+	"sort"
+	"strings"
+)
+
+// sysctlDirs are the drop-in directories that systemd-sysctl and `sysctl --system` read, highest
+// priority first: a file name in an earlier directory hides the same name in later ones.
+var sysctlDirs = []string{"/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d"}
+
+// sysctlConf is read after every drop-in.
+const sysctlConf = "/etc/sysctl.conf"
+
+// sysctlAssignment is one `key = value` line of a persisted sysctl file.
+type sysctlAssignment struct {
+	File, Key, Value string
+}
+
+// parseSysctlGrep parses `grep -rH KEY DIRS...` output ("file:line" per match) into the
+// assignments of .conf drop-ins and /etc/sysctl.conf, with keys normalised to dotted form.
+func parseSysctlGrep(out string) []sysctlAssignment {
+	var list []sysctlAssignment
+	for _, line := range strings.Split(out, "\n") {
+		file, text, ok := strings.Cut(line, ":")
+		if !ok || (file != sysctlConf && !strings.HasSuffix(file, ".conf")) {
+			continue
+		}
+		text = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(text), "-")) // "-key = v": ignore errors
+		if text == "" || text[0] == '#' || text[0] == ';' {
+			continue
+		}
+		key, value, ok := strings.Cut(text, "=")
+		if !ok {
+			continue
+		}
+		list = append(list, sysctlAssignment{
+			File:  file,
+			Key:   strings.ReplaceAll(strings.TrimSpace(key), "/", "."),
+			Value: strings.TrimSpace(value),
+		})
+	}
+	return list
+}
+
+// effectiveSysctl returns the assignment of key that wins at boot: drop-ins by file name (a name
+// in a higher-priority directory hides the others), then /etc/sysctl.conf; the last one counts.
+func effectiveSysctl(list []sysctlAssignment, key string) (sysctlAssignment, bool) {
+	priority := func(file string) int {
+		for i, dir := range sysctlDirs {
+			if path.Dir(file) == dir {
+				return i
+			}
+		}
+		return len(sysctlDirs)
+	}
+	winner := map[string]string{} // base name -> file that provides it
+	for _, a := range list {
+		if a.File == sysctlConf {
+			continue
+		}
+		base := path.Base(a.File)
+		if cur, ok := winner[base]; !ok || priority(a.File) < priority(cur) {
+			winner[base] = a.File
+		}
+	}
+	ordered := append([]sysctlAssignment(nil), list...)
+	sort.SliceStable(ordered, func(i, j int) bool { return bootOrder(ordered[i].File) < bootOrder(ordered[j].File) })
+	var last sysctlAssignment
+	found := false
+	for _, a := range ordered {
+		if a.Key != key || (a.File != sysctlConf && winner[path.Base(a.File)] != a.File) {
+			continue
+		}
+		last, found = a, true
+	}
+	return last, found
+}
+
+// bootOrder sorts drop-ins by base name and puts /etc/sysctl.conf last.
+func bootOrder(file string) string {
+	if file == sysctlConf {
+		return "\xff"
+	}
+	return path.Base(file)
+}

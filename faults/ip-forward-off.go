@@ -1,0 +1,38 @@
+package faults
+
+import (
+	"context"
+	"fmt"
+)
+
+// IPForwardOff sets net.ipv4.ip_forward=0 on one node, as a security scan that "hardens" it would:
+// the node stops forwarding its pods' traffic. Revert restores the value it found.
+type IPForwardOff struct {
+	Node string // the node to break
+}
+
+// Name returns "ip-forward-off".
+func (IPForwardOff) Name() string { return "ip-forward-off" }
+
+// AppliesTo: every CNI routes pod traffic through the node's forwarding path.
+func (IPForwardOff) AppliesTo(string) bool { return true }
+
+// Inject sets the value to 0 and returns the revert that restores the old value.
+func (f IPForwardOff) Inject(ctx context.Context, c *Cluster) (Revert, error) {
+	n, err := c.nodeNamed(f.Node)
+	if err != nil {
+		return nil, err
+	}
+	old, err := exec(ctx, n, "sysctl", "-n", "net.ipv4.ip_forward")
+	if err != nil {
+		return nil, fmt.Errorf("ip-forward-off: read the current value: %w", err)
+	}
+	revert := func(ctx context.Context) error {
+		_, err := exec(ctx, n, "sysctl", "-w", "net.ipv4.ip_forward="+old)
+		return err
+	}
+	if _, err := exec(ctx, n, "sysctl", "-w", "net.ipv4.ip_forward=0"); err != nil {
+		return nil, fmt.Errorf("ip-forward-off: %w", err)
+	}
+	return revert, nil
+}

@@ -1,0 +1,36 @@
+package faults
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/netcert/netcert/node"
+)
+
+func TestIPForwardOffInjectsAndReverts(t *testing.T) {
+	value := "1"
+	n := node.NewFake("w1").
+		Handle("sysctl -n net.ipv4.ip_forward", func([]string) (string, int) { return value + "\n", 0 }).
+		Handle("sysctl -w", func(argv []string) (string, int) {
+			value = strings.TrimPrefix(argv[2], "net.ipv4.ip_forward=")
+			return "", 0
+		})
+	c := &Cluster{Nodes: []node.Node{node.NewFake("cp"), n}}
+	revert, err := IPForwardOff{Node: "w1"}.Inject(context.Background(), c)
+	require.NoError(t, err)
+	assert.Equal(t, "0", value)
+
+	require.NoError(t, revert(context.Background()))
+	assert.Equal(t, "1", value)
+	require.NoError(t, revert(context.Background()), "revert is idempotent")
+	assert.Equal(t, "1", value)
+}
+
+func TestIPForwardOffUnknownNode(t *testing.T) {
+	_, err := IPForwardOff{Node: "nope"}.Inject(context.Background(), &Cluster{Nodes: []node.Node{node.NewFake("w1")}})
+	assert.ErrorContains(t, err, `no node "nope" (nodes: w1)`)
+}
