@@ -87,7 +87,7 @@ func For(mode Mode) Set {
 	return s
 }
 
-// Local returns the images that must be built here and loaded into the cluster, for this set.
+// LocalImages returns the images of the set that are built here and loaded into the cluster.
 func (s Set) LocalImages() []string {
 	if s.Mode == Upstream {
 		return []string{s.CNIPlugins, s.Probe}

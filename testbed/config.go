@@ -31,7 +31,7 @@ type Config struct {
 	CNI        string // "flannel"
 	PodSubnet  string // must match the kind configuration
 	Images     images.Set
-	Keep       bool                               // leave the cluster running after the suite
+	Keep       bool                             // leave the cluster running after the suite
 	Logf       func(format string, args ...any) // progress lines
 }
 

@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/netcert/netcert/images"
 )
 
 // run runs a host command and returns its combined output, with the output in the error.
@@ -24,7 +26,7 @@ func checkHost(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("no Docker engine answers (run `sudo make setup` first): %w", err)
 	}
 	need := cfg.Images.LocalImages()
-	if cfg.Images.Mode == "local" {
+	if cfg.Images.Mode == images.Local {
 		need = append(need, cfg.Images.Node)
 	}
 	for _, image := range need {

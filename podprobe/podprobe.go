@@ -1,0 +1,105 @@
+package podprobe
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/remotecommand"
+
+	"github.com/netcert/netcert/doctor"
+	"github.com/netcert/netcert/probe"
+)
+
+// Where netcert's probe pods run and how they are labelled.
+const (
+	Namespace = "netcert-system"
+	Selector  = "app.kubernetes.io/name=netcert-probe,netcert.io/probe-set=a"
+	Container = "probe"
+	UDPPort   = "8082"
+)
+
+// Prober runs netcert-probe in the probe pods of a cluster.
+type Prober struct {
+	Config *rest.Config
+	Client kubernetes.Interface
+}
+
+var _ doctor.Prober = (*Prober)(nil)
+
+// Run runs `netcert-probe ARGS...` in pod and returns its result with the evidence of the call. A
+// probe that ran and found the target unreachable is a Result with OK false; an error means the
+// probe could not be run.
+func (p *Prober) Run(ctx context.Context, pod corev1.Pod, args ...string) (probe.Result, doctor.Evidence, error) {
+	argv := append([]string{"/netcert-probe"}, args...)
+	ev := doctor.Evidence{Source: fmt.Sprintf("pod %s/%s (node %s)$ %s", pod.Namespace, pod.Name, pod.Spec.NodeName, strings.Join(argv, " "))}
+	req := p.Client.CoreV1().RESTClient().Post().Resource("pods").Namespace(pod.Namespace).Name(pod.Name).
+		SubResource("exec").VersionedParams(&corev1.PodExecOptions{
+		Container: Container, Command: argv, Stdout: true, Stderr: true,
+	}, scheme.ParameterCodec)
+	exec, err := remotecommand.NewSPDYExecutor(p.Config, "POST", req.URL())
+	if err != nil {
+		return probe.Result{}, ev, fmt.Errorf("exec in %s: %w", pod.Name, err)
+	}
+	var stdout, stderr bytes.Buffer
+	execErr := exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &stdout, Stderr: &stderr})
+	ev.Output = strings.TrimSpace(stdout.String())
+	res, err := probe.ParseResult(stdout.Bytes())
+	if err != nil {
+		return probe.Result{}, ev, fmt.Errorf("%s: no probe result (exec: %v, stderr: %s): %w", ev.Source, execErr, strings.TrimSpace(stderr.String()), err)
+	}
+	return res, ev, nil
+}
+
+// PodOn returns the Running probe pod (set a) on node.
+func (p *Prober) PodOn(ctx context.Context, node string) (corev1.Pod, error) {
+	pods, err := p.Client.CoreV1().Pods(Namespace).List(ctx, metav1.ListOptions{
+		LabelSelector: Selector, FieldSelector: "spec.nodeName=" + node,
+	})
+	if err != nil {
+		return corev1.Pod{}, fmt.Errorf("list probe pods on %s: %w", node, err)
+	}
+	for _, pod := range pods.Items {
+		if pod.Status.Phase == corev1.PodRunning && pod.Status.PodIP != "" && pod.DeletionTimestamp == nil {
+			return pod, nil
+		}
+	}
+	return corev1.Pod{}, fmt.Errorf("no running netcert probe pod on node %s (namespace %s)", node, Namespace)
+}
+
+// PodToPod sends UDP from the probe pod on node from to the probe pod on node to.
+func (p *Prober) PodToPod(ctx context.Context, from, to string) (bool, doctor.Evidence, error) {
+	src, err := p.PodOn(ctx, from)
+	if err != nil {
+		return false, doctor.Evidence{}, err
+	}
+	dst, err := p.PodOn(ctx, to)
+	if err != nil {
+		return false, doctor.Evidence{}, err
+	}
+	res, ev, err := p.Run(ctx, src, "udp", "--timeout", "2s", net.JoinHostPort(dst.Status.PodIP, UDPPort))
+	return res.OK, ev, err
+}
+
+// DNS sends one query for name to server from the probe pod of the first node that has one.
+func (p *Prober) DNS(ctx context.Context, server, name string) (bool, doctor.Evidence, error) {
+	pods, err := p.Client.CoreV1().Pods(Namespace).List(ctx, metav1.ListOptions{LabelSelector: Selector})
+	if err != nil {
+		return false, doctor.Evidence{}, fmt.Errorf("list probe pods: %w", err)
+	}
+	for _, pod := range pods.Items {
+		if pod.Status.Phase != corev1.PodRunning {
+			continue
+		}
+		res, ev, err := p.Run(ctx, pod, "dns", "--server", server, "--timeout", "2s", name)
+		return res.OK, ev, err
+	}
+	return false, doctor.Evidence{}, fmt.Errorf("no running netcert probe pod in %s", Namespace)
+}
