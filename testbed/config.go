@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/netcert/netcert/images"
+	"github.com/netcert/netcert/podprobe"
 )
 
 // KeepEnv keeps the cluster (and its Docker network) after a suite, for debugging, when set to 1.
@@ -15,7 +16,7 @@ const KeepEnv = "NETCERT_KEEP_CLUSTER"
 
 // Probe workloads (fixtures/netcert-system.yaml).
 const (
-	Namespace      = "netcert-system"
+	Namespace      = podprobe.Namespace
 	ProbeSelector  = "app.kubernetes.io/name=netcert-probe"
 	ProbeService   = "netcert-probe"
 	DNSUpstream    = "dns-upstream"

@@ -1,15 +1,17 @@
 package testbed
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
+	"github.com/netcert/netcert/podprobe"
 	"github.com/netcert/netcert/probe"
 )
 
@@ -43,16 +45,18 @@ func ProbePods(ctx context.Context, r *resources.Resources) ([]ProbePod, error) 
 	return out, nil
 }
 
-// Probe runs `netcert-probe ARGS...` inside pod and returns its one-line result. A probe that ran
-// and found the target unreachable is a Result with OK false, not an error; an error means the
-// probe could not be run at all.
-func Probe(ctx context.Context, r *resources.Resources, pod string, args ...string) (probe.Result, error) {
-	var stdout, stderr bytes.Buffer
-	cmd := append([]string{"/netcert-probe"}, args...)
-	execErr := r.ExecInPod(ctx, Namespace, pod, "probe", cmd, &stdout, &stderr)
-	res, err := probe.ParseResult(bytes.TrimSpace(stdout.Bytes()))
+// NewProber returns a prober for the cluster of an e2e-framework configuration.
+func NewProber(cfg *envconf.Config) (*podprobe.Prober, error) {
+	client, err := kubernetes.NewForConfig(cfg.Client().RESTConfig())
 	if err != nil {
-		return probe.Result{}, fmt.Errorf("probe %s in %s: %v (exec: %v, stderr: %s)", strings.Join(args, " "), pod, err, execErr, stderr.String())
+		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
-	return res, nil
+	return &podprobe.Prober{Config: cfg.Client().RESTConfig(), Client: client}, nil
+}
+
+// Probe runs `netcert-probe ARGS...` in probe pod from; see podprobe.Prober.Run.
+func Probe(ctx context.Context, p *podprobe.Prober, from ProbePod, args ...string) (probe.Result, error) {
+	pod := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: from.Name, Namespace: Namespace}, Spec: corev1.PodSpec{NodeName: from.Node}}
+	res, _, err := p.Run(ctx, pod, args...)
+	return res, err
 }

@@ -30,11 +30,13 @@ func TestTrafficMatrix(t *testing.T) {
 
 			cases, err := testbed.TrafficMatrix(ctx, r)
 			require.NoError(t, err)
+			prober, err := testbed.NewProber(cfg)
+			require.NoError(t, err)
 			perPath := map[string]int{}
 			for _, tc := range cases {
 				perPath[tc.Path]++
 				t.Run(tc.Name, func(t *testing.T) {
-					res, err := testbed.Probe(ctx, r, tc.From.Name, tc.Args...)
+					res, err := testbed.Probe(ctx, prober, tc.From, tc.Args...)
 					require.NoError(t, err)
 					assert.True(t, res.OK, "%s: %s", tc.Name, res.Error)
 				})
