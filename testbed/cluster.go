@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -18,6 +19,9 @@ import (
 type Cluster struct {
 	cfg  Config
 	kind string // path of the pinned kind binary
+
+	teardown sync.Mutex // serialises Teardown between the suite and the interrupt handler
+	deleted  bool
 }
 
 // New returns the life cycle of the cluster that cfg describes.
@@ -79,13 +83,16 @@ func (c *Cluster) Teardown(ctx context.Context, _ *envconf.Config) (context.Cont
 			c.cfg.Name, KeepEnv, c.cfg.Name, c.cfg.Name)
 		return ctx, nil
 	}
-	if c.kind == "" {
-		return ctx, nil // Setup stopped before it could create anything.
+	c.teardown.Lock()
+	defer c.teardown.Unlock()
+	if c.kind == "" || c.deleted {
+		return ctx, nil // nothing created yet, or already deleted
 	}
 	start := time.Now()
 	if err := deleteCluster(ctx, c.kind, c.cfg); err != nil {
 		return ctx, err
 	}
+	c.deleted = true
 	c.cfg.Logf("deleted cluster %s and its Docker network in %s", c.cfg.Name, since(start))
 	return ctx, nil
 }
