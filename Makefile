@@ -16,11 +16,11 @@ setup: ## (root) install and start Docker, build every image from source; idempo
 test: ## unit tests: no Docker, seconds
 	$(GO) test -short ./...
 
-e2e: ## every kind suite (needs `make setup`); NETCERT_KEEP_CLUSTER=1 keeps clusters
-	$(GO) test -count=1 -timeout $(E2E_TIMEOUT) -v ./suites/...
+e2e: ## every kind suite, one at a time (needs `make setup`); NETCERT_KEEP_CLUSTER=1 keeps clusters
+	$(GO) test -count=1 -p 1 -timeout $(E2E_TIMEOUT) -v ./suites/...
 
 suite: ## one kind suite: make suite SUITE=smoke
-	$(GO) test -count=1 -timeout $(E2E_TIMEOUT) -v ./suites/$(SUITE)
+	$(GO) test -count=1 -p 1 -timeout $(E2E_TIMEOUT) -v ./suites/...UITE)
 
 vet: ## go vet and gofmt
 	$(GO) vet ./...

@@ -42,8 +42,7 @@ func (p IPForwardOff) inspect(ctx context.Context, n node.Node) (Finding, error)
 		return f, err
 	}
 	f.Evidence = append(f.Evidence, ev)
-	dirs := append([]string{sysctlConf}, sysctlDirs...)
-	out, ev, err := run(ctx, n, append([]string{"grep", "-rsH", "ip_forward"}, dirs...)...)
+	out, ev, err := run(ctx, n, persistedSysctlGrep("ip_forward")...)
 	if code, ran := node.ExitCode(err); err != nil && !(ran && code == 1) { // 1: no match
 		return f, err
 	}

@@ -26,7 +26,7 @@ func sysctlNode(name, live string, files map[string]string) *node.Fake {
 		}
 		return "", 0
 	})
-	n.Handle("grep -rsH ip_forward", func([]string) (string, int) {
+	n.Handle(strings.Join(persistedSysctlGrep("ip_forward"), " "), func([]string) (string, int) {
 		var out []string
 		for file, line := range files {
 			out = append(out, file+":"+line)

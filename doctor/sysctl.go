@@ -13,6 +13,16 @@ var sysctlDirs = []string{"/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysc
 // sysctlConf is read after every drop-in.
 const sysctlConf = "/etc/sysctl.conf"
 
+// persistedSysctlGrep returns the command that prints, as "file:line", every line mentioning
+// pattern in the persisted sysctl files that exist on the node (exit 1: none).
+func persistedSysctlGrep(pattern string) []string {
+	script := `set --; for p in ` + sysctlConf + " " + strings.Join(sysctlDirs, " ") + `; do
+  [ -e "$p" ] && set -- "$@" "$p"; done
+[ $# -gt 0 ] || exit 1
+exec grep -rH "` + pattern + `" "$@"`
+	return []string{"sh", "-c", script}
+}
+
 // sysctlAssignment is one `key = value` line of a persisted sysctl file.
 type sysctlAssignment struct {
 	File, Key, Value string

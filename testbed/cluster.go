@@ -79,8 +79,8 @@ func (c *Cluster) Setup(ctx context.Context, envCfg *envconf.Config) (context.Co
 // not depend on Setup having succeeded. Use it as an e2e-framework Finish function.
 func (c *Cluster) Teardown(ctx context.Context, _ *envconf.Config) (context.Context, error) {
 	if c.cfg.Keep {
-		c.cfg.Logf("keeping cluster %s (%s=1); delete it with: kind delete cluster --name %s && docker network rm %s",
-			c.cfg.Name, KeepEnv, c.cfg.Name, c.cfg.Name)
+		c.cfg.Logf("keeping cluster %s and its Docker network (%s=1); delete them with: make clean-clusters",
+			c.cfg.Name, KeepEnv)
 		return ctx, nil
 	}
 	c.teardown.Lock()

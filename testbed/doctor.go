@@ -1,0 +1,31 @@
+package testbed
+
+import (
+	"fmt"
+
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
+
+	"github.com/netcert/netcert/doctor"
+	"github.com/netcert/netcert/faults"
+	"github.com/netcert/netcert/node"
+)
+
+// Targets returns what the doctor looks at and what faults break, for this test cluster: its kind
+// nodes, its API and its probe pods.
+func (c *Cluster) Targets(envCfg *envconf.Config) (*doctor.Cluster, *faults.Cluster, error) {
+	nodes, err := node.KindNodes(c.cfg.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	client, err := kubernetes.NewForConfig(envCfg.Client().RESTConfig())
+	if err != nil {
+		return nil, nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	prober, err := NewProber(envCfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &doctor.Cluster{Nodes: nodes, Client: client, CNI: c.cfg.CNI, Probe: prober},
+		&faults.Cluster{Nodes: nodes, Client: client, CNI: c.cfg.CNI}, nil
+}

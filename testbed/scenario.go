@@ -1,0 +1,191 @@
+package testbed
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
+	"sigs.k8s.io/e2e-framework/pkg/features"
+
+	"github.com/netcert/netcert/doctor"
+	"github.com/netcert/netcert/faults"
+)
+
+// DetectDeadline bounds how long the doctor may take to name an injected fault.
+const DetectDeadline = 90 * time.Second
+
+// Scenario is one fault's proof on a live cluster.
+type Scenario struct {
+	Fault   faults.Fault
+	Problem doctor.Problem // the check and repair with the fault's ID
+	Checks  []doctor.Check // every check: no other one may fail
+	// Breaks reports whether the fault must break a traffic case; the symptom step requires at
+	// least one such case and that every one of them fails.
+	Breaks func(TrafficCase) bool
+}
+
+// Feature returns the e2e-framework feature, labelled fault=<id>: baseline healthy, inject (the
+// revert registered with t.Cleanup), the symptom is real, detection names exactly this ID,
+// repair, and real traffic proves the cluster healthy again.
+func (c *Cluster) Feature(s Scenario) features.Feature {
+	id := s.Fault.Name()
+	var dc *doctor.Cluster
+	var fc *faults.Cluster
+	var detected []doctor.Finding
+	var featureT *testing.T // each assessment runs in a subtest: reverts belong to the feature
+	return features.New(id).WithLabel("fault", id).WithLabel("cni", c.cfg.CNI).
+		WithSetup("connect to the cluster", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			var err error
+			dc, fc, err = c.Targets(cfg)
+			require.NoError(t, err)
+			featureT = t
+			return ctx
+		}).
+		Assess("baseline: every check passes and the traffic matrix is healthy", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			requireNoProblems(ctx, t, dc, s.Checks)
+			requireTrafficHealthy(ctx, t, cfg)
+			return ctx
+		}).
+		Assess("inject "+id, func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			require.True(t, s.Fault.AppliesTo(c.cfg.CNI), "%s does not apply to %s", id, c.cfg.CNI)
+			revert, err := s.Fault.Inject(ctx, fc)
+			require.NoError(t, err)
+			// Registered on the feature, so the fault stays for the next steps and is reverted when
+			// the feature ends, whatever happens in between.
+			featureT.Cleanup(func() {
+				rctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+				defer cancel()
+				assert.NoError(t, revert(rctx), "revert %s", id)
+			})
+			return ctx
+		}).
+		Assess("the symptom is real: the traffic this fault breaks fails", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			cases, results := runTraffic(ctx, t, cfg)
+			broken := 0
+			for i, tc := range cases {
+				if s.Breaks(tc) {
+					broken++
+					assert.False(t, results[i].OK, "%s should fail under %s", tc.Name, id)
+				}
+			}
+			require.Positive(t, broken, "the scenario names no traffic that %s breaks", id)
+			return ctx
+		}).
+		Assess("detection: the doctor names exactly "+id, func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			start := time.Now()
+			var last []doctor.Finding
+			for time.Since(start) < DetectDeadline {
+				findings, err := doctor.Diagnose(ctx, dc, s.Checks)
+				require.NoError(t, err)
+				last = doctor.Failed(findings)
+				if len(last) > 0 {
+					break
+				}
+				time.Sleep(2 * time.Second)
+			}
+			require.NotEmpty(t, last, "no Fail finding within %s", DetectDeadline)
+			for _, f := range last {
+				assert.Equal(t, id, f.Check, "unexpected Fail: %s", f)
+				assert.NotEmpty(t, f.Evidence, "a finding without evidence: %s", f)
+			}
+			detected = last
+			c.cfg.Logf("%s detected in %s: %s", id, since(start), last[0])
+			return ctx
+		}).
+		Assess("repair: plan, then apply", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			start := time.Now()
+			plan, err := s.Problem.Plan(ctx, dc, detected)
+			require.NoError(t, err)
+			require.NotEmpty(t, plan.Actions, "the plan repairs nothing")
+			require.Empty(t, plan.Manual)
+			rec, err := s.Problem.Apply(ctx, dc, plan)
+			require.NoError(t, err)
+			require.Len(t, rec.Steps, len(plan.Actions))
+			c.cfg.Logf("%s repaired in %s (%d actions)", id, since(start), len(plan.Actions))
+			return ctx
+		}).
+		Assess("verify: every check passes and real traffic flows again", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			requireNoProblems(ctx, t, dc, s.Checks)
+			requireTrafficHealthy(ctx, t, cfg)
+			return ctx
+		}).Feature()
+}
+
+// HealthyFeature checks a healthy cluster: every check Pass (or NotApplicable), no Warn or Fail
+// anywhere, and every repair's plan empty.
+func (c *Cluster) HealthyFeature(problems []doctor.Problem) features.Feature {
+	return features.New("healthy cluster").WithLabel("fault", "none").WithLabel("cni", c.cfg.CNI).
+		Assess("no check fires and no repair plans anything", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			dc, _, err := c.Targets(cfg)
+			require.NoError(t, err)
+			for _, p := range problems {
+				findings, err := p.Run(ctx, dc)
+				require.NoError(t, err, p.ID())
+				require.NotEmpty(t, findings, "%s looked at nothing", p.ID())
+				for _, f := range findings {
+					assert.Contains(t, []doctor.Status{doctor.Pass, doctor.NotApplicable}, f.Status, "%s", f)
+				}
+				plan, err := p.Plan(ctx, dc, findings)
+				require.NoError(t, err)
+				assert.True(t, plan.Empty(), "%s plans %+v on a healthy cluster", p.ID(), plan)
+			}
+			requireTrafficHealthy(ctx, t, cfg)
+			return ctx
+		}).Feature()
+}
+
+func requireNoProblems(ctx context.Context, t *testing.T, dc *doctor.Cluster, checks []doctor.Check) {
+	t.Helper()
+	findings, err := doctor.Diagnose(ctx, dc, checks)
+	require.NoError(t, err)
+	for _, f := range findings {
+		require.NotEqual(t, doctor.Fail, f.Status, "%s", f)
+		require.NotEqual(t, doctor.Warn, f.Status, "%s", f)
+	}
+}
+
+// runTraffic runs the whole traffic matrix once.
+func runTraffic(ctx context.Context, t *testing.T, cfg *envconf.Config) ([]TrafficCase, []probeResult) {
+	t.Helper()
+	cases, err := TrafficMatrix(ctx, cfg.Client().Resources())
+	require.NoError(t, err)
+	prober, err := NewProber(cfg)
+	require.NoError(t, err)
+	results := make([]probeResult, len(cases))
+	for i, tc := range cases {
+		res, err := Probe(ctx, prober, tc.From, tc.Args...)
+		require.NoError(t, err, tc.Name)
+		results[i] = probeResult{OK: res.OK, Err: res.Error}
+	}
+	return cases, results
+}
+
+type probeResult struct {
+	OK  bool
+	Err string
+}
+
+// requireTrafficHealthy requires every traffic case to pass, allowing the CNI a short while to
+// settle after a repair.
+func requireTrafficHealthy(ctx context.Context, t *testing.T, cfg *envconf.Config) {
+	t.Helper()
+	var failed []string
+	for attempt := 0; attempt < 10; attempt++ {
+		cases, results := runTraffic(ctx, t, cfg)
+		failed = failed[:0]
+		for i, tc := range cases {
+			if !results[i].OK {
+				failed = append(failed, fmt.Sprintf("%s: %s", tc.Name, results[i].Err))
+			}
+		}
+		if len(failed) == 0 {
+			return
+		}
+		time.Sleep(3 * time.Second)
+	}
+	require.Empty(t, failed, "traffic still fails")
+}
