@@ -2,7 +2,6 @@ package doctor
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -37,13 +36,13 @@ func (c *Cluster) log() *slog.Logger {
 	return c.Log
 }
 
-// run runs argv on n and returns its trimmed output with the evidence of the call.
+// run runs argv on n and returns its trimmed output with the evidence of the call (on failure, the
+// evidence's output is the error, which carries what the command printed on standard error).
 func run(ctx context.Context, n node.Node, argv ...string) (string, Evidence, error) {
-	out, stderr, err := n.Exec(ctx, argv...)
-	ev := Evidence{Source: n.Name() + "$ " + strings.Join(argv, " "), Output: strings.TrimSpace(string(out))}
+	out, err := node.Run(ctx, n, argv...)
+	ev := Evidence{Source: node.CommandLine(n, argv), Output: out}
 	if err != nil {
-		ev.Output = strings.TrimSpace(ev.Output + "\n" + string(stderr))
-		return ev.Output, ev, fmt.Errorf("%s: %w", ev.Source, err)
+		ev.Output = strings.TrimSpace(out + "\n" + err.Error())
 	}
-	return ev.Output, ev, nil
+	return out, ev, err
 }

@@ -38,12 +38,3 @@ func (c *Cluster) nodeNamed(name string) (node.Node, error) {
 	}
 	return nil, fmt.Errorf("no node %q (nodes: %s)", name, strings.Join(names, ", "))
 }
-
-// exec runs argv on n and returns its trimmed standard output.
-func exec(ctx context.Context, n node.Node, argv ...string) (string, error) {
-	out, stderr, err := n.Exec(ctx, argv...)
-	if err != nil {
-		return "", fmt.Errorf("%s$ %s: %w (%s)", n.Name(), strings.Join(argv, " "), err, strings.TrimSpace(string(stderr)))
-	}
-	return strings.TrimSpace(string(out)), nil
-}

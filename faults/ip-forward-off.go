@@ -3,6 +3,8 @@ package faults
 import (
 	"context"
 	"fmt"
+
+	"github.com/netcert/netcert/node"
 )
 
 // IPForwardOff sets net.ipv4.ip_forward=0 on one node, as a security scan that "hardens" it would:
@@ -23,15 +25,15 @@ func (f IPForwardOff) Inject(ctx context.Context, c *Cluster) (Revert, error) {
 	if err != nil {
 		return nil, err
 	}
-	old, err := exec(ctx, n, "sysctl", "-n", "net.ipv4.ip_forward")
+	old, err := node.Run(ctx, n, "sysctl", "-n", "net.ipv4.ip_forward")
 	if err != nil {
 		return nil, fmt.Errorf("ip-forward-off: read the current value: %w", err)
 	}
 	revert := func(ctx context.Context) error {
-		_, err := exec(ctx, n, "sysctl", "-w", "net.ipv4.ip_forward="+old)
+		_, err := node.Run(ctx, n, "sysctl", "-w", "net.ipv4.ip_forward="+old)
 		return err
 	}
-	if _, err := exec(ctx, n, "sysctl", "-w", "net.ipv4.ip_forward=0"); err != nil {
+	if _, err := node.Run(ctx, n, "sysctl", "-w", "net.ipv4.ip_forward=0"); err != nil {
 		return nil, fmt.Errorf("ip-forward-off: %w", err)
 	}
 	return revert, nil

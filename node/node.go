@@ -36,3 +36,20 @@ func ExitCode(err error) (int, bool) {
 	}
 	return 0, false
 }
+
+// CommandLine is how a command on a node is shown in evidence and errors: "node$ argv...".
+func CommandLine(n Node, argv []string) string {
+	return n.Name() + "$ " + strings.Join(argv, " ")
+}
+
+// Run runs argv on n and returns its trimmed standard output. Its error names the node and the
+// command and carries what the command printed on standard error (and wraps an *ExecError when
+// the command ran and failed).
+func Run(ctx context.Context, n Node, argv ...string) (string, error) {
+	stdout, stderr, err := n.Exec(ctx, argv...)
+	out := strings.TrimSpace(string(stdout))
+	if err != nil {
+		return out, fmt.Errorf("%s: %w: %s", CommandLine(n, argv), err, strings.TrimSpace(string(stderr)))
+	}
+	return out, nil
+}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -77,7 +79,7 @@ func (c *Cluster) Setup(ctx context.Context, envCfg *envconf.Config) (context.Co
 
 // Teardown deletes the cluster and its Docker network, unless the user asked to keep them. It does
 // not depend on Setup having succeeded. Use it as an e2e-framework Finish function.
-func (c *Cluster) Teardown(ctx context.Context, _ *envconf.Config) (context.Context, error) {
+func (c *Cluster) Teardown(ctx context.Context, envCfg *envconf.Config) (context.Context, error) {
 	if c.cfg.Keep {
 		c.cfg.Logf("keeping cluster %s and its Docker network (%s=1); delete them with: make clean-clusters",
 			c.cfg.Name, KeepEnv)
@@ -93,6 +95,10 @@ func (c *Cluster) Teardown(ctx context.Context, _ *envconf.Config) (context.Cont
 		return ctx, err
 	}
 	c.deleted = true
+	// The e2e-framework writes the cluster's kubeconfig to a temporary file: remove it too.
+	if envCfg != nil && strings.HasPrefix(filepath.Base(envCfg.KubeconfigFile()), "kind-cluster-") {
+		_ = os.Remove(envCfg.KubeconfigFile())
+	}
 	c.cfg.Logf("deleted cluster %s and its Docker network in %s", c.cfg.Name, since(start))
 	return ctx, nil
 }

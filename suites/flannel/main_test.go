@@ -24,22 +24,9 @@ var (
 
 func TestMain(m *testing.M) {
 	var err error
-	testenv, err = env.NewFromFlags()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "flannel:", err)
+	if testenv, cluster, err = testbed.NewSuite(clusterName, "flannel", "10.244.0.0/16"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	if testing.Short() {
-		fmt.Println("flannel: -short: skipping the kind suite")
-		os.Exit(m.Run())
-	}
-	cfg, err := testbed.ConfigFromEnv(clusterName, "flannel", "10.244.0.0/16")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "flannel:", err)
-		os.Exit(2)
-	}
-	cluster = testbed.New(cfg)
-	testenv.Setup(cluster.Setup)
-	testenv.Finish(cluster.Teardown)
 	os.Exit(testenv.Run(m))
 }

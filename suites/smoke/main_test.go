@@ -17,22 +17,9 @@ var testenv env.Environment
 
 func TestMain(m *testing.M) {
 	var err error
-	testenv, err = env.NewFromFlags()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "smoke:", err)
+	if testenv, _, err = testbed.NewSuite("netcert-smoke", "flannel", "10.244.0.0/16"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	if testing.Short() {
-		fmt.Println("smoke: -short: skipping the kind suite")
-		os.Exit(m.Run())
-	}
-	cfg, err := testbed.ConfigFromEnv("netcert-smoke", "flannel", "10.244.0.0/16")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "smoke:", err)
-		os.Exit(2)
-	}
-	cluster := testbed.New(cfg)
-	testenv.Setup(cluster.Setup)
-	testenv.Finish(cluster.Teardown)
 	os.Exit(testenv.Run(m))
 }
