@@ -3,17 +3,17 @@ package testbed
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"net"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/e2e-framework/klient/decoder"
 	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
 	"github.com/netcert/netcert/fixtures"
+	"github.com/netcert/netcert/kube"
 )
 
 // install applies netcert's workloads, makes CoreDNS hermetic, then applies the CNI. CoreDNS cannot
@@ -57,7 +57,8 @@ func apply(ctx context.Context, r *resources.Resources, fixture string, data any
 }
 
 // hermeticCoreDNS points CoreDNS's only forward at netcert's DNS upstream Service and rolls CoreDNS
-// so the new Corefile is in force at once.
+// (the same pod-template annotation the doctor and the faults use) so the new Corefile is in force
+// at once. The rollout itself is awaited with the other readiness waits.
 func hermeticCoreDNS(ctx context.Context, r *resources.Resources) error {
 	var svc corev1.Service
 	if err := r.Get(ctx, DNSUpstream, Namespace, &svc); err != nil {
@@ -74,22 +75,19 @@ func hermeticCoreDNS(ctx context.Context, r *resources.Resources) error {
 		return err
 	}
 	var cm corev1.ConfigMap
-	if err := r.Get(ctx, "coredns", "kube-system", &cm); err != nil {
+	if err := r.Get(ctx, kube.CoreDNSConfigMap, kube.CoreDNSNamespace, &cm); err != nil {
 		return fmt.Errorf("read the CoreDNS ConfigMap: %w", err)
 	}
-	cm.Data["Corefile"] = string(corefile)
+	cm.Data[kube.CorefileKey] = string(corefile)
 	if err := r.Update(ctx, &cm); err != nil {
 		return fmt.Errorf("update the CoreDNS Corefile: %w", err)
 	}
-	var deploy appsv1.Deployment
-	if err := r.Get(ctx, "coredns", "kube-system", &deploy); err != nil {
-		return fmt.Errorf("read the CoreDNS Deployment: %w", err)
+	client, err := kubernetes.NewForConfig(r.GetConfig())
+	if err != nil {
+		return fmt.Errorf("kubernetes client: %w", err)
 	}
-	if deploy.Spec.Template.Annotations == nil {
-		deploy.Spec.Template.Annotations = map[string]string{}
-	}
-	deploy.Spec.Template.Annotations["netcert.io/corefile-sha256"] = fmt.Sprintf("%x", sha256.Sum256(corefile))
-	if err := r.Update(ctx, &deploy); err != nil {
+	if _, err := kube.SetTemplateAnnotation(ctx, client, kube.CoreDNSNamespace, kube.CoreDNSDeployment,
+		kube.CorefileHashAnnotation, kube.SHA256(string(corefile))); err != nil {
 		return fmt.Errorf("roll CoreDNS: %w", err)
 	}
 	return nil

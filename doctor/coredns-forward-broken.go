@@ -1,0 +1,195 @@
+package doctor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/netcert/netcert/kube"
+)
+
+// CoreDNSForwardBroken is the check and repair for coredns-forward-broken: CoreDNS forwards the
+// names it does not serve itself to upstreams that do not answer, so every name outside the
+// cluster domain fails to resolve. The check parses the Corefile and sends each forward target a
+// real query from a probe pod; the repair puts a working upstream in place of the dead ones.
+type CoreDNSForwardBroken struct {
+	// QueryName is the name each target is asked for: the upstream must answer it with a record.
+	// The default, DefaultQueryName, is the record netcert's own DNS upstream serves in the test
+	// bed; it lies under the reserved .test TLD, so it names nothing outside the machine. In other
+	// clusters set a name the upstream is known to answer.
+	QueryName string
+	// Upstream is the working upstream (IP or IP:port, e.g. the ClusterIP of an in-cluster DNS
+	// Service) that the repair puts in place of the failed targets. Empty: the repair takes the
+	// targets of the last known-good Corefile, and without one it plans manual steps.
+	Upstream string
+	// RolloutTimeout bounds the wait for CoreDNS to roll out a new Corefile (default 2m).
+	RolloutTimeout time.Duration
+	// PollInterval is how often that rollout is polled (default 2s).
+	PollInterval time.Duration
+}
+
+// DefaultQueryName is the name forward targets are asked for unless QueryName is set.
+const DefaultQueryName = "probe.netcert.test."
+
+// KnownGoodCorefile is the ConfigMap (in kube-system, key "Corefile", annotated with the
+// Corefile's SHA-256) where the check keeps the last Corefile whose every forward target answered.
+const KnownGoodCorefile = "netcert-known-good-corefile"
+
+// corednsObject is how findings and plans name the CoreDNS ConfigMap.
+const corednsObject = "configmap/" + kube.CoreDNSNamespace + "/" + kube.CoreDNSConfigMap
+
+// ID returns "coredns-forward-broken".
+func (CoreDNSForwardBroken) ID() string { return "coredns-forward-broken" }
+
+func (p CoreDNSForwardBroken) queryName() string {
+	if p.QueryName == "" {
+		return DefaultQueryName
+	}
+	return p.QueryName
+}
+
+// targetUse is one forward target and the directives that use it.
+type targetUse struct {
+	target   ForwardTarget
+	forwards []Forward
+}
+
+// targetUses groups the Corefile's forward targets by what they name, in order of appearance.
+func targetUses(cf *Corefile) []*targetUse {
+	var uses []*targetUse
+	byName := map[string]*targetUse{}
+	for _, f := range cf.Forwards {
+		for _, t := range f.Targets {
+			u, ok := byName[t.String()]
+			if !ok {
+				u = &targetUse{target: t}
+				byName[t.String()] = u
+				uses = append(uses, u)
+			}
+			u.forwards = append(u.forwards, f)
+		}
+	}
+	return uses
+}
+
+// Run reads the Corefile and probes each forward target. Targets netcert cannot query from inside
+// the cluster (the node's resolvers, DNS over TLS) are reported NotApplicable, not probed. When
+// every target answers, the Corefile is kept as the last known-good one.
+func (p CoreDNSForwardBroken) Run(ctx context.Context, c *Cluster) ([]Finding, error) {
+	_, cf, read, err := readCorefile(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	var findings []Finding
+	probed, failed, unprobed := 0, 0, 0
+	for _, u := range targetUses(cf) {
+		f := Finding{Check: p.ID(), Object: corednsObject + " forward " + u.target.String()}
+		var zones []string
+		for _, fw := range u.forwards {
+			zones = append(zones, fw.From)
+			f.Evidence = append(f.Evidence, Evidence{
+				Source: fmt.Sprintf("%s: Corefile lines %d-%d", read.Source, fw.Line, fw.EndLine),
+				Output: cf.Excerpt(fw),
+			})
+		}
+		what := fmt.Sprintf("CoreDNS forwards %s to %s", strings.Join(zones, ", "), u.target.Raw)
+		if !u.target.Probeable() {
+			unprobed++
+			f.Status = NotApplicable
+			f.Summary = what + ": DNS over TLS, not probed"
+			if u.target.File != "" {
+				f.Summary = fmt.Sprintf("%s, the node's resolvers: not probed, netcert queries only servers inside the cluster", what)
+			}
+			findings = append(findings, f)
+			continue
+		}
+		if c.Probe == nil {
+			return nil, fmt.Errorf("%s: no prober to query forward target %s", p.ID(), u.target.Address)
+		}
+		ok, ev, err := c.Probe.DNS(ctx, u.target.Address, p.queryName())
+		if err != nil {
+			return nil, fmt.Errorf("%s: probe %s: %w", p.ID(), u.target.Address, err)
+		}
+		f.Evidence = append(f.Evidence, ev)
+		probed++
+		if ok {
+			f.Status, f.Summary = Pass, fmt.Sprintf("%s, which answers %s", what, p.queryName())
+		} else {
+			failed++
+			f.Status = Fail
+			f.Summary = fmt.Sprintf("%s, which does not answer %s: names outside the cluster do not resolve", what, p.queryName())
+		}
+		findings = append(findings, f)
+	}
+	for _, imp := range cf.Imports {
+		unprobed++
+		findings = append(findings, Finding{Check: p.ID(), Object: corednsObject + " import " + imp.Pattern, Status: NotApplicable,
+			Summary: fmt.Sprintf("line %d imports %s from the CoreDNS pod: forwards in it are not checked", imp.Line, imp.Pattern)})
+	}
+	if len(findings) == 0 {
+		findings = append(findings, Finding{Check: p.ID(), Object: corednsObject, Status: NotApplicable,
+			Summary: "the Corefile has no forward directive", Evidence: []Evidence{read}})
+	}
+	if probed > 0 && failed == 0 && unprobed == 0 {
+		if err := saveKnownGood(ctx, c, cf.Source); err != nil {
+			c.log().Warn("cannot keep the known-good Corefile", "check", p.ID(), "err", err)
+		}
+	}
+	return findings, nil
+}
+
+// readCorefile reads and parses the CoreDNS ConfigMap; the evidence holds the Corefile.
+func readCorefile(ctx context.Context, c *Cluster) (*corev1.ConfigMap, *Corefile, Evidence, error) {
+	ev := Evidence{Source: "GET configmap " + kube.CoreDNSNamespace + "/" + kube.CoreDNSConfigMap}
+	if c.Client == nil {
+		return nil, nil, ev, errors.New("no Kubernetes client: cannot read the CoreDNS Corefile")
+	}
+	cm, err := c.Client.CoreV1().ConfigMaps(kube.CoreDNSNamespace).Get(ctx, kube.CoreDNSConfigMap, metav1.GetOptions{})
+	if err != nil {
+		return nil, nil, ev, fmt.Errorf("read the CoreDNS Corefile: %w", err)
+	}
+	src, ok := cm.Data[kube.CorefileKey]
+	if !ok {
+		return nil, nil, ev, fmt.Errorf("%s has no %s key", corednsObject, kube.CorefileKey)
+	}
+	ev.Output = src
+	cf, err := ParseCorefile(src)
+	if err != nil {
+		return nil, nil, ev, fmt.Errorf("%s: %w", corednsObject, err)
+	}
+	return cm, cf, ev, nil
+}
+
+// saveKnownGood keeps corefile in the known-good ConfigMap, unless it is already there.
+func saveKnownGood(ctx context.Context, c *Cluster, corefile string) error {
+	cms := c.Client.CoreV1().ConfigMaps(kube.CoreDNSNamespace)
+	hash := kube.SHA256(corefile)
+	cm, err := cms.Get(ctx, KnownGoodCorefile, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		cm = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{
+			Name: KnownGoodCorefile, Namespace: kube.CoreDNSNamespace,
+			Labels:      map[string]string{"app.kubernetes.io/managed-by": "netcert"},
+			Annotations: map[string]string{kube.CorefileHashAnnotation: hash},
+		}, Data: map[string]string{kube.CorefileKey: corefile}}
+		_, err = cms.Create(ctx, cm, metav1.CreateOptions{})
+		return err
+	case err != nil:
+		return err
+	case cm.Annotations[kube.CorefileHashAnnotation] == hash && cm.Data[kube.CorefileKey] == corefile:
+		return nil
+	}
+	if cm.Annotations == nil {
+		cm.Annotations = map[string]string{}
+	}
+	cm.Annotations[kube.CorefileHashAnnotation] = hash
+	cm.Data = map[string]string{kube.CorefileKey: corefile}
+	_, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
+	return err
+}

@@ -1,0 +1,133 @@
+package kube
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
+)
+
+// Where CoreDNS lives in a kubeadm (and kind) cluster.
+const (
+	CoreDNSNamespace  = "kube-system"
+	CoreDNSConfigMap  = "coredns"
+	CoreDNSDeployment = "coredns"
+	CorefileKey       = "Corefile"
+)
+
+// CorefileHashAnnotation is set on CoreDNS's pod template to the SHA-256 of the Corefile in force:
+// changing it rolls CoreDNS, so a new Corefile takes effect at once instead of at the next reload.
+const CorefileHashAnnotation = "netcert.io/corefile-sha256"
+
+// Default rollout bounds.
+const (
+	DefaultRolloutTimeout = 2 * time.Minute
+	DefaultPollInterval   = 2 * time.Second
+)
+
+// SHA256 returns the hex SHA-256 of s.
+func SHA256(s string) string { return fmt.Sprintf("%x", sha256.Sum256([]byte(s))) }
+
+// SetTemplateAnnotation sets key=value on the pod template of Deployment namespace/name, which
+// starts a rollout when the value changes. It reports whether it changed anything.
+func SetTemplateAnnotation(ctx context.Context, c kubernetes.Interface, namespace, name, key, value string) (bool, error) {
+	changed := false
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		d, err := c.AppsV1().Deployments(namespace).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if d.Spec.Template.Annotations[key] == value {
+			changed = false
+			return nil
+		}
+		if d.Spec.Template.Annotations == nil {
+			d.Spec.Template.Annotations = map[string]string{}
+		}
+		d.Spec.Template.Annotations[key] = value
+		_, err = c.AppsV1().Deployments(namespace).Update(ctx, d, metav1.UpdateOptions{})
+		changed = err == nil
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("annotate deployment %s/%s: %w", namespace, name, err)
+	}
+	return changed, nil
+}
+
+// RolloutComplete reports whether every replica of d runs its latest pod template and is ready,
+// and if not, what is missing. It mirrors `kubectl rollout status`.
+func RolloutComplete(d *appsv1.Deployment) (bool, string) {
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	s := d.Status
+	switch {
+	case s.ObservedGeneration < d.Generation:
+		return false, fmt.Sprintf("generation %d not yet observed (observed %d)", d.Generation, s.ObservedGeneration)
+	case s.UpdatedReplicas < want:
+		return false, fmt.Sprintf("%d of %d replicas updated", s.UpdatedReplicas, want)
+	case s.Replicas > s.UpdatedReplicas:
+		return false, fmt.Sprintf("%d old replicas pending termination", s.Replicas-s.UpdatedReplicas)
+	case s.ReadyReplicas < want || s.AvailableReplicas < want:
+		return false, fmt.Sprintf("%d of %d updated replicas ready, %d available", s.ReadyReplicas, want, s.AvailableReplicas)
+	}
+	return true, fmt.Sprintf("%d of %d replicas updated and ready (generation %d)", s.UpdatedReplicas, want, d.Generation)
+}
+
+// WaitForRollout polls Deployment namespace/name every interval until its rollout is complete,
+// for at most timeout (zero values take the defaults). It returns the final state in words.
+func WaitForRollout(ctx context.Context, c kubernetes.Interface, namespace, name string, timeout, interval time.Duration) (string, error) {
+	if timeout <= 0 {
+		timeout = DefaultRolloutTimeout
+	}
+	if interval <= 0 {
+		interval = DefaultPollInterval
+	}
+	var state string
+	var deadline error
+	err := wait.PollUntilContextTimeout(ctx, interval, timeout, true, func(ctx context.Context) (bool, error) {
+		d, err := c.AppsV1().Deployments(namespace).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		done, why := RolloutComplete(d)
+		state = why
+		if done || d.Status.ObservedGeneration < d.Generation {
+			return done, nil
+		}
+		for _, cond := range d.Status.Conditions {
+			if cond.Type == appsv1.DeploymentProgressing && cond.Reason == "ProgressDeadlineExceeded" {
+				deadline = fmt.Errorf("progress deadline exceeded: %s", cond.Message)
+				return false, deadline
+			}
+		}
+		return false, nil
+	})
+	if err == nil {
+		return state, nil
+	}
+	if deadline == nil && wait.Interrupted(err) && ctx.Err() == nil {
+		return state, fmt.Errorf("deployment %s/%s not rolled out after %s: %s", namespace, name, timeout, state)
+	}
+	return state, fmt.Errorf("roll out deployment %s/%s: %w", namespace, name, err)
+}
+
+// RollCoreDNS rolls the CoreDNS Deployment so that corefile is in force: it sets the pod-template
+// annotation to the Corefile's hash (a no-op when it is already set) and waits for the rollout.
+// It reports whether it changed the Deployment and the final rollout state.
+func RollCoreDNS(ctx context.Context, c kubernetes.Interface, corefile string, timeout, interval time.Duration) (bool, string, error) {
+	changed, err := SetTemplateAnnotation(ctx, c, CoreDNSNamespace, CoreDNSDeployment, CorefileHashAnnotation, SHA256(corefile))
+	if err != nil {
+		return false, "", err
+	}
+	state, err := WaitForRollout(ctx, c, CoreDNSNamespace, CoreDNSDeployment, timeout, interval)
+	return changed, state, err
+}

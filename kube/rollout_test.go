@@ -1,0 +1,68 @@
+package kube_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/netcert/netcert/kube"
+	"github.com/netcert/netcert/kube/kubetest"
+)
+
+func TestRolloutComplete(t *testing.T) {
+	d := kubetest.CoreDNS(2)
+	done, why := kube.RolloutComplete(d)
+	assert.True(t, done)
+	assert.Equal(t, "2 of 2 replicas updated and ready (generation 1)", why)
+
+	for name, mutate := range map[string]func(*appsv1.Deployment){
+		"generation 2 not yet observed (observed 1)": func(d *appsv1.Deployment) { d.Generation = 2 },
+		"1 of 2 replicas updated":                    func(d *appsv1.Deployment) { d.Status.UpdatedReplicas = 1 },
+		"1 old replicas pending termination":         func(d *appsv1.Deployment) { d.Status.Replicas = 3 },
+		"1 of 2 updated replicas ready, 2 available": func(d *appsv1.Deployment) { d.Status.ReadyReplicas = 1 },
+		"2 of 2 updated replicas ready, 0 available": func(d *appsv1.Deployment) { d.Status.AvailableReplicas = 0 },
+	} {
+		d := kubetest.CoreDNS(2)
+		mutate(d)
+		done, why := kube.RolloutComplete(d)
+		assert.False(t, done, name)
+		assert.Equal(t, name, why)
+	}
+}
+
+func TestRollCoreDNSAnnotatesAndWaits(t *testing.T) {
+	cs := fake.NewClientset(kubetest.CoreDNS(2))
+	kubetest.SimulateRollouts(cs, 3)
+	ctx := context.Background()
+	changed, state, err := kube.RollCoreDNS(ctx, cs, "corefile", time.Second, time.Millisecond)
+	require.NoError(t, err)
+	assert.True(t, changed)
+	assert.Equal(t, "2 of 2 replicas updated and ready (generation 2)", state)
+
+	changed, _, err = kube.RollCoreDNS(ctx, cs, "corefile", time.Second, time.Millisecond)
+	require.NoError(t, err)
+	assert.False(t, changed, "the annotation is already set")
+}
+
+func TestWaitForRolloutTimesOutAndStopsAtTheProgressDeadline(t *testing.T) {
+	d := kubetest.CoreDNS(2)
+	d.Status.ReadyReplicas = 1
+	cs := fake.NewClientset(d)
+	_, err := kube.WaitForRollout(context.Background(), cs, "kube-system", "coredns", 20*time.Millisecond, time.Millisecond)
+	assert.EqualError(t, err, "deployment kube-system/coredns not rolled out after 20ms: 1 of 2 updated replicas ready, 2 available")
+
+	d.Status.Conditions = []appsv1.DeploymentCondition{{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionFalse,
+		Reason: "ProgressDeadlineExceeded", Message: `ReplicaSet "coredns-5d78c9869d" has timed out progressing.`}}
+	cs = fake.NewClientset(d)
+	_, err = kube.WaitForRollout(context.Background(), cs, "kube-system", "coredns", time.Minute, time.Millisecond)
+	assert.ErrorContains(t, err, "roll out deployment kube-system/coredns: progress deadline exceeded: ReplicaSet")
+
+	_, err = kube.WaitForRollout(context.Background(), fake.NewClientset(), "kube-system", "coredns", time.Minute, time.Millisecond)
+	assert.ErrorContains(t, err, `deployments.apps "coredns" not found`)
+}
