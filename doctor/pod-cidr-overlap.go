@@ -1,0 +1,326 @@
+package doctor
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+)
+
+// PodCIDROverlap is the check and repair for pod-cidr-overlap: a range the cluster's pods use
+// (the CNI's pod network, a node's podCIDR) is also used by something else. Either a node has a
+// host address or route outside the CNI that overlaps a pod range, as a VPC or VLAN range would —
+// a more specific route steals the traffic meant for those pods — or the cluster was created with
+// a pod network that overlaps the nodes' own network or the Service CIDR. The repair deletes a
+// conflicting route or address where that is safe, and says what to re-address where it is not.
+type PodCIDROverlap struct{}
+
+// ID returns "pod-cidr-overlap".
+func (PodCIDROverlap) ID() string { return "pod-cidr-overlap" }
+
+// overlapConflict is one overlap found, with how it would be repaired.
+type overlapConflict struct {
+	Finding
+	Argv   []string // the node command that removes it; nil when a person must re-address
+	Manual string   // the manual step when Argv is nil
+}
+
+// overlapState is everything the check reads: the API's ranges and each node's kernel view.
+type overlapState struct {
+	api   *apiRanges
+	nodes []*nodeRoutes
+}
+
+// Run reads every range of the cluster and reports each overlap: per node, host addresses and
+// routes that overlap a pod range (or one Pass per node), and cluster-wide, the pod network
+// against the node network and the Service CIDR (or one Pass).
+func (p PodCIDROverlap) Run(ctx context.Context, c *Cluster) ([]Finding, error) {
+	st, err := p.read(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	var findings []Finding
+	suggest := st.freePodSubnet()
+	for _, n := range st.nodes {
+		conflicts := p.nodeConflicts(st.api, n, suggest)
+		for _, cf := range conflicts {
+			findings = append(findings, cf.Finding)
+		}
+		if len(conflicts) == 0 {
+			findings = append(findings, Finding{Check: p.ID(), Node: n.Name, Status: Pass, Evidence: n.Evidence,
+				Summary: fmt.Sprintf("no host address or route outside the CNI's devices overlaps %s", rangeList(st.api.podRanges(), "a pod range"))})
+		}
+	}
+	conflicts := p.clusterConflicts(st, suggest)
+	for _, cf := range conflicts {
+		findings = append(findings, cf.Finding)
+	}
+	if len(conflicts) == 0 {
+		findings = append(findings, Finding{Check: p.ID(), Object: "cluster ranges", Status: Pass, Evidence: st.api.Evidence,
+			Summary: fmt.Sprintf("pod ranges %s overlap neither the node network %s nor the Service CIDR %s",
+				rangeList(st.podNetwork(), "(none)"), rangeList(st.nodeNetwork(), "(unknown)"), rangeList(st.api.Services, "(not found)"))})
+	}
+	return findings, nil
+}
+
+// read reads the API's ranges and every node; a node that cannot be read fails the whole check.
+func (p PodCIDROverlap) read(ctx context.Context, c *Cluster) (*overlapState, error) {
+	api, err := readAPIRanges(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p.ID(), err)
+	}
+	st := &overlapState{api: api}
+	for _, n := range c.Nodes {
+		nr, err := readNodeRoutes(ctx, n, api.InternalIPs[n.Name()])
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p.ID(), err)
+		}
+		st.nodes = append(st.nodes, nr)
+	}
+	return st, nil
+}
+
+// overlapHit is one pod range a host range overlaps.
+type overlapHit struct {
+	rng ipRange
+	rel relation
+}
+
+func overlapHits(p netip.Prefix, ranges []ipRange) []overlapHit {
+	var hits []overlapHit
+	for _, r := range ranges {
+		if rel := relatePrefixes(p, r.Prefix); rel != relDisjoint {
+			hits = append(hits, overlapHit{r, rel})
+		}
+	}
+	return hits
+}
+
+// nodeConflicts finds the node's host addresses and routes that overlap a pod range (case a).
+func (p PodCIDROverlap) nodeConflicts(api *apiRanges, st *nodeRoutes, suggest string) []overlapConflict {
+	pods := api.podRanges()
+	var out []overlapConflict
+	add := func(object string, prefix netip.Prefix, devs []string, argv []string, hits []overlapHit) {
+		cf := overlapConflict{Finding: Finding{Check: p.ID(), Node: st.Name, Object: object, Status: Fail,
+			Summary: hitSummary(st.Name, object, prefix, devs, hits), Evidence: st.Evidence}}
+		cf.Evidence = withHitEvidence(cf.Evidence, hits)
+		primary := ""
+		for _, d := range devs {
+			if st.Primary[d] {
+				primary = d
+			}
+		}
+		holds := false // a pod range holds it: deleting it loses nothing outside the pod ranges
+		for _, h := range hits {
+			holds = holds || h.rel != relContains
+		}
+		switch {
+		case primary != "":
+			cf.Manual = fmt.Sprintf("%s: %s is on the node's primary interface %s, which netcert does not change: move %s out of the pod ranges it overlaps (%s), or re-create the cluster with a pod subnet that does not overlap %s%s",
+				st.Name, object, primary, prefix, hitRangeList(hits), prefix, freeSubnetHint(suggest))
+		case !holds:
+			cf.Manual = fmt.Sprintf("%s: %s reaches beyond the pod ranges it overlaps (%s): deleting it would cut the node off from the rest of %s; narrow it to leave those ranges out, or re-address that network",
+				st.Name, object, hitRangeList(hits), prefix)
+		default:
+			cf.Argv = argv
+		}
+		out = append(out, cf)
+	}
+	// Routes first: deleting a device's last address also flushes every route through it.
+	for _, r := range hostRoutes(api, st) {
+		if hits := overlapHits(r.Dst, pods); len(hits) > 0 {
+			add("route "+r.String(), r.Dst, r.Devs(), append([]string{"ip", "route", "del"}, r.Spec()...), hits)
+		}
+	}
+	for _, a := range st.Addrs {
+		if cniOwned(a.Dev) {
+			continue
+		}
+		if hits := overlapHits(a.Network(), pods); len(hits) > 0 {
+			add("address "+a.String(), a.Network(), []string{a.Dev}, []string{"ip", "addr", "del", a.Prefix.String(), "dev", a.Dev}, hits)
+		}
+	}
+	return out
+}
+
+// hitSummary says what a host range overlaps and whose pods lose traffic.
+func hitSummary(nodeName, object string, prefix netip.Prefix, devs []string, hits []overlapHit) string {
+	var parts, owners []string
+	for _, h := range hits {
+		parts = append(parts, map[relation]string{relEqual: "equals ", relInside: "lies inside ", relContains: "contains "}[h.rel]+h.rng.What)
+		if h.rng.Node != "" {
+			owners = append(owners, h.rng.Node)
+		}
+	}
+	// The CNI routes each node's podCIDR: against those the effect is decided; against the pod
+	// network only where no podCIDR is hit.
+	worst := relContains
+	for _, h := range hits {
+		if (h.rng.Node != "") == (len(owners) > 0) && (h.rel == relInside || (h.rel == relEqual && worst == relContains)) {
+			worst = h.rel
+		}
+	}
+	whose := "the pods that get addresses in " + prefix.String()
+	if len(owners) > 0 {
+		whose = "pods of " + strings.Join(owners, ", ")
+	}
+	out := "out of " + strings.Join(devs, ", ")
+	if len(devs) == 0 {
+		out = "nowhere (it has no device)"
+	}
+	var effect string
+	switch worst {
+	case relInside:
+		effect = fmt.Sprintf("it is more specific than the CNI's routes, so %s sends what is meant for %s in %s %s: those pods lose that traffic", nodeName, whose, prefix, out)
+	case relEqual:
+		effect = fmt.Sprintf("it has the same prefix as a CNI route, so only route order and metric decide whether %s reaches %s or sends that traffic %s", nodeName, whose, out)
+	default:
+		effect = fmt.Sprintf("%s reaches %s only while the CNI's more specific routes exist; hosts behind it in that range are unreachable from pods", nodeName, whose)
+	}
+	return fmt.Sprintf("%s on %s %s: %s", object, nodeName, strings.Join(parts, " and "), effect)
+}
+
+// podNetwork returns the pod ranges compared cluster-wide: the CNI's pod network, and the
+// podCIDRs that lie outside it (all of them when the CNI's config is not read).
+func (st *overlapState) podNetwork() []ipRange {
+	out := append([]ipRange(nil), st.api.PodNetwork...)
+	for _, pc := range st.api.PodCIDRs {
+		if len(overlapHits(pc.Prefix, st.api.PodNetwork)) == 0 {
+			out = append(out, pc)
+		}
+	}
+	return out
+}
+
+// nodeNetwork returns the distinct subnets of the nodes' primary addresses, each naming the
+// addresses it holds.
+func (st *overlapState) nodeNetwork() []ipRange {
+	var out []ipRange
+	var holders [][]string
+	seen := map[netip.Prefix]int{}
+	for _, n := range st.nodes {
+		for _, a := range n.Addrs {
+			if !n.Primary[a.Dev] || a.Scope != "global" {
+				continue
+			}
+			i, ok := seen[a.Network()]
+			if !ok {
+				i = len(out)
+				seen[a.Network()] = i
+				out = append(out, ipRange{Prefix: a.Network(), Evidence: n.Evidence[0]})
+				holders = append(holders, nil)
+			}
+			holders[i] = append(holders[i], n.Name+" "+a.Dev+" "+a.Prefix.String())
+		}
+	}
+	for i := range out {
+		out[i].What = fmt.Sprintf("the node network %s (%s)", out[i].Prefix, strings.Join(holders[i], ", "))
+	}
+	return out
+}
+
+// clusterConflicts compares the pod network with the node network and the Service CIDR (case b).
+func (p PodCIDROverlap) clusterConflicts(st *overlapState, suggest string) []overlapConflict {
+	var out []overlapConflict
+	for _, pod := range st.podNetwork() {
+		object := "pod network " + pod.Prefix.String()
+		if pod.Node != "" {
+			object = "podCIDR " + pod.Prefix.String()
+		}
+		add := func(h overlapHit, alternative string) {
+			out = append(out, overlapConflict{
+				Finding: Finding{Check: p.ID(), Node: pod.Node, Object: object, Status: Fail,
+					Evidence: []Evidence{pod.Evidence, h.rng.Evidence},
+					Summary: fmt.Sprintf("%s overlaps %s: the cluster was created with a pod subnet that overlaps it, so pods and those addresses collide and traffic between them goes astray",
+						pod.What, h.rng.What)},
+				Manual: fmt.Sprintf("re-create the cluster with a pod subnet that does not overlap %s%s; %s", h.rng.Prefix, freeSubnetHint(suggest), alternative),
+			})
+		}
+		for _, h := range overlapHits(pod.Prefix, st.nodeNetwork()) {
+			add(h, fmt.Sprintf("or move the host network off %s: re-address %s", pod.What, h.rng.What))
+		}
+		for _, h := range overlapHits(pod.Prefix, st.api.Services) {
+			add(h, fmt.Sprintf("or with a Service CIDR (kube-apiserver %s) that does not overlap %s", serviceRangeFlag, pod.What))
+		}
+	}
+	return out
+}
+
+// freePodSubnet proposes a /16 pod subnet that overlaps no range netcert saw (node addresses and
+// routes outside the CNI, Service CIDRs); "" when none of the candidates is free.
+func (st *overlapState) freePodSubnet() string {
+	var taken []netip.Prefix
+	for _, r := range st.api.Services {
+		taken = append(taken, r.Prefix)
+	}
+	for _, n := range st.nodes {
+		for _, a := range n.Addrs {
+			if !cniOwned(a.Dev) {
+				taken = append(taken, a.Network())
+			}
+		}
+		for _, r := range hostRoutes(st.api, n) {
+			taken = append(taken, r.Dst)
+		}
+	}
+	candidates := []string{"10.244.0.0/16", "10.42.0.0/16", "192.168.0.0/16", "172.16.0.0/16"}
+	for i := 0; i < 256; i++ {
+		candidates = append(candidates, fmt.Sprintf("10.%d.0.0/16", i))
+	}
+next:
+	for _, s := range candidates {
+		c := netip.MustParsePrefix(s)
+		for _, t := range taken {
+			if relatePrefixes(c, t) != relDisjoint {
+				continue next
+			}
+		}
+		return s
+	}
+	return ""
+}
+
+func freeSubnetHint(free string) string {
+	if free == "" {
+		return ""
+	}
+	return ", e.g. " + free + " (no node address, route or Service CIDR netcert saw overlaps it)"
+}
+
+// rangeList lists the ranges' prefixes, or none when there are none.
+func rangeList(ranges []ipRange, none string) string {
+	var s []string
+	for _, r := range ranges {
+		s = append(s, r.Prefix.String())
+	}
+	if len(s) == 0 {
+		return none
+	}
+	return strings.Join(s, ", ")
+}
+
+func hitRangeList(hits []overlapHit) string {
+	var s []string
+	for _, h := range hits {
+		s = append(s, h.rng.Prefix.String())
+	}
+	return strings.Join(s, ", ")
+}
+
+// withHitEvidence adds the API reads behind the hit ranges, each source once.
+func withHitEvidence(ev []Evidence, hits []overlapHit) []Evidence {
+	out := append([]Evidence(nil), ev...)
+	seen := map[string]bool{}
+	for _, e := range out {
+		seen[e.Source] = true
+	}
+	for _, h := range hits {
+		if !seen[h.rng.Evidence.Source] {
+			seen[h.rng.Evidence.Source] = true
+			out = append(out, h.rng.Evidence)
+		}
+	}
+	sort.SliceStable(out[len(ev):], func(i, j int) bool { return out[len(ev)+i].Source < out[len(ev)+j].Source })
+	return out
+}

@@ -1,0 +1,158 @@
+package faults
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/netcert/netcert/node"
+)
+
+// linkNode is a fake node that keeps its devices and main-table routes, answering the ip
+// commands the fault runs as iproute2 would (JSON for -j, exit 2 for a missing route).
+type linkNode struct {
+	*node.Fake
+	links  map[string]bool
+	routes map[string]string // dst -> dev
+}
+
+func newLinkNode(name string) *linkNode {
+	n := &linkNode{Fake: node.NewFake(name), links: map[string]bool{"lo": true, "eth0": true, "flannel.1": true, "cni0": true},
+		routes: map[string]string{"10.244.1.0/24": "flannel.1"}}
+	n.Handle("ip -j link show", func([]string) (string, int) {
+		var names []string
+		for l := range n.links {
+			names = append(names, fmt.Sprintf(`{"ifname":%q}`, l))
+		}
+		sort.Strings(names)
+		return "[" + strings.Join(names, ",") + "]\n", 0
+	})
+	n.Handle("ip link add", func(argv []string) (string, int) {
+		n.links[argv[3]], n.links[argv[8]] = true, true
+		return "", 0
+	})
+	n.Handle("ip link set", func(argv []string) (string, int) {
+		if !n.links[argv[3]] {
+			return "", 1
+		}
+		return "", 0
+	})
+	n.Handle("ip link del", func(argv []string) (string, int) {
+		if !n.links[argv[3]] {
+			return "", 1 // Cannot find device
+		}
+		delete(n.links, PodCIDROverlapDev)
+		delete(n.links, PodCIDROverlapPeer)
+		for dst, dev := range n.routes {
+			if dev == PodCIDROverlapDev {
+				delete(n.routes, dst)
+			}
+		}
+		return "", 0
+	})
+	n.Handle("ip route add", func(argv []string) (string, int) {
+		if _, ok := n.routes[argv[3]]; ok || !n.links[argv[5]] {
+			return "", 2
+		}
+		n.routes[argv[3]] = argv[5]
+		return "", 0
+	})
+	n.Handle("ip route del", func(argv []string) (string, int) {
+		if n.routes[argv[3]] != argv[5] {
+			return "", 2 // RTNETLINK answers: No such process
+		}
+		delete(n.routes, argv[3])
+		return "", 0
+	})
+	n.Handle("ip -j route show exact", func(argv []string) (string, int) {
+		if dev, ok := n.routes[argv[5]]; ok {
+			return fmt.Sprintf(`[{"dst":%q,"dev":%q,"scope":"link","flags":[]}]`+"\n", argv[5], dev), 0
+		}
+		return "[]\n", 0
+	})
+	return n
+}
+
+func overlapFaultCluster() (*Cluster, *linkNode) {
+	cp := newLinkNode("kind-control-plane")
+	nodeWith := func(name, cidr string) *corev1.Node {
+		return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.NodeSpec{PodCIDR: cidr, PodCIDRs: []string{cidr}}}
+	}
+	cs := fake.NewClientset(nodeWith("kind-control-plane", "10.244.0.0/24"), nodeWith("kind-worker", "10.244.1.0/24"))
+	return &Cluster{Nodes: []node.Node{cp, node.NewFake("kind-worker")}, Client: cs, CNI: "flannel"}, cp
+}
+
+func TestPodCIDROverlapInjectsAndReverts(t *testing.T) {
+	ctx := context.Background()
+	c, cp := overlapFaultCluster()
+	revert, err := PodCIDROverlap{Node: "kind-control-plane", TargetNode: "kind-worker"}.Inject(ctx, c)
+	require.NoError(t, err)
+	assert.Equal(t, []string{
+		"ip -j link show",
+		"ip link add ncfault0 type veth peer name ncfault1",
+		"ip link set ncfault0 up",
+		"ip link set ncfault1 up",
+		"ip route add 10.244.1.0/25 dev ncfault0",
+	}, cp.Calls())
+	assert.Equal(t, "ncfault0", cp.routes["10.244.1.0/25"])
+
+	require.NoError(t, revert(ctx))
+	assert.Equal(t, []string{
+		"ip -j route show exact 10.244.1.0/25",
+		"ip route del 10.244.1.0/25 dev ncfault0",
+		"ip -j link show",
+		"ip link del ncfault0",
+	}, cp.Calls()[5:])
+	assert.Equal(t, map[string]string{"10.244.1.0/24": "flannel.1"}, cp.routes, "Flannel's route untouched")
+	assert.False(t, cp.links["ncfault0"] || cp.links["ncfault1"])
+
+	require.NoError(t, revert(ctx), "revert is idempotent")
+	assert.Equal(t, []string{"ip -j route show exact 10.244.1.0/25", "ip -j link show"}, cp.Calls()[9:], "nothing left to delete")
+}
+
+func TestPodCIDROverlapRevertAfterARepair(t *testing.T) {
+	ctx := context.Background()
+	c, cp := overlapFaultCluster()
+	revert, err := PodCIDROverlap{Node: "kind-control-plane", TargetNode: "kind-worker"}.Inject(ctx, c)
+	require.NoError(t, err)
+	delete(cp.routes, "10.244.1.0/25") // what doctor's repair does: ip route del 10.244.1.0/25 dev ncfault0
+	require.NoError(t, revert(ctx))
+	assert.NotContains(t, strings.Join(cp.Calls(), "\n"), "ip route del", "the route was already gone")
+	assert.False(t, cp.links["ncfault0"], "the veth pair is still removed")
+}
+
+func TestPodCIDROverlapFailedInjectLeavesNothing(t *testing.T) {
+	ctx := context.Background()
+	c, cp := overlapFaultCluster()
+	cp.routes["10.244.1.0/25"] = "eth0" // someone else's route: the fault's add fails
+	_, err := PodCIDROverlap{Node: "kind-control-plane", TargetNode: "kind-worker"}.Inject(ctx, c)
+	assert.ErrorContains(t, err, "pod-cidr-overlap: kind-control-plane$ ip route add 10.244.1.0/25 dev ncfault0")
+	assert.False(t, cp.links["ncfault0"], "the veth pair was removed again")
+	assert.Equal(t, "eth0", cp.routes["10.244.1.0/25"], "a route that is not the fault's is left alone")
+}
+
+func TestPodCIDROverlapRefusesBadInput(t *testing.T) {
+	ctx := context.Background()
+	c, cp := overlapFaultCluster()
+	_, err := PodCIDROverlap{Node: "kind-worker", TargetNode: "kind-worker"}.Inject(ctx, c)
+	assert.ErrorContains(t, err, "the target must be another node")
+	_, err = PodCIDROverlap{Node: "kind-control-plane", TargetNode: "kind-worker3"}.Inject(ctx, c)
+	assert.ErrorContains(t, err, "pod-cidr-overlap: read target node")
+	_, err = PodCIDROverlap{Node: "nope", TargetNode: "kind-worker"}.Inject(ctx, c)
+	assert.ErrorContains(t, err, `no node "nope"`)
+
+	cp.links["ncfault1"] = true // left behind
+	_, err = PodCIDROverlap{Node: "kind-control-plane", TargetNode: "kind-worker"}.Inject(ctx, c)
+	assert.ErrorContains(t, err, "kind-control-plane already has a device ncfault1")
+
+	assert.True(t, PodCIDROverlap{}.AppliesTo("flannel"))
+	assert.False(t, PodCIDROverlap{}.AppliesTo("calico"))
+}
