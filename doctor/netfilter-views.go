@@ -1,0 +1,130 @@
+package doctor
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/netcert/netcert/node"
+)
+
+// nfViews are the commands that print a node's netfilter views with their packet counters.
+var nfViews = []struct {
+	backend nfBackend
+	argv    []string
+}{
+	{nfLegacy, []string{"iptables-legacy-save", "-c"}},
+	{nfXtNft, []string{"iptables-nft-save", "-c"}},
+	{nfNative, []string{"nft", "-a", "list", "ruleset"}},
+}
+
+// nodeViews is one read of a node's netfilter views.
+type nodeViews struct {
+	sets     []*nfRuleset
+	evidence map[nfBackend]Evidence // the command, and what it printed or that it is missing
+	missing  []string               // views whose command is not installed
+}
+
+// ruleset returns the view of backend, or nil.
+func (v *nodeViews) ruleset(b nfBackend) *nfRuleset {
+	for _, rs := range v.sets {
+		if rs.Backend == b {
+			return rs
+		}
+	}
+	return nil
+}
+
+// readNodeViews reads every view of n. A view whose command is not installed (exit 127) is
+// skipped; a node where none can be read cannot be evaluated. Native nft tables that other
+// views already show, or that cannot carry IPv4 VXLAN, are left out: ip tables that
+// iptables-nft-save prints (iptables-nft's filter, nat, raw, mangle, security), ip6 and arp.
+func readNodeViews(ctx context.Context, n node.Node) (*nodeViews, error) {
+	v := &nodeViews{evidence: map[nfBackend]Evidence{}}
+	for _, view := range nfViews {
+		out, ev, err := run(ctx, n, view.argv...)
+		if code, ran := node.ExitCode(err); ran && code == 127 {
+			v.missing = append(v.missing, view.argv[0])
+			ev.Output = view.argv[0] + " is not installed: view not read"
+			v.evidence[view.backend] = ev
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		var rs *nfRuleset
+		if view.backend == nfNative {
+			rs, err = parseNftRuleset(out)
+		} else {
+			rs, err = parseIptablesSave(view.backend, out)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", node.CommandLine(n, view.argv), err)
+		}
+		if view.backend == nfNative {
+			managed := map[string]bool{}
+			if xt := v.ruleset(nfXtNft); xt != nil {
+				managed = xt.tables()
+			}
+			kept := rs.Chains[:0]
+			for _, c := range rs.Chains {
+				if c.Family != "ip6" && c.Family != "arp" && !managed[c.Family+" "+c.Table] {
+					kept = append(kept, c)
+				}
+			}
+			rs.Chains = kept
+		}
+		v.sets = append(v.sets, rs)
+		ev.Output = rs.digest()
+		v.evidence[view.backend] = ev
+	}
+	if len(v.sets) == 0 {
+		return nil, fmt.Errorf("%s: no netfilter view can be read (%s)", n.Name(), strings.Join(v.missing, ", "))
+	}
+	return v, nil
+}
+
+// ref names a rule stably across reads: nft by its handle, iptables by its table, chain and
+// text (equal rules in one chain share a ref; the first stands for them all).
+func (r *nfRule) ref() string {
+	if r.Backend == nfNative {
+		return fmt.Sprintf("nft %s %s %s handle %d", r.Family, r.Table, r.Chain, r.Handle)
+	}
+	return string(r.Backend) + " " + r.Where() + ": " + r.Text
+}
+
+// rulesByRef indexes every rule of the views by ref (the first of equal iptables rules wins).
+func rulesByRef(v *nodeViews) map[string]*nfRule {
+	out := map[string]*nfRule{}
+	for _, rs := range v.sets {
+		for _, c := range rs.Chains {
+			for _, r := range c.Rules {
+				if _, ok := out[r.ref()]; !ok {
+					out[r.ref()] = r
+				}
+			}
+		}
+	}
+	return out
+}
+
+// read says which views of a node were read.
+func (v *nodeViews) read() string {
+	var names []string
+	for _, rs := range v.sets {
+		names = append(names, string(rs.Backend))
+	}
+	s := "read " + strings.Join(names, ", ")
+	if len(v.missing) > 0 {
+		s += "; not installed: " + strings.Join(v.missing, ", ")
+	}
+	return s
+}
+
+// digest summarises what a view printed: how many rules in how many chains.
+func (rs *nfRuleset) digest() string {
+	rules := 0
+	for _, c := range rs.Chains {
+		rules += len(c.Rules)
+	}
+	return fmt.Sprintf("%d rules in %d chains", rules, len(rs.Chains))
+}

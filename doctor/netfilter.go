@@ -1,0 +1,200 @@
+package doctor
+
+import "net/netip"
+
+// nfBackend names one of the three netfilter views of a node: the kernel applies all of them.
+type nfBackend string
+
+// The views and the commands that print them with their packet counters.
+const (
+	nfLegacy nfBackend = "iptables-legacy" // iptables-legacy-save -c: the legacy xtables
+	nfXtNft  nfBackend = "iptables-nft"    // iptables-nft-save -c: iptables rules kept in nf_tables
+	nfNative nfBackend = "nft"             // nft -a list ruleset: native nf_tables
+)
+
+// portRange is an inclusive range of ports.
+type portRange struct{ Lo, Hi int }
+
+// portMatch is one destination-port match of a rule: the listed ports or, negated, every other.
+type portMatch struct {
+	Ranges []portRange
+	Negate bool
+}
+
+// matches reports whether port satisfies the match.
+func (m portMatch) matches(port int) bool {
+	in := false
+	for _, r := range m.Ranges {
+		in = in || (r.Lo <= port && port <= r.Hi)
+	}
+	return in != m.Negate
+}
+
+// addrMatch is a source or destination match: prefixes or a named set, possibly negated.
+type addrMatch struct {
+	Prefixes []netip.Prefix
+	Set      string // an ipset (--match-set) or nft set (@name)
+	Negate   bool
+}
+
+// restricts reports whether the match admits only listed addresses.
+func (m addrMatch) restricts() bool { return !m.Negate && (len(m.Prefixes) > 0 || m.Set != "") }
+
+// holds reports whether the match lists addr itself (a prefix that contains it).
+func (m addrMatch) holds(addr netip.Addr) bool {
+	for _, p := range m.Prefixes {
+		if !m.Negate && p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// nfRule is one rule of a netfilter view, reduced to what netcert reasons about.
+type nfRule struct {
+	Backend  nfBackend
+	Family   string // "ip" in the iptables views; the table's family in nft
+	Table    string
+	Chain    string
+	Index    int    // 1-based position in its chain
+	Handle   int    // nft's rule handle; 0 in the iptables views
+	Text     string // as the tool prints it, without the counter and the handle
+	Counted  bool   // whether the rule has a packet counter
+	Packets  uint64
+	Protos   []string // protocols it matches ("udp", "tcp"); nil: any
+	ProtoNeg bool
+	DPorts   []portMatch // every one must match
+	Src, Dst addrMatch
+	Comments []string
+	Verdict  string // ACCEPT, DROP, REJECT, RETURN, JUMP, GOTO, or another target's name
+	Target   string // the chain of a JUMP or GOTO
+}
+
+// Where is the rule's table and chain, with the nft family: "raw PREROUTING", "inet t input".
+func (r *nfRule) Where() string {
+	if r.Backend == nfNative {
+		return r.Family + " " + r.Table + " " + r.Chain
+	}
+	return r.Table + " " + r.Chain
+}
+
+// matchesUDPPort reports whether the rule matches UDP to port by a destination-port match (a rule
+// without one is out of scope, as is one that matches only source ports).
+func (r *nfRule) matchesUDPPort(port int) bool {
+	if r.Protos == nil || len(r.DPorts) == 0 {
+		return false
+	}
+	udp := false
+	for _, p := range r.Protos {
+		udp = udp || p == "udp" || p == "17"
+	}
+	if udp == r.ProtoNeg {
+		return false
+	}
+	for _, m := range r.DPorts {
+		if !m.matches(port) {
+			return false
+		}
+	}
+	return true
+}
+
+// blocks reports whether the rule drops or rejects UDP to port.
+func (r *nfRule) blocks(port int) bool {
+	return (r.Verdict == "DROP" || r.Verdict == "REJECT") && r.matchesUDPPort(port)
+}
+
+// allowList reports whether the rule accepts UDP to port from (or to) listed addresses only: a
+// DROP after it in its chain drops what the list leaves out (Calico's VXLAN allow-list, a
+// netcert repair).
+func (r *nfRule) allowList(port int) bool {
+	return r.Verdict == "ACCEPT" && r.matchesUDPPort(port) && (r.Src.restricts() || r.Dst.restricts())
+}
+
+// hasComment reports whether one of the rule's comments is c.
+func (r *nfRule) hasComment(c string) bool {
+	for _, x := range r.Comments {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+// nfChain is a chain with its rules in order.
+type nfChain struct {
+	Family, Table, Name string
+	Hook                string // the base chain's hook; "" for a chain reached by jumps only
+	Rules               []*nfRule
+}
+
+// nfRuleset is one view of a node's netfilter rules.
+type nfRuleset struct {
+	Backend nfBackend
+	Chains  []*nfChain
+}
+
+// chain returns the chain named by family, table and name, or nil.
+func (rs *nfRuleset) chain(family, table, name string) *nfChain {
+	for _, c := range rs.Chains {
+		if c.Family == family && c.Table == table && c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// tables returns the "family table" names of the ruleset.
+func (rs *nfRuleset) tables() map[string]bool {
+	out := map[string]bool{}
+	for _, c := range rs.Chains {
+		out[c.Family+" "+c.Table] = true
+	}
+	return out
+}
+
+// xtHooks are the hooks of the iptables built-in chains.
+var xtHooks = map[string]string{"PREROUTING": "prerouting", "INPUT": "input", "FORWARD": "forward",
+	"OUTPUT": "output", "POSTROUTING": "postrouting"}
+
+// hookDirection tells whether packets at a hook are arriving at the node ("in": the peer is
+// the source) or leaving it ("out": the peer is the destination).
+func hookDirection(hook string) string {
+	switch hook {
+	case "output", "postrouting", "egress":
+		return "out"
+	}
+	return "in"
+}
+
+// chainDirections returns, for every chain, the directions of the base chains that reach it
+// through jumps and gotos within its table. A chain nothing reaches gets "in".
+func (rs *nfRuleset) chainDirections() map[*nfChain]map[string]bool {
+	out := map[*nfChain]map[string]bool{}
+	var walk func(c *nfChain, dir string)
+	walk = func(c *nfChain, dir string) {
+		if out[c] == nil {
+			out[c] = map[string]bool{}
+		}
+		if out[c][dir] {
+			return
+		}
+		out[c][dir] = true
+		for _, r := range c.Rules {
+			if t := rs.chain(c.Family, c.Table, r.Target); r.Target != "" && t != nil {
+				walk(t, dir)
+			}
+		}
+	}
+	for _, c := range rs.Chains {
+		if c.Hook != "" {
+			walk(c, hookDirection(c.Hook))
+		}
+	}
+	for _, c := range rs.Chains {
+		if out[c] == nil {
+			out[c] = map[string]bool{"in": true}
+		}
+	}
+	return out
+}

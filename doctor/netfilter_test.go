@@ -1,0 +1,233 @@
+package doctor
+
+import (
+	"errors"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The files under testdata/netfilter are real iptables 1.8.9 / nftables 1.0.6 output, captured by
+// capture.sh in network namespaces loaded with a kind node's rules. A scenario's view that equals
+// flannel-healthy's is not kept twice: netfilterFile falls back to flannel-healthy's.
+func netfilterFile(t *testing.T, scenario, view string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "netfilter", scenario+"-"+view))
+	if errors.Is(err, os.ErrNotExist) {
+		b, err = os.ReadFile(filepath.Join("testdata", "netfilter", "flannel-healthy-"+view))
+	}
+	require.NoError(t, err)
+	return string(b)
+}
+
+// ruleTexts returns where and what each rule is: "raw PREROUTING: -A PREROUTING …".
+func ruleTexts(rules []*overlayRule) []string {
+	var out []string
+	for _, r := range rules {
+		out = append(out, string(r.Backend)+" "+r.Where()+": "+r.Text)
+	}
+	return out
+}
+
+func parsedViews(t *testing.T, scenario string) *nodeViews {
+	t.Helper()
+	n := newOverlayNode(t, "w", scenario)
+	v, err := readNodeViews(t.Context(), n)
+	require.NoError(t, err)
+	return v
+}
+
+func TestParseIptablesLegacySaveWithCounters(t *testing.T) {
+	rs, err := parseIptablesSave(nfLegacy, netfilterFile(t, "blocked", "legacy.save"))
+	require.NoError(t, err)
+	input := rs.chain("ip", "filter", "INPUT")
+	require.NotNil(t, input)
+	require.Len(t, input.Rules, 1)
+	r := input.Rules[0]
+	assert.Equal(t, "-A INPUT -p udp -m udp --dport 8472 -j REJECT --reject-with icmp-port-unreachable", r.Text)
+	assert.Equal(t, "input", input.Hook)
+	assert.True(t, r.Counted)
+	assert.Equal(t, "REJECT", r.Verdict)
+	assert.True(t, r.blocks(8472))
+	assert.False(t, r.blocks(8473))
+
+	fwd := rs.chain("ip", "filter", "FORWARD").Rules[0]
+	assert.Equal(t, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, fwd.Src.Prefixes)
+	assert.Equal(t, []portMatch{{Ranges: []portRange{{8470, 8479}, {9000, 9000}}}}, fwd.DPorts, "multiport range and port")
+	assert.True(t, fwd.blocks(8472))
+	assert.False(t, fwd.blocks(8480))
+	assert.False(t, rs.chain("ip", "raw", "OUTPUT").Rules[0].blocks(8472), "udp 8473")
+
+	empty, err := parseIptablesSave(nfLegacy, netfilterFile(t, "flannel-healthy", "legacy.save"))
+	require.NoError(t, err)
+	assert.Empty(t, empty.Chains, "no legacy table in use")
+}
+
+func TestParseIptablesNftSave(t *testing.T) {
+	rs, err := parseIptablesSave(nfXtNft, netfilterFile(t, "blocked", "nft.save"))
+	require.NoError(t, err)
+	var blocking []string
+	for _, c := range rs.Chains {
+		for _, r := range c.Rules {
+			if r.blocks(8472) {
+				blocking = append(blocking, r.Where()+": "+r.Text)
+			}
+		}
+	}
+	assert.Equal(t, []string{
+		"mangle FORWARD: -A FORWARD -p udp -m multiport --dports 53,8472 -j DROP",
+		"raw PREROUTING: -A PREROUTING -p udp -m udp --dport 8472 -m comment --comment netcert-fault -j DROP",
+		"filter INPUT: -A INPUT -p udp -m udp --dport 8472 -m comment --comment netcert-fault -j DROP",
+		"filter OUTPUT: -A OUTPUT -p udp -m multiport --dports 8000:9000 -j REJECT --reject-with icmp-port-unreachable",
+		"filter HOST-FW: -A HOST-FW -p udp -m udp --dport 8400:8500 -j REJECT --reject-with icmp-admin-prohibited",
+	}, blocking, "not: udp 4789, tcp 8472, udp sport 8472, ! --dport 8472 (LOG), ! --dports 53,123,8472, tcp 8000:9000")
+
+	hostFW := rs.chain("ip", "filter", "HOST-FW")
+	notList := hostFW.Rules[4]
+	require.Equal(t, "-A HOST-FW -p udp -m multiport ! --dports 53,123,8472 -j DROP", notList.Text)
+	assert.True(t, notList.blocks(4789), "a negated list drops every other port")
+	assert.Equal(t, []string{"drop all udp but vxlan"}, hostFW.Rules[3].Comments, "quoted comment")
+
+	input := rs.chain("ip", "filter", "INPUT")
+	assert.Equal(t, "JUMP", input.Rules[1].Verdict)
+	assert.Equal(t, "KUBE-FIREWALL", input.Rules[1].Target)
+	masq := rs.chain("ip", "nat", "KIND-MASQ-AGENT").Rules[1]
+	assert.Equal(t, "MASQUERADE", masq.Verdict)
+	assert.Empty(t, masq.Target, "a target, not a chain")
+
+	dirs := rs.chainDirections()
+	assert.Equal(t, map[string]bool{"in": true}, dirs[hostFW], "reached from INPUT")
+	assert.Equal(t, map[string]bool{"in": true, "out": true}, dirs[rs.chain("ip", "filter", "KUBE-FIREWALL")], "from INPUT and OUTPUT")
+	assert.Equal(t, map[string]bool{"out": true}, dirs[rs.chain("ip", "filter", "OUTPUT")])
+}
+
+func TestParseNftRuleset(t *testing.T) {
+	rs, err := parseNftRuleset(netfilterFile(t, "blocked", "ruleset.nft"))
+	require.NoError(t, err)
+	fault := rs.chain("inet", "netcert_fault", "input")
+	require.NotNil(t, fault)
+	assert.Equal(t, "input", fault.Hook)
+	require.Len(t, fault.Rules, 1)
+	assert.Equal(t, &nfRule{Backend: nfNative, Family: "inet", Table: "netcert_fault", Chain: "input", Index: 1, Handle: 2,
+		Text: `udp dport 8472 counter packets 0 bytes 0 drop comment "netcert-fault"`, Counted: true,
+		Protos: []string{"udp"}, DPorts: []portMatch{{Ranges: []portRange{{8472, 8472}}}}, Comments: []string{"netcert-fault"}, Verdict: "DROP"},
+		fault.Rules[0])
+
+	custom := rs.chain("ip", "fw", "custom")
+	assert.Equal(t, []portRange{{4789, 4789}, {8472, 8472}}, custom.Rules[0].DPorts[0].Ranges, "@overlay_ports resolved")
+	assert.True(t, custom.Rules[0].blocks(8472))
+	assert.False(t, custom.Rules[2].blocks(8472), "tcp dport 8472")
+	pre := rs.chain("ip", "fw", "pre").Rules[0]
+	assert.True(t, pre.blocks(8472), "udp dport 8000-9000")
+	assert.False(t, pre.Counted)
+	assert.Equal(t, 6, pre.Handle)
+	out := rs.chain("ip", "fw", "out").Rules[0]
+	assert.True(t, out.blocks(8472), "udp dport { 53, 8472 } reject")
+	assert.Equal(t, "REJECT", out.Verdict)
+	edge := rs.chain("netdev", "edge", "ingress")
+	assert.Equal(t, "ingress", edge.Hook)
+	assert.True(t, edge.Rules[0].blocks(8472))
+	assert.Equal(t, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, edge.Rules[0].Src.Prefixes)
+	agent := rs.chain("inet", "host_agent", "input")
+	for _, r := range agent.Rules {
+		assert.False(t, r.blocks(8472), r.Text)
+	}
+	assert.True(t, agent.Rules[3].blocks(4789), "udp dport != 8472 reject")
+	assert.Equal(t, "JUMP", rs.chain("ip", "fw", "in").Rules[0].Verdict)
+	assert.Equal(t, map[string]bool{"in": true}, rs.chainDirections()[custom], "jumped to from the input hook")
+
+	// iptables-nft's own tables are in the ruleset too, in nft's words.
+	raw := rs.chain("ip", "raw", "PREROUTING")
+	require.NotNil(t, raw)
+	assert.Equal(t, "udp dport 8472  counter packets 0 bytes 0 drop", raw.Rules[0].Text)
+}
+
+func TestParseNftMultiLineSetAndNegations(t *testing.T) {
+	rs, err := parseNftRuleset(`table ip t { # handle 1
+	set ports { # handle 2
+		type inet_service
+		flags interval
+		elements = { 53, 123,
+			     8000-9000 }
+	}
+
+	map m { # handle 3
+		type inet_service : verdict
+		elements = { 8472 : drop }
+	}
+
+	chain c { # handle 4
+		ip saddr != { 10.0.0.1, 10.0.0.2 } meta l4proto udp th dport @ports counter packets 3 bytes 180 drop # handle 5
+		meta l4proto != udp th dport 8472 drop # handle 6
+		ip daddr @nodes udp dport 8472 accept # handle 7
+	}
+}
+`)
+	require.NoError(t, err)
+	c := rs.chain("ip", "t", "c")
+	require.Len(t, c.Rules, 3)
+	assert.True(t, c.Rules[0].blocks(8472))
+	assert.True(t, c.Rules[0].Src.Negate)
+	assert.Equal(t, uint64(3), c.Rules[0].Packets)
+	assert.False(t, c.Rules[1].blocks(8472), "not udp")
+	assert.True(t, c.Rules[2].allowList(8472), "accept to a set of nodes")
+
+	_, err = parseNftRuleset("table ip t { # handle 1\n\tchain c { # handle 2\n")
+	assert.ErrorContains(t, err, "not closed")
+}
+
+func TestTokenizeXtQuotes(t *testing.T) {
+	r, err := parseIptablesRule(`[5:300] -A INPUT -p udp -m comment --comment "a \"quoted\" -j DROP" -m udp --dport :9000 -j DROP`)
+	require.NoError(t, err)
+	assert.Equal(t, []string{`a "quoted" -j DROP`}, r.Comments)
+	assert.Equal(t, uint64(5), r.Packets)
+	assert.Equal(t, []portMatch{{Ranges: []portRange{{0, 9000}}}}, r.DPorts)
+	assert.Equal(t, "DROP", r.Verdict)
+
+	_, err = parseIptablesRule(`-A INPUT -m comment --comment "open`)
+	assert.ErrorContains(t, err, "unterminated quote")
+	_, err = parseIptablesSave(nfXtNft, "-A INPUT -j DROP\n")
+	assert.ErrorContains(t, err, "outside a table")
+}
+
+func TestBlockingRulesOfTheCapturedScenarios(t *testing.T) {
+	assert.Empty(t, blockingRules(parsedViews(t, "flannel-healthy"), 8472), "decoys only")
+
+	all := ruleTexts(blockingRules(parsedViews(t, "blocked"), 8472))
+	assert.Equal(t, []string{
+		"iptables-legacy filter INPUT: -A INPUT -p udp -m udp --dport 8472 -j REJECT --reject-with icmp-port-unreachable",
+		"iptables-legacy filter FORWARD: -A FORWARD -s 10.0.0.0/8 -p udp -m multiport --dports 8470:8479,9000 -j DROP",
+		"iptables-nft mangle FORWARD: -A FORWARD -p udp -m multiport --dports 53,8472 -j DROP",
+		"iptables-nft raw PREROUTING: -A PREROUTING -p udp -m udp --dport 8472 -m comment --comment netcert-fault -j DROP",
+		"iptables-nft filter INPUT: -A INPUT -p udp -m udp --dport 8472 -m comment --comment netcert-fault -j DROP",
+		"iptables-nft filter OUTPUT: -A OUTPUT -p udp -m multiport --dports 8000:9000 -j REJECT --reject-with icmp-port-unreachable",
+		"iptables-nft filter HOST-FW: -A HOST-FW -p udp -m udp --dport 8400:8500 -j REJECT --reject-with icmp-admin-prohibited",
+		`nft inet netcert_fault input: udp dport 8472 counter packets 0 bytes 0 drop comment "netcert-fault"`,
+		"nft ip fw custom: udp dport @overlay_ports counter packets 0 bytes 0 drop",
+		"nft ip fw custom: udp dport 8472 counter packets 0 bytes 0 drop",
+		"nft ip fw pre: udp dport 8000-9000 drop",
+		"nft ip fw out: udp dport { 53, 8472 } counter packets 0 bytes 0 reject",
+		"nft netdev edge ingress: ip saddr 10.0.0.0/8 udp dport 8472 counter packets 0 bytes 0 reject with icmp admin-prohibited",
+	}, all, "iptables-nft's tables and the ip6 table are not read again from the nft ruleset")
+
+	calico := blockingRules(parsedViews(t, "calico-healthy"), 4789)
+	require.Len(t, calico, 1)
+	assert.True(t, calico[0].allowListed, "Felix drops VXLAN only from hosts outside its allow-list")
+	assert.Equal(t, []string{"cali:4cgmbdWsLmozYhJh", "Drop IPv4 VXLAN packets from non-allowed hosts"}, calico[0].Comments)
+
+	for _, scenario := range []string{"raw-drop", "nft-drop", "output-reject", "legacy-reject"} {
+		rules := blockingRules(parsedViews(t, scenario), 8472)
+		require.Len(t, rules, 1, scenario)
+		assert.False(t, rules[0].allowListed, scenario)
+		repaired := blockingRules(parsedViews(t, scenario+"-repaired"), 8472)
+		require.Len(t, repaired, 1, scenario)
+		assert.True(t, repaired[0].allowListed, scenario+": netcert's ACCEPTs come first")
+		assert.Equal(t, rules[0].ref(), repaired[0].ref(), "the same rule across reads")
+		assert.True(t, strings.HasPrefix(repaired[0].ref(), string(rules[0].Backend)))
+	}
+}

@@ -1,0 +1,339 @@
+package doctor
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/netcert/netcert/node"
+)
+
+// OverlayPortBlocked is the check and repair for overlay-port-blocked: a netfilter rule on a node
+// drops or rejects the CNI's overlay traffic (Flannel's VXLAN on UDP 8472, Calico's on 4789), so
+// pods on different nodes cannot reach each other. The check sends pod-to-pod traffic between
+// every ordered pair of nodes, reads every node's three netfilter views (iptables-legacy,
+// iptables-nft, native nft) for rules that drop or reject UDP to the overlay port, and confirms
+// a rule when its packet counter rises while the probes of its node run again. The repair
+// inserts narrow ACCEPT rules for the other nodes directly before each such rule; it never
+// deletes the foreign rule nor flushes a chain.
+type OverlayPortBlocked struct{}
+
+// overlayRepairComment tags the ACCEPT rules the repair inserts.
+const overlayRepairComment = "netcert-repair overlay-port-blocked"
+
+// ID returns "overlay-port-blocked".
+func (OverlayPortBlocked) ID() string { return "overlay-port-blocked" }
+
+// overlayPort returns the UDP port of the cluster's overlay and where it comes from.
+func overlayPort(_ context.Context, c *Cluster) (int, Evidence, error) {
+	switch c.CNI {
+	case "flannel":
+		return 8472, Evidence{Source: "CNI flannel, VXLAN backend", Output: "overlay port udp/8472 (Flannel's VXLAN port)"}, nil
+	case "calico":
+		// Calico takes the port from FelixConfiguration's vxlanPort, 4789 unless set there; reading
+		// FelixConfiguration is a later issue, until then the check assumes the default.
+		return 4789, Evidence{Source: "CNI calico, VXLAN", Output: "overlay port udp/4789 (Calico's default vxlanPort)"}, nil
+	}
+	return 0, Evidence{}, fmt.Errorf("no overlay port known for CNI %q", c.CNI)
+}
+
+// overlayRule is a rule that drops or rejects UDP to the overlay port, with what the probes
+// showed of it.
+type overlayRule struct {
+	*nfRule
+	allowListed   bool // an ACCEPT allow-list for the port comes before it in its chain
+	probed        bool // its counter was read before and after the node's probes
+	before, after uint64
+}
+
+func (o *overlayRule) confirmed() bool { return o.probed && o.Counted && o.after > o.before }
+
+// blockingRules returns the rules of the views that drop or reject UDP to port.
+func blockingRules(v *nodeViews, port int) []*overlayRule {
+	var out []*overlayRule
+	for _, rs := range v.sets {
+		for _, c := range rs.Chains {
+			allow := false
+			for _, r := range c.Rules {
+				if r.blocks(port) {
+					out = append(out, &overlayRule{nfRule: r, allowListed: allow})
+				}
+				allow = allow || r.allowList(port)
+			}
+		}
+	}
+	return out
+}
+
+// probeResult is one pod-to-pod probe.
+type probeResult struct {
+	from, to string
+	ok       bool
+	ev       Evidence
+}
+
+func (r probeResult) String() string { return r.from + "→" + r.to }
+
+// probePairs probes every ordered pair of distinct nodes, or only those involving one node.
+func probePairs(ctx context.Context, c *Cluster, involving string) ([]probeResult, error) {
+	var out []probeResult
+	for _, a := range c.Nodes {
+		for _, b := range c.Nodes {
+			from, to := a.Name(), b.Name()
+			if from == to || (involving != "" && from != involving && to != involving) {
+				continue
+			}
+			ok, ev, err := c.Probe.PodToPod(ctx, from, to)
+			if err != nil {
+				return nil, fmt.Errorf("probe pod traffic %s→%s: %w", from, to, err)
+			}
+			out = append(out, probeResult{from, to, ok, ev})
+		}
+	}
+	return out, nil
+}
+
+// overlayState is what the check saw: the port, the probes, and each node's views and rules.
+type overlayState struct {
+	port   int
+	portEv Evidence
+	probes []probeResult
+	views  map[string]*nodeViews
+	rules  map[string][]*overlayRule
+}
+
+// failing returns the failed probes, those involving node when it is not "".
+func (st *overlayState) failing(nodeName string) []probeResult {
+	var out []probeResult
+	for _, p := range st.probes {
+		if !p.ok && (nodeName == "" || p.from == nodeName || p.to == nodeName) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// evaluate probes every pair, reads every node, and for each node in a failing pair reads the
+// counters of its rules around a second round of its probes.
+func (p OverlayPortBlocked) evaluate(ctx context.Context, c *Cluster) (*overlayState, error) {
+	port, portEv, err := overlayPort(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p.ID(), err)
+	}
+	if c.Probe == nil {
+		return nil, fmt.Errorf("%s: needs live probes: the cluster has no prober", p.ID())
+	}
+	st := &overlayState{port: port, portEv: portEv, views: map[string]*nodeViews{}, rules: map[string][]*overlayRule{}}
+	if st.probes, err = probePairs(ctx, c, ""); err != nil {
+		return nil, fmt.Errorf("%s: %w", p.ID(), err)
+	}
+	for _, n := range c.Nodes {
+		v, err := readNodeViews(ctx, n)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p.ID(), err)
+		}
+		st.views[n.Name()], st.rules[n.Name()] = v, blockingRules(v, port)
+	}
+	for _, n := range c.Nodes {
+		counted := false
+		for _, r := range st.rules[n.Name()] {
+			counted = counted || r.Counted
+		}
+		if !counted || len(st.failing(n.Name())) == 0 {
+			continue
+		}
+		if err := p.confirm(ctx, c, n, st); err != nil {
+			return nil, fmt.Errorf("%s: %w", p.ID(), err)
+		}
+	}
+	return st, nil
+}
+
+// confirm reads the counters of n's rules, probes n's pairs again and reads them once more.
+func (p OverlayPortBlocked) confirm(ctx context.Context, c *Cluster, n node.Node, st *overlayState) error {
+	before, err := readNodeViews(ctx, n)
+	if err != nil {
+		return err
+	}
+	if _, err := probePairs(ctx, c, n.Name()); err != nil {
+		return err
+	}
+	after, err := readNodeViews(ctx, n)
+	if err != nil {
+		return err
+	}
+	b, a := rulesByRef(before), rulesByRef(after)
+	for _, r := range st.rules[n.Name()] {
+		rb, ok1 := b[r.ref()]
+		ra, ok2 := a[r.ref()]
+		if ok1 && ok2 && r.Counted {
+			r.probed, r.before, r.after = true, rb.Packets, ra.Packets
+		}
+	}
+	return nil
+}
+
+// blocking returns the rules the repair must get around on a node: the confirmed ones or, when
+// none is confirmed but the node's pairs fail, those without a counter that no allow-list
+// guards (they cannot be confirmed, and nothing else explains the failure there).
+func (st *overlayState) blocking(nodeName string) []*overlayRule {
+	var confirmed, uncounted []*overlayRule
+	for _, r := range st.rules[nodeName] {
+		switch {
+		case r.confirmed():
+			confirmed = append(confirmed, r)
+		case !r.Counted && !r.allowListed:
+			uncounted = append(uncounted, r)
+		}
+	}
+	if len(confirmed) > 0 || len(st.failing(nodeName)) == 0 {
+		return confirmed
+	}
+	return uncounted
+}
+
+// Run probes pod traffic between every pair of nodes and looks for the netfilter rules that drop
+// the overlay port. It returns a Fail per node with a confirmed rule (or, when the node's pairs
+// fail and none is confirmed, a rule without a counter); a Warn per node with such rules that the
+// probes do not implicate; a Pass per node when no probe fails (rules behind an ACCEPT
+// allow-list, like Calico's or a repaired one, are noted there); and one Warn with Node "" for
+// failing pairs that no rule on their nodes explains: the overlay port is not what breaks them,
+// so another check names the cause.
+func (p OverlayPortBlocked) Run(ctx context.Context, c *Cluster) ([]Finding, error) {
+	st, err := p.evaluate(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return p.findings(c, st), nil
+}
+
+func (p OverlayPortBlocked) findings(c *Cluster, st *overlayState) []Finding {
+	object := fmt.Sprintf("udp/%d", st.port)
+	var out []Finding
+	explained := map[string]bool{}
+	for _, n := range c.Nodes {
+		name := n.Name()
+		f := Finding{Check: p.ID(), Node: name, Object: object, Evidence: []Evidence{st.portEv}}
+		blocking := st.blocking(name)
+		var latent, listed []*overlayRule
+		for _, r := range st.rules[name] {
+			switch {
+			case containsRule(blocking, r):
+			case r.allowListed:
+				listed = append(listed, r)
+			default:
+				latent = append(latent, r)
+			}
+		}
+		failing := st.failing(name)
+		for _, pr := range failing {
+			f.Evidence = append(f.Evidence, pr.ev)
+		}
+		for _, r := range append(append(blocking, latent...), listed...) {
+			f.Evidence = append(f.Evidence, st.ruleEvidence(name, r))
+		}
+		switch {
+		case len(blocking) > 0:
+			explained[name] = true
+			f.Status = Fail
+			f.Summary = fmt.Sprintf("%s: pod traffic %s fails", describeRules(blocking, st.port), probeList(failing))
+			if len(latent) > 0 {
+				f.Summary += fmt.Sprintf(" (%d more rule(s) there drop udp/%d but were not seen dropping)", len(latent), st.port)
+			}
+		case len(latent) > 0:
+			f.Status = Warn
+			f.Summary = describeRules(latent, st.port) + ", but no pod traffic to or from " + name + " was seen failing through it"
+		case len(st.failing("")) == 0:
+			f.Status = Pass
+			f.Summary = fmt.Sprintf("no netfilter rule drops or rejects udp/%d (%s)", st.port, st.views[name].read())
+			if len(listed) > 0 {
+				f.Summary += fmt.Sprintf("; %d rule(s) drop it only after an ACCEPT allow-list: %s", len(listed), describeRules(listed, st.port))
+			}
+			for _, view := range nfViews {
+				f.Evidence = append(f.Evidence, st.views[name].evidence[view.backend])
+			}
+		default:
+			continue
+		}
+		out = append(out, f)
+	}
+	var unexplained []probeResult
+	for _, pr := range st.failing("") {
+		if !explained[pr.from] && !explained[pr.to] {
+			unexplained = append(unexplained, pr)
+		}
+	}
+	if len(unexplained) > 0 {
+		f := Finding{Check: p.ID(), Object: object, Status: Warn, Evidence: []Evidence{st.portEv},
+			Summary: fmt.Sprintf("pod traffic %s fails, but no netfilter rule on those nodes was seen dropping udp/%d: the overlay is broken for another reason",
+				probeList(unexplained), st.port)}
+		for _, pr := range unexplained {
+			f.Evidence = append(f.Evidence, pr.ev)
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+func containsRule(list []*overlayRule, r *overlayRule) bool {
+	for _, x := range list {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+// describeRules says where each rule is and what it does: "iptables-nft raw PREROUTING drops
+// udp/8472 (counter 0→6 while the probes ran)".
+func describeRules(rules []*overlayRule, port int) string {
+	var parts []string
+	for _, r := range rules {
+		verb := map[string]string{"DROP": "drops", "REJECT": "rejects"}[r.Verdict]
+		s := fmt.Sprintf("%s %s %s udp/%d", r.Backend, r.Where(), verb, port)
+		if state := r.state(); state != "" {
+			s += " (" + state + ")"
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// state says what the probes showed of the rule: its counter rising, or that it has none.
+func (o *overlayRule) state() string {
+	switch {
+	case o.confirmed():
+		return fmt.Sprintf("counter %d→%d while the probes ran", o.before, o.after)
+	case !o.Counted:
+		return "no counter: not confirmed"
+	}
+	return ""
+}
+
+// ruleEvidence shows a rule as its view printed it, with its counters.
+func (st *overlayState) ruleEvidence(nodeName string, r *overlayRule) Evidence {
+	ev := st.views[nodeName].evidence[r.Backend]
+	out := r.Where() + ": " + r.Text
+	switch {
+	case r.probed:
+		out += fmt.Sprintf("\npackets %d before and %d after probing %s's pairs again", r.before, r.after, nodeName)
+	case r.Counted:
+		out += fmt.Sprintf("\npackets %d", r.Packets)
+	default:
+		out += "\nno counter"
+	}
+	if r.allowListed {
+		out += "\nan ACCEPT allow-list for the port comes before it in its chain"
+	}
+	return Evidence{Source: ev.Source, Output: out}
+}
+
+func probeList(list []probeResult) string {
+	var s []string
+	for _, pr := range list {
+		s = append(s, pr.String())
+	}
+	sort.Strings(s)
+	return strings.Join(s, ", ")
+}
