@@ -21,11 +21,13 @@ type Cluster struct {
 	Log    *slog.Logger // optional
 }
 
-// Prober sends real traffic from inside the cluster network (netcert's probe pods).
+// Prober sends real traffic from inside the cluster network (netcert's probe pods). Checks may
+// call it from several goroutines at once.
 type Prober interface {
 	// PodToPod sends UDP from a probe pod on node from to a probe pod on node to.
 	PodToPod(ctx context.Context, from, to string) (ok bool, ev Evidence, err error)
-	// DNS sends one query for name to server (IP:port) from a probe pod.
+	// DNS sends one query for name to server (IP:port) from inside the cluster network; ok when
+	// it is answered from at least one node.
 	DNS(ctx context.Context, server, name string) (ok bool, ev Evidence, err error)
 }
 

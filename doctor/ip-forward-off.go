@@ -42,11 +42,11 @@ func (p IPForwardOff) inspect(ctx context.Context, n node.Node) (Finding, error)
 		return f, err
 	}
 	f.Evidence = append(f.Evidence, ev)
-	out, ev, err := run(ctx, n, persistedSysctlGrep("ip_forward")...)
-	if code, ran := node.ExitCode(err); err != nil && !(ran && code == 1) { // 1: no match
+	list, ev, err := persistedIPForward(ctx, n)
+	if err != nil {
 		return f, err
 	}
-	persisted, hasPersisted := effectiveSysctl(parseSysctlGrep(out), ipForwardKey)
+	persisted, hasPersisted := effectiveSysctl(list, ipForwardKey)
 	if hasPersisted {
 		f.Evidence = append(f.Evidence, ev)
 	}
@@ -65,11 +65,37 @@ func (p IPForwardOff) inspect(ctx context.Context, n node.Node) (Finding, error)
 	return f, nil
 }
 
+// persistedIPForward reads the persisted ip_forward assignments of n.
+func persistedIPForward(ctx context.Context, n node.Node) ([]sysctlAssignment, Evidence, error) {
+	out, ev, err := run(ctx, n, persistedSysctlGrep("ip_forward")...)
+	if code, ran := node.ExitCode(err); err != nil && !(ran && code == 1) { // 1: no match
+		return nil, ev, err
+	}
+	return parseSysctlGrep(out), ev, nil
+}
+
 // Plan sets the value now and persists it in a drop-in that sorts after every other file, on
-// each node with a Fail finding.
-func (p IPForwardOff) Plan(_ context.Context, _ *Cluster, findings []Finding) (Plan, error) {
+// each node with a Fail finding. Where a persisted 0 would still win over that drop-in (a line in
+// /etc/sysctl.conf, which is read last), the node gets a manual step instead: netcert does not
+// edit files it did not write.
+func (p IPForwardOff) Plan(ctx context.Context, c *Cluster, findings []Finding) (Plan, error) {
 	plan := Plan{Check: p.ID()}
 	for _, f := range findingsOf(findings, p.ID(), Fail) {
+		n, err := c.nodeByName(f.Node)
+		if err != nil {
+			return plan, err
+		}
+		list, _, err := persistedIPForward(ctx, n)
+		if err != nil {
+			return plan, err
+		}
+		list = append(list, sysctlAssignment{File: ipForwardDropIn, Key: ipForwardKey, Value: "1"})
+		if won, _ := effectiveSysctl(list, ipForwardKey); won.Value != "1" {
+			plan.Manual = append(plan.Manual, fmt.Sprintf("%s: %s sets %s = %s and is read after every sysctl.d drop-in, so a drop-in cannot override it: "+
+				"change that line to `%s = 1` (netcert does not edit files it did not write), then run `sysctl -w %s=1`",
+				f.Node, won.File, ipForwardKey, won.Value, ipForwardKey, ipForwardKey))
+			continue
+		}
 		plan.Actions = append(plan.Actions, Action{
 			Node:    f.Node,
 			Summary: fmt.Sprintf("set %s=1 now and persist it in %s", ipForwardKey, ipForwardDropIn),

@@ -72,7 +72,7 @@ func TestIPForwardOffFiresOnAPersistedZero(t *testing.T) {
 }
 
 func TestIPForwardOffRepairIsVerifiedAndIdempotent(t *testing.T) {
-	files := map[string]string{"/etc/sysctl.conf": "net.ipv4.ip_forward = 0"}
+	files := map[string]string{"/etc/sysctl.d/10-hardening.conf": "net.ipv4.ip_forward = 0"}
 	n := sysctlNode("w1", "0", files)
 	c := &Cluster{Nodes: []node.Node{n}}
 	ctx := context.Background()
@@ -81,15 +81,14 @@ func TestIPForwardOffRepairIsVerifiedAndIdempotent(t *testing.T) {
 	plan, err := IPForwardOff{}.Plan(ctx, c, findings)
 	require.NoError(t, err)
 	require.Len(t, plan.Actions, 1)
+	require.Empty(t, plan.Manual)
 
-	// /etc/sysctl.conf is read after every drop-in: the drop-in alone cannot win, so the repair
-	// reports that it did not take rather than claiming success.
-	_, err = IPForwardOff{}.Apply(ctx, c, plan)
-	assert.ErrorContains(t, err, "/etc/sysctl.conf persists")
-
-	delete(files, "/etc/sysctl.conf")
-	files["/etc/sysctl.d/10-hardening.conf"] = "net.ipv4.ip_forward = 0"
 	rec, err := IPForwardOff{}.Apply(ctx, c, plan)
+	require.NoError(t, err)
+	require.Len(t, rec.Steps, 1)
+	assert.True(t, rec.Steps[0].Changed)
+
+	rec, err = IPForwardOff{}.Apply(ctx, c, plan)
 	require.NoError(t, err)
 	require.Len(t, rec.Steps, 1)
 	assert.False(t, rec.Steps[0].Changed, "the first Apply already set the value and wrote the drop-in")
@@ -99,6 +98,27 @@ func TestIPForwardOffRepairIsVerifiedAndIdempotent(t *testing.T) {
 	assert.Empty(t, Failed(findings))
 	calls := strings.Join(n.Calls(), "\n")
 	assert.Equal(t, 1, strings.Count(calls, "sysctl -w"), "the second Apply changed nothing")
+}
+
+func TestIPForwardOffManualWhenSysctlConfPersistsZero(t *testing.T) {
+	// /etc/sysctl.conf is read after every drop-in: netcert's drop-in cannot win, and netcert does
+	// not edit a file it did not write.
+	files := map[string]string{"/etc/sysctl.conf": "net.ipv4.ip_forward = 0"}
+	n := sysctlNode("w1", "0", files)
+	c := &Cluster{Nodes: []node.Node{n, sysctlNode("w2", "0", map[string]string{})}}
+	ctx := context.Background()
+	findings, err := IPForwardOff{}.Run(ctx, c)
+	require.NoError(t, err)
+	plan, err := IPForwardOff{}.Plan(ctx, c, findings)
+	require.NoError(t, err)
+	require.Len(t, plan.Actions, 1)
+	assert.Equal(t, "w2", plan.Actions[0].Node)
+	assert.Equal(t, []string{"w1: /etc/sysctl.conf sets net.ipv4.ip_forward = 0 and is read after every sysctl.d drop-in, " +
+		"so a drop-in cannot override it: change that line to `net.ipv4.ip_forward = 1` (netcert does not edit files it " +
+		"did not write), then run `sysctl -w net.ipv4.ip_forward=1`"}, plan.Manual)
+	_, err = IPForwardOff{}.Apply(ctx, c, plan)
+	assert.ErrorContains(t, err, "needs manual steps")
+	assert.NotContains(t, strings.Join(n.Calls(), "\n"), "sysctl -w", "nothing was changed")
 }
 
 func TestIPForwardOffCannotEvaluateAnUnreachableNode(t *testing.T) {

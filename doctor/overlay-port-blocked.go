@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/netcert/netcert/node"
 )
@@ -75,20 +76,36 @@ type probeResult struct {
 
 func (r probeResult) String() string { return r.from + "→" + r.to }
 
-// probePairs probes every ordered pair of distinct nodes, or only those involving one node.
+// probeWorkers is how many probes run at once: a probe that fails waits for its timeout.
+const probeWorkers = 4
+
+// probePairs probes every ordered pair of distinct nodes, or only those involving one node, a
+// few at a time; the results keep the order of the nodes.
 func probePairs(ctx context.Context, c *Cluster, involving string) ([]probeResult, error) {
 	var out []probeResult
 	for _, a := range c.Nodes {
 		for _, b := range c.Nodes {
 			from, to := a.Name(), b.Name()
-			if from == to || (involving != "" && from != involving && to != involving) {
-				continue
+			if from != to && (involving == "" || from == involving || to == involving) {
+				out = append(out, probeResult{from: from, to: to})
 			}
-			ok, ev, err := c.Probe.PodToPod(ctx, from, to)
-			if err != nil {
-				return nil, fmt.Errorf("probe pod traffic %s→%s: %w", from, to, err)
-			}
-			out = append(out, probeResult{from, to, ok, ev})
+		}
+	}
+	errs := make([]error, len(out))
+	slots := make(chan struct{}, probeWorkers)
+	var wg sync.WaitGroup
+	for i := range out {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			pr := &out[i]
+			pr.ok, pr.ev, errs[i] = c.Probe.PodToPod(ctx, pr.from, pr.to)
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("probe pod traffic %s: %w", out[i], err)
 		}
 	}
 	return out, nil

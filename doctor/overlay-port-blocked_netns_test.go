@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -22,6 +23,7 @@ import (
 // is (asked of iptables -C and nft, not of netcert's parsers), and it then counts one packet
 // on the fault's rule (iptables -R -c, nft replace rule … counter packets N).
 type netnsOverlayProber struct {
+	mu      sync.Mutex
 	n       netnsNode
 	mode    string
 	packets int
@@ -37,6 +39,8 @@ func (p *netnsOverlayProber) table() (string, string) {
 }
 
 func (p *netnsOverlayProber) PodToPod(ctx context.Context, from, to string) (bool, Evidence, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	ev := Evidence{Source: "netns prober " + from + "→" + to, Output: "passes"}
 	other := from
 	switch "kind-worker" {

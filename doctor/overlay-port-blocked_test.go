@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -70,6 +71,7 @@ func (o *overlayNode) render(t *testing.T, view string) string {
 // overlayProber fails each probe that involves a blocking node, counting it on that node. It
 // sends no traffic.
 type overlayProber struct {
+	mu     sync.Mutex
 	nodes  map[string]*overlayNode
 	broken map[string]bool // more pairs that fail, "from→to"
 	err    error
@@ -77,6 +79,8 @@ type overlayProber struct {
 }
 
 func (p *overlayProber) PodToPod(_ context.Context, from, to string) (bool, Evidence, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.calls++
 	ok := !p.broken[from+"→"+to]
 	for _, name := range []string{from, to} {

@@ -34,7 +34,8 @@ type overlapState struct {
 
 // Run reads every range of the cluster and reports each overlap: per node, host addresses and
 // routes that overlap a pod range (or one Pass per node), and cluster-wide, the pod network
-// against the node network and the Service CIDR (or one Pass).
+// against the node network (the subnets of the nodes' primary addresses, reported once rather
+// than per node) and the Service CIDR (or one Pass).
 func (p PodCIDROverlap) Run(ctx context.Context, c *Cluster) ([]Finding, error) {
 	st, err := p.read(ctx, c)
 	if err != nil {
@@ -49,7 +50,7 @@ func (p PodCIDROverlap) Run(ctx context.Context, c *Cluster) ([]Finding, error) 
 		}
 		if len(conflicts) == 0 {
 			findings = append(findings, Finding{Check: p.ID(), Node: n.Name, Status: Pass, Evidence: n.Evidence,
-				Summary: fmt.Sprintf("no host address or route outside the CNI's devices overlaps %s", rangeList(st.api.podRanges(), "a pod range"))})
+				Summary: fmt.Sprintf("no host address or route outside the CNI's devices and the node network overlaps %s (the node network is compared cluster-wide)", rangeList(st.api.podRanges(), "a pod range"))})
 		}
 	}
 	conflicts := p.clusterConflicts(st, suggest)
@@ -134,7 +135,9 @@ func (p PodCIDROverlap) nodeConflicts(api *apiRanges, st *nodeRoutes, suggest st
 		}
 	}
 	for _, a := range st.Addrs {
-		if cniOwned(a.Dev) {
+		// A primary address belongs to the node network, which clusterConflicts compares with
+		// every pod range once for the whole cluster.
+		if cniOwned(a.Dev) || (st.Primary[a.Dev] && a.Scope == "global") {
 			continue
 		}
 		if hits := overlapHits(a.Network(), pods); len(hits) > 0 {

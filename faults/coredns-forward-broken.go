@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/coredns/caddy/caddyfile"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/netcert/netcert/kube"
@@ -24,6 +25,10 @@ type CoreDNSForwardBroken struct {
 	// pod's IP on a port where nothing listens. It must be a private address (RFC 1918 or IPv6
 	// ULA); the fault never picks one itself, so no query can leave the machine.
 	DeadUpstream string
+	// DeadService ("namespace/name"), instead of DeadUpstream, names a Service of the cluster
+	// without ready endpoints: the fault takes its ClusterIP and first port, and refuses a
+	// Service that has endpoints (something would answer there).
+	DeadService string
 	// RolloutTimeout bounds each wait for CoreDNS to roll out (default 2m).
 	RolloutTimeout time.Duration
 	// PollInterval is how often the rollout is polled (default 2s).
@@ -39,12 +44,19 @@ func (CoreDNSForwardBroken) AppliesTo(string) bool { return true }
 // Inject rewrites the forward targets and rolls CoreDNS. If the rollout fails it reverts at once,
 // so a failed Inject leaves nothing behind.
 func (f CoreDNSForwardBroken) Inject(ctx context.Context, c *Cluster) (Revert, error) {
-	dead, err := deadUpstream(f.DeadUpstream)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", f.Name(), err)
-	}
 	if c.Client == nil {
 		return nil, fmt.Errorf("%s: no Kubernetes client", f.Name())
+	}
+	addr := f.DeadUpstream
+	if f.DeadService != "" {
+		var err error
+		if addr, err = serviceWithoutEndpoints(ctx, c, f.DeadService); err != nil {
+			return nil, fmt.Errorf("%s: %w", f.Name(), err)
+		}
+	}
+	dead, err := deadUpstream(addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", f.Name(), err)
 	}
 	cm, err := c.Client.CoreV1().ConfigMaps(kube.CoreDNSNamespace).Get(ctx, kube.CoreDNSConfigMap, metav1.GetOptions{})
 	if err != nil {
@@ -88,6 +100,34 @@ func (f CoreDNSForwardBroken) setCorefile(ctx context.Context, c *Cluster, coref
 	}
 	_, _, err = kube.RollCoreDNS(ctx, c.Client, corefile, f.RolloutTimeout, f.PollInterval)
 	return err
+}
+
+// serviceWithoutEndpoints returns ClusterIP:port of the Service ref ("namespace/name"), and an
+// error when its EndpointSlices list a ready endpoint.
+func serviceWithoutEndpoints(ctx context.Context, c *Cluster, ref string) (string, error) {
+	ns, name, ok := strings.Cut(ref, "/")
+	if !ok || ns == "" || name == "" {
+		return "", fmt.Errorf("dead service %q: want namespace/name", ref)
+	}
+	svc, err := c.Client.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return "", fmt.Errorf("read the dead service: %w", err)
+	}
+	if net.ParseIP(svc.Spec.ClusterIP) == nil || len(svc.Spec.Ports) == 0 {
+		return "", fmt.Errorf("service %s has no ClusterIP and port to forward to", ref)
+	}
+	slices, err := c.Client.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + name})
+	if err != nil {
+		return "", fmt.Errorf("read the endpoints of service %s: %w", ref, err)
+	}
+	for _, es := range slices.Items {
+		for _, ep := range es.Endpoints {
+			if ep.Conditions.Ready == nil || *ep.Conditions.Ready {
+				return "", fmt.Errorf("service %s has a ready endpoint (%v): something answers there, pick a Service without endpoints", ref, ep.Addresses)
+			}
+		}
+	}
+	return net.JoinHostPort(svc.Spec.ClusterIP, fmt.Sprint(svc.Spec.Ports[0].Port)), nil
 }
 
 // deadUpstream checks the address and adds port 53 when it has none.

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
@@ -185,4 +186,36 @@ func TestCoreDNSForwardBrokenFailedInjectLeavesNothingBehind(t *testing.T) {
 	cm, err := cs.CoreV1().ConfigMaps("kube-system").Get(context.Background(), "coredns", metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, original, cm.Data["Corefile"], "the Corefile was restored")
+}
+
+func TestCoreDNSForwardBrokenDeadService(t *testing.T) {
+	ctx := context.Background()
+	dead := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "dead-upstream", Namespace: "netcert-system"},
+		Spec: corev1.ServiceSpec{ClusterIP: "10.96.7.7", Ports: []corev1.ServicePort{{Port: 53}}}}
+	c, cs := corednsFake(t, hermeticCorefile(t, "10.96.12.34:53"))
+	_, err := cs.CoreV1().Services("netcert-system").Create(ctx, dead, metav1.CreateOptions{})
+	require.NoError(t, err)
+	fault := forwardFault
+	fault.DeadUpstream, fault.DeadService = "", "netcert-system/dead-upstream"
+	revert, err := fault.Inject(ctx, c)
+	require.NoError(t, err)
+	corefile, _ := corednsState(t, cs)
+	assert.Contains(t, corefile, "forward . 10.96.7.7:53\n")
+	require.NoError(t, revert(ctx))
+
+	ready := true
+	_, err = cs.DiscoveryV1().EndpointSlices("netcert-system").Create(ctx, &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Name: "dead-upstream-x", Namespace: "netcert-system",
+			Labels: map[string]string{discoveryv1.LabelServiceName: "dead-upstream"}},
+		Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.244.1.5"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	updates := countUpdates(cs)
+	_, err = fault.Inject(ctx, c)
+	assert.ErrorContains(t, err, "service netcert-system/dead-upstream has a ready endpoint ([10.244.1.5])")
+	assert.Equal(t, updates, countUpdates(cs), "nothing was touched")
+
+	fault.DeadService = "dead-upstream"
+	_, err = fault.Inject(ctx, c)
+	assert.ErrorContains(t, err, `dead service "dead-upstream": want namespace/name`)
 }

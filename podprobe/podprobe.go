@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -88,18 +89,46 @@ func (p *Prober) PodToPod(ctx context.Context, from, to string) (bool, doctor.Ev
 	return res.OK, ev, err
 }
 
-// DNS sends one query for name to server from the probe pod of the first node that has one.
+// DNS sends one query for name to server from the probe pod of every node at once. The server
+// answers when the query gets an answer from any node: a network fault that cuts off one node must
+// not make a working upstream look dead. The evidence lists every node's result.
 func (p *Prober) DNS(ctx context.Context, server, name string) (bool, doctor.Evidence, error) {
 	pods, err := p.Client.CoreV1().Pods(Namespace).List(ctx, metav1.ListOptions{LabelSelector: Selector})
 	if err != nil {
 		return false, doctor.Evidence{}, fmt.Errorf("list probe pods: %w", err)
 	}
+	var running []corev1.Pod
 	for _, pod := range pods.Items {
-		if pod.Status.Phase != corev1.PodRunning {
-			continue
+		if pod.Status.Phase == corev1.PodRunning && pod.DeletionTimestamp == nil {
+			running = append(running, pod)
 		}
-		res, ev, err := p.Run(ctx, pod, "dns", "--server", server, "--timeout", "2s", name)
-		return res.OK, ev, err
 	}
-	return false, doctor.Evidence{}, fmt.Errorf("no running netcert probe pod in %s", Namespace)
+	if len(running) == 0 {
+		return false, doctor.Evidence{}, fmt.Errorf("no running netcert probe pod in %s", Namespace)
+	}
+	type answer struct {
+		ok  bool
+		ev  doctor.Evidence
+		err error
+	}
+	answers := make([]answer, len(running))
+	var wg sync.WaitGroup
+	for i, pod := range running {
+		wg.Go(func() {
+			res, ev, err := p.Run(ctx, pod, "dns", "--server", server, "--timeout", "2s", name)
+			answers[i] = answer{res.OK, ev, err}
+		})
+	}
+	wg.Wait()
+	ok := false
+	var sources, outputs []string
+	for _, a := range answers {
+		if a.err != nil {
+			return false, a.ev, a.err
+		}
+		ok = ok || a.ok
+		sources = append(sources, a.ev.Source)
+		outputs = append(outputs, a.ev.Output)
+	}
+	return ok, doctor.Evidence{Source: strings.Join(sources, "\n"), Output: strings.Join(outputs, "\n")}, nil
 }

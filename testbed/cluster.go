@@ -50,6 +50,12 @@ func (c *Cluster) Setup(ctx context.Context, envCfg *envconf.Config) (context.Co
 	if err := os.Setenv("KIND_EXPERIMENTAL_DOCKER_NETWORK", c.cfg.Name); err != nil {
 		return ctx, err
 	}
+	if c.cfg.NodeSubnet != "" {
+		if err := createNetwork(ctx, c.cfg); err != nil {
+			return ctx, fmt.Errorf("create the Docker network of %s: %w", c.cfg.Name, err)
+		}
+		c.cfg.Logf("created Docker network %s with subnet %s", c.cfg.Name, c.cfg.NodeSubnet)
+	}
 
 	start := time.Now()
 	logf("creating kind cluster %s (%s images, node image %s)", c.cfg.Name, c.cfg.Images.Mode, c.cfg.Images.Node)
@@ -103,28 +109,46 @@ func (c *Cluster) Teardown(ctx context.Context, envCfg *envconf.Config) (context
 	return ctx, nil
 }
 
+// live are the clusters that an interrupt must delete; one signal handler serves them all.
+var live struct {
+	sync.Mutex
+	clusters []*Cluster
+	handler  sync.Once
+}
+
 // deleteOnInterrupt deletes the cluster when the run is interrupted (SIGINT, SIGTERM) and shortly
 // before `go test -timeout` would kill the process.
 func (c *Cluster) deleteOnInterrupt() {
-	cleanup := func(why string) {
-		c.cfg.Logf("%s: cleaning up", why)
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		if _, err := c.Teardown(ctx, nil); err != nil {
-			c.cfg.Logf("cleanup failed: %v", err)
-		}
-	}
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		sig := <-signals
-		cleanup("interrupted by " + sig.String())
-		os.Exit(130)
-	}()
+	live.Lock()
+	live.clusters = append(live.clusters, c)
+	live.Unlock()
+	live.handler.Do(func() {
+		signals := make(chan os.Signal, 1)
+		signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+		go func() {
+			sig := <-signals
+			live.Lock()
+			defer live.Unlock()
+			for _, c := range live.clusters {
+				c.cleanup("interrupted by " + sig.String())
+			}
+			os.Exit(130)
+		}()
+	})
 	if f := flag.Lookup("test.timeout"); f != nil {
 		if timeout, err := time.ParseDuration(f.Value.String()); err == nil && timeout > 3*time.Minute {
-			time.AfterFunc(timeout-2*time.Minute, func() { cleanup("go test -timeout is about to expire") })
+			time.AfterFunc(timeout-2*time.Minute, func() { c.cleanup("go test -timeout is about to expire") })
 		}
+	}
+}
+
+// cleanup tears the cluster down after an interrupt, with a deadline of its own.
+func (c *Cluster) cleanup(why string) {
+	c.cfg.Logf("%s: cleaning up", why)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := c.Teardown(ctx, nil); err != nil {
+		c.cfg.Logf("cleanup failed: %v", err)
 	}
 }
 

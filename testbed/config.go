@@ -20,6 +20,7 @@ const (
 	ProbeSelector  = "app.kubernetes.io/name=netcert-probe"
 	ProbeService   = "netcert-probe"
 	DNSUpstream    = "dns-upstream"
+	DeadUpstream   = "dead-upstream" // a Service without endpoints: nothing answers on its ClusterIP
 	TestZone       = "netcert.test."
 	TestRecordName = "probe.netcert.test."
 	TestRecordIP   = "127.0.0.1"
@@ -31,6 +32,7 @@ type Config struct {
 	KindConfig string // path of the kind cluster configuration
 	CNI        string // "flannel"
 	PodSubnet  string // must match the kind configuration
+	NodeSubnet string // the subnet of the cluster's Docker network; "" lets kind pick one
 	Images     images.Set
 	Keep       bool                             // leave the cluster running after the suite
 	Logf       func(format string, args ...any) // progress lines

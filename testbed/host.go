@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/netcert/netcert/images"
@@ -55,6 +56,23 @@ func buildKind(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("build kind from go.mod: %w: %s", err, out)
 	}
 	return path, nil
+}
+
+// createNetwork creates the cluster's Docker network with cfg.NodeSubnet, as kind would create it
+// (a bridge that masquerades), so that kind uses it; it refuses a network of that name that is
+// already there with another subnet.
+func createNetwork(ctx context.Context, cfg Config) error {
+	out, err := run(ctx, "docker", "network", "inspect", "--format", "{{range .IPAM.Config}}{{.Subnet}} {{end}}", cfg.Name)
+	if err == nil {
+		if !slices.Contains(strings.Fields(out), cfg.NodeSubnet) {
+			return fmt.Errorf("docker network %s exists with subnet(s) %q, not %s: delete it with `docker network rm %s` (or make clean-clusters)",
+				cfg.Name, strings.TrimSpace(out), cfg.NodeSubnet, cfg.Name)
+		}
+		return nil
+	}
+	_, err = run(ctx, "docker", "network", "create", "--driver", "bridge", "--subnet", cfg.NodeSubnet,
+		"-o", "com.docker.network.bridge.enable_ip_masquerade=true", cfg.Name)
+	return err
 }
 
 // deleteCluster removes the kind cluster and its Docker network; both steps are idempotent.

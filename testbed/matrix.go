@@ -22,6 +22,7 @@ type TrafficCase struct {
 	Path string   // one of the path kinds above
 	Name string   // e.g. "kind-worker/a -> kind-worker2/a http"
 	From ProbePod // the pod that sends
+	To   string   // the node of the receiving pod in pod-to-pod cases; "" for Services and DNS
 	Args []string // netcert-probe arguments
 }
 
@@ -41,8 +42,8 @@ func TrafficMatrix(ctx context.Context, r *resources.Resources) ([]TrafficCase, 
 	podToPod := func(path string, from, to ProbePod) {
 		label := fmt.Sprintf("%s/%s -> %s/%s", from.Node, from.Set, to.Node, to.Set)
 		cases = append(cases,
-			TrafficCase{path, label + " http", from, []string{"http", "http://" + net.JoinHostPort(to.IP, "8080") + "/"}},
-			TrafficCase{path, label + " udp", from, []string{"udp", net.JoinHostPort(to.IP, "8082")}})
+			TrafficCase{path, label + " http", from, to.Node, []string{"http", "http://" + net.JoinHostPort(to.IP, "8080") + "/"}},
+			TrafficCase{path, label + " udp", from, to.Node, []string{"udp", net.JoinHostPort(to.IP, "8082")}})
 	}
 	var senders []ProbePod // set a, one per node
 	for _, p := range pods {
@@ -63,11 +64,11 @@ func TrafficMatrix(ctx context.Context, r *resources.Resources) ([]TrafficCase, 
 			}
 		}
 		cases = append(cases,
-			TrafficCase{ClusterIP, from.Node + " -> service " + ProbeService + " http", from,
+			TrafficCase{ClusterIP, from.Node + " -> service " + ProbeService + " http", from, "",
 				[]string{"http", "http://" + net.JoinHostPort(svc.Spec.ClusterIP, "80") + "/"}},
-			TrafficCase{DNS, from.Node + " -> " + ProbeService + " service name", from,
+			TrafficCase{DNS, from.Node + " -> " + ProbeService + " service name", from, "",
 				[]string{"dns", ProbeService + "." + Namespace + ".svc.cluster.local"}},
-			TrafficCase{DNS, from.Node + " -> test zone " + TestRecordName, from,
+			TrafficCase{DNS, from.Node + " -> test zone " + TestRecordName, from, "",
 				[]string{"dns", TestRecordName}})
 	}
 	return cases, nil

@@ -3,6 +3,7 @@ package testbed
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -148,7 +149,10 @@ func requireNoProblems(ctx context.Context, t *testing.T, dc *doctor.Cluster, ch
 	}
 }
 
-// runTraffic runs the whole traffic matrix once.
+// trafficWorkers is how many traffic cases run at once: failing cases wait for their timeout.
+const trafficWorkers = 4
+
+// runTraffic runs the whole traffic matrix once, a few cases at a time.
 func runTraffic(ctx context.Context, t *testing.T, cfg *envconf.Config) ([]TrafficCase, []probeResult) {
 	t.Helper()
 	cases, err := TrafficMatrix(ctx, cfg.Client().Resources())
@@ -156,10 +160,20 @@ func runTraffic(ctx context.Context, t *testing.T, cfg *envconf.Config) ([]Traff
 	prober, err := NewProber(cfg)
 	require.NoError(t, err)
 	results := make([]probeResult, len(cases))
+	errs := make([]error, len(cases))
+	slots := make(chan struct{}, trafficWorkers)
+	var wg sync.WaitGroup
 	for i, tc := range cases {
-		res, err := Probe(ctx, prober, tc.From, tc.Args...)
-		require.NoError(t, err, tc.Name)
-		results[i] = probeResult{OK: res.OK, Err: res.Error}
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			res, err := Probe(ctx, prober, tc.From, tc.Args...)
+			results[i], errs[i] = probeResult{OK: res.OK, Err: res.Error}, err
+		})
+	}
+	wg.Wait()
+	for i, tc := range cases {
+		require.NoError(t, errs[i], tc.Name)
 	}
 	return cases, results
 }

@@ -8,12 +8,20 @@ import (
 	"github.com/netcert/netcert/testbed"
 )
 
-// The node the faults break: a worker, so the control plane keeps serving the API.
-const brokenNode = clusterName + "-worker"
+// The nodes the faults break: workers, so the control plane keeps serving the API.
+const (
+	brokenNode = clusterName + "-worker"
+	otherNode  = clusterName + "-worker2"
+)
 
 // problems are the checks and repairs the suite proves; every check runs in every feature, so a
 // fault must be named by its own check and by no other.
-var problems = []doctor.Problem{doctor.IPForwardOff{}}
+var problems = []doctor.Problem{
+	doctor.IPForwardOff{},
+	doctor.OverlayPortBlocked{},
+	doctor.PodCIDROverlap{},
+	doctor.CoreDNSForwardBroken{},
+}
 
 func checks() []doctor.Check {
 	out := make([]doctor.Check, len(problems))
@@ -34,14 +42,44 @@ func TestFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs a kind cluster")
 	}
+	crossNodeFrom := func(n string) func(testbed.TrafficCase) bool {
+		return func(tc testbed.TrafficCase) bool { return tc.Path == testbed.CrossNode && tc.From.Node == n }
+	}
 	testenv.Test(t,
 		cluster.Feature(testbed.Scenario{
 			Fault:   faults.IPForwardOff{Node: brokenNode},
 			Problem: doctor.IPForwardOff{},
 			Checks:  checks(),
 			// Without forwarding the node routes nothing to or from its pods off the node.
+			Breaks: crossNodeFrom(brokenNode),
+		}),
+		cluster.Feature(testbed.Scenario{
+			Fault:   faults.OverlayPortBlocked{Node: brokenNode},
+			Problem: doctor.OverlayPortBlocked{},
+			Checks:  checks(),
+			// The node drops the VXLAN packets that reach it: requests to its pods and the replies
+			// to its pods' requests.
 			Breaks: func(tc testbed.TrafficCase) bool {
-				return tc.Path == testbed.CrossNode && tc.From.Node == brokenNode
+				return tc.Path == testbed.CrossNode && (tc.From.Node == brokenNode || tc.To == brokenNode)
+			},
+		}),
+		cluster.Feature(testbed.Scenario{
+			Fault:   faults.PodCIDROverlap{Node: brokenNode, TargetNode: otherNode},
+			Problem: doctor.PodCIDROverlap{},
+			Checks:  checks(),
+			// The node sends what is meant for the first half of the target's podCIDR, where the
+			// probe pods are, into the fault's veth.
+			Breaks: func(tc testbed.TrafficCase) bool {
+				return crossNodeFrom(brokenNode)(tc) && tc.To == otherNode
+			},
+		}),
+		cluster.Feature(testbed.Scenario{
+			Fault:   faults.CoreDNSForwardBroken{DeadService: testbed.Namespace + "/" + testbed.DeadUpstream},
+			Problem: doctor.CoreDNSForwardBroken{},
+			Checks:  checks(),
+			// Names outside the cluster domain go to the dead upstream; cluster names still resolve.
+			Breaks: func(tc testbed.TrafficCase) bool {
+				return tc.Path == testbed.DNS && tc.Args[len(tc.Args)-1] == testbed.TestRecordName
 			},
 		}),
 	)
