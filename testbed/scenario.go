@@ -21,6 +21,7 @@ const DetectDeadline = 90 * time.Second
 
 // Scenario is one fault's proof on a live cluster.
 type Scenario struct {
+	Variant string // tells apart features of one fault (e.g. its mode): labelled variant=<Variant>
 	Fault   faults.Fault
 	Problem doctor.Problem // the check and repair with the fault's ID
 	Checks  []doctor.Check // every check: no other one may fail
@@ -34,18 +35,25 @@ type Scenario struct {
 // repair, and real traffic proves the cluster healthy again.
 func (c *Cluster) Feature(s Scenario) features.Feature {
 	id := s.Fault.Name()
+	name := id
+	if s.Variant != "" {
+		name = id + " (" + s.Variant + ")"
+	}
 	var dc *doctor.Cluster
 	var fc *faults.Cluster
 	var detected []doctor.Finding
 	var featureT *testing.T // each assessment runs in a subtest: reverts belong to the feature
-	return features.New(id).WithLabel("fault", id).WithLabel("cni", c.cfg.CNI).
-		WithSetup("connect to the cluster", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			var err error
-			dc, fc, err = c.Targets(cfg)
-			require.NoError(t, err)
-			featureT = t
-			return ctx
-		}).
+	f := features.New(name).WithLabel("fault", id).WithLabel("cni", c.cfg.CNI)
+	if s.Variant != "" {
+		f = f.WithLabel("variant", s.Variant)
+	}
+	return f.WithSetup("connect to the cluster", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+		var err error
+		dc, fc, err = c.Targets(cfg)
+		require.NoError(t, err)
+		featureT = t
+		return ctx
+	}).
 		Assess("baseline: every check passes and the traffic matrix is healthy", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			requireNoProblems(ctx, t, dc, s.Checks)
 			requireTrafficHealthy(ctx, t, cfg)
@@ -97,7 +105,7 @@ func (c *Cluster) Feature(s Scenario) features.Feature {
 			c.cfg.Logf("%s detected in %s: %s", id, since(start), last[0])
 			return ctx
 		}).
-		Assess("repair: plan, then apply", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+		Assess("repair: plan, apply, and apply again to change nothing", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			start := time.Now()
 			plan, err := s.Problem.Plan(ctx, dc, detected)
 			require.NoError(t, err)
@@ -107,6 +115,11 @@ func (c *Cluster) Feature(s Scenario) features.Feature {
 			require.NoError(t, err)
 			require.Len(t, rec.Steps, len(plan.Actions))
 			c.cfg.Logf("%s repaired in %s (%d actions)", id, since(start), len(plan.Actions))
+			again, err := s.Problem.Apply(ctx, dc, plan)
+			require.NoError(t, err, "applying the plan a second time")
+			for _, step := range again.Steps {
+				assert.False(t, step.Changed, "the second apply changed %s again", step.Action.Summary)
+			}
 			return ctx
 		}).
 		Assess("verify: every check passes and real traffic flows again", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {

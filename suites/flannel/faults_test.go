@@ -3,6 +3,8 @@ package flannel
 import (
 	"testing"
 
+	"sigs.k8s.io/e2e-framework/pkg/features"
+
 	"github.com/netcert/netcert/doctor"
 	"github.com/netcert/netcert/faults"
 	"github.com/netcert/netcert/testbed"
@@ -53,16 +55,9 @@ func TestFaults(t *testing.T) {
 			// Without forwarding the node routes nothing to or from its pods off the node.
 			Breaks: crossNodeFrom(brokenNode),
 		}),
-		cluster.Feature(testbed.Scenario{
-			Fault:   faults.OverlayPortBlocked{Node: brokenNode},
-			Problem: doctor.OverlayPortBlocked{},
-			Checks:  checks(),
-			// The node drops the VXLAN packets that reach it: requests to its pods and the replies
-			// to its pods' requests.
-			Breaks: func(tc testbed.TrafficCase) bool {
-				return tc.Path == testbed.CrossNode && (tc.From.Node == brokenNode || tc.To == brokenNode)
-			},
-		}),
+		overlayFeature(faults.OverlayPortBlockedInputDrop),
+		overlayFeature(faults.OverlayPortBlockedRawDrop),
+		overlayFeature(faults.OverlayPortBlockedNftDrop),
 		cluster.Feature(testbed.Scenario{
 			Fault:   faults.PodCIDROverlap{Node: brokenNode, TargetNode: otherNode},
 			Problem: doctor.PodCIDROverlap{},
@@ -83,4 +78,20 @@ func TestFaults(t *testing.T) {
 			},
 		}),
 	)
+}
+
+// overlayFeature proves overlay-port-blocked with one of the injector's rules: iptables-nft's
+// filter INPUT, its raw PREROUTING, or a native nft table.
+func overlayFeature(mode string) features.Feature {
+	return cluster.Feature(testbed.Scenario{
+		Variant: mode,
+		Fault:   faults.OverlayPortBlocked{Node: brokenNode, Mode: mode},
+		Problem: doctor.OverlayPortBlocked{},
+		Checks:  checks(),
+		// The node drops the VXLAN packets that reach it: requests to its pods and the replies
+		// to its pods' requests.
+		Breaks: func(tc testbed.TrafficCase) bool {
+			return tc.Path == testbed.CrossNode && (tc.From.Node == brokenNode || tc.To == brokenNode)
+		},
+	})
 }
