@@ -1,8 +1,6 @@
 package doctor
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,9 +12,7 @@ import (
 
 func readCorefileFixture(t *testing.T, name string) string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", "corefile", name))
-	require.NoError(t, err)
-	return string(data)
+	return testdata(t, "corefile", name)
 }
 
 // hermeticCorefile renders the Corefile the test bed gives CoreDNS.

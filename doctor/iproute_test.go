@@ -2,8 +2,6 @@ package doctor
 
 import (
 	"net/netip"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -14,9 +12,7 @@ import (
 // network namespaces built like kind nodes running Flannel.
 func iprouteFile(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "iproute", name))
-	require.NoError(t, err)
-	return b
+	return []byte(testdata(t, "iproute", name))
 }
 
 func TestParseIPAddrFlannelNode(t *testing.T) {

@@ -1,8 +1,6 @@
 package doctor
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -16,9 +14,7 @@ import (
 // network 172.20.0.0/16 with IPv6): every parser of the doctor is run on them here.
 func liveFile(t *testing.T, name string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "live", name))
-	require.NoError(t, err)
-	return string(b)
+	return testdata(t, "live", name)
 }
 
 func TestLiveIPAddrAndRoutes(t *testing.T) {

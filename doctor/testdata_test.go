@@ -1,0 +1,17 @@
+package doctor
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// testdata returns the contents of testdata/<elem...>.
+func testdata(t *testing.T, elem ...string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(append([]string{"testdata"}, elem...)...))
+	require.NoError(t, err)
+	return string(b)
+}
