@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/netcert/netcert/node"
@@ -16,9 +17,12 @@ import (
 type Cluster struct {
 	Nodes  []node.Node
 	Client kubernetes.Interface
-	CNI    string       // "flannel" or "calico"
-	Probe  Prober       // live traffic; checks that need it fail to evaluate without it
-	Log    *slog.Logger // optional
+	// Dynamic reads the CNI's own resources (Calico's IPPools and FelixConfiguration); checks that
+	// need it fail to evaluate on Calico without it.
+	Dynamic dynamic.Interface
+	CNI     string       // "flannel" or "calico"
+	Probe   Prober       // live traffic; checks that need it fail to evaluate without it
+	Log     *slog.Logger // optional
 }
 
 // Prober sends real traffic from inside the cluster network (netcert's probe pods). Checks may

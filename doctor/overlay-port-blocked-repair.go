@@ -205,6 +205,9 @@ func (p OverlayPortBlocked) Apply(ctx context.Context, c *Cluster, plan Plan) (R
 	if err != nil {
 		return rec, fmt.Errorf("%s: %w", p.ID(), err)
 	}
+	if port == 0 {
+		return rec, fmt.Errorf("%s: the cluster no longer uses an overlay: plan again", p.ID())
+	}
 	peers, err := overlayPeers(ctx, c)
 	if err != nil {
 		return rec, fmt.Errorf("%s: %w", p.ID(), err)

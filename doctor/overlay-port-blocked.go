@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -26,17 +27,34 @@ const overlayRepairComment = "netcert-repair overlay-port-blocked"
 // ID returns "overlay-port-blocked".
 func (OverlayPortBlocked) ID() string { return "overlay-port-blocked" }
 
-// overlayPort returns the UDP port of the cluster's overlay and where it comes from.
-func overlayPort(_ context.Context, c *Cluster) (int, Evidence, error) {
+// overlayPort reads from the cluster the UDP port of its overlay, with the evidence: Flannel's
+// VXLAN backend (net-conf.json Backend.Port, 8472 by default), or Calico's VXLAN when an enabled
+// IPPool uses it (FelixConfiguration vxlanPort, 4789 by default). Port 0: the cluster carries no
+// overlay (Flannel host-gw, Calico without VXLAN), the evidence says why.
+func overlayPort(ctx context.Context, c *Cluster) (int, []Evidence, error) {
 	switch c.CNI {
 	case "flannel":
-		return 8472, Evidence{Source: "CNI flannel, VXLAN backend", Output: "overlay port udp/8472 (Flannel's VXLAN port)"}, nil
+		conf, ev, err := readFlannelConfig(ctx, c)
+		if err != nil || !strings.EqualFold(conf.Backend.Type, "vxlan") {
+			return 0, []Evidence{ev}, err
+		}
+		if conf.Backend.Port != 0 {
+			return conf.Backend.Port, []Evidence{ev}, nil
+		}
+		return flannelVXLANPort, []Evidence{ev}, nil
 	case "calico":
-		// Calico takes the port from FelixConfiguration's vxlanPort, 4789 unless set there; reading
-		// FelixConfiguration is a later issue, until then the check assumes the default.
-		return 4789, Evidence{Source: "CNI calico, VXLAN", Output: "overlay port udp/4789 (Calico's default vxlanPort)"}, nil
+		pools, ev, err := readIPPools(ctx, c)
+		if err != nil {
+			return 0, []Evidence{ev}, err
+		}
+		vxlan := slices.ContainsFunc(pools, func(p ipPool) bool { return p.vxlan() && !p.Disabled })
+		if !vxlan {
+			return 0, []Evidence{ev}, nil
+		}
+		port, felix, err := calicoVXLANPort(ctx, c)
+		return port, []Evidence{ev, felix}, err
 	}
-	return 0, Evidence{}, fmt.Errorf("no overlay port known for CNI %q", c.CNI)
+	return 0, nil, fmt.Errorf("no overlay known for CNI %q: netcert knows flannel and calico", c.CNI)
 }
 
 // overlayRule is a rule that drops or rejects UDP to the overlay port, with what the probes
@@ -114,7 +132,7 @@ func probePairs(ctx context.Context, c *Cluster, involving string) ([]probeResul
 // overlayState is what the check saw: the port, the probes, and each node's views and rules.
 type overlayState struct {
 	port   int
-	portEv Evidence
+	portEv []Evidence
 	probes []probeResult
 	views  map[string]*nodeViews
 	rules  map[string][]*overlayRule
@@ -137,6 +155,9 @@ func (p OverlayPortBlocked) evaluate(ctx context.Context, c *Cluster) (*overlayS
 	port, portEv, err := overlayPort(ctx, c)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p.ID(), err)
+	}
+	if port == 0 {
+		return &overlayState{portEv: portEv}, nil
 	}
 	if c.Probe == nil {
 		return nil, fmt.Errorf("%s: needs live probes: the cluster has no prober", p.ID())
@@ -226,12 +247,16 @@ func (p OverlayPortBlocked) Run(ctx context.Context, c *Cluster) ([]Finding, err
 }
 
 func (p OverlayPortBlocked) findings(c *Cluster, st *overlayState) []Finding {
+	if st.port == 0 {
+		return []Finding{{Check: p.ID(), Status: NotApplicable, Evidence: st.portEv,
+			Summary: "the cluster's pod traffic between nodes uses no overlay (no VXLAN backend or IPPool): no overlay port to block"}}
+	}
 	object := fmt.Sprintf("udp/%d", st.port)
 	var out []Finding
 	explained := map[string]bool{}
 	for _, n := range c.Nodes {
 		name := n.Name()
-		f := Finding{Check: p.ID(), Node: name, Object: object, Evidence: []Evidence{st.portEv}}
+		f := Finding{Check: p.ID(), Node: name, Object: object, Evidence: slices.Clone(st.portEv)}
 		blocking := st.blocking(name)
 		var latent, listed []*overlayRule
 		for _, r := range st.rules[name] {
@@ -282,7 +307,7 @@ func (p OverlayPortBlocked) findings(c *Cluster, st *overlayState) []Finding {
 		}
 	}
 	if len(unexplained) > 0 {
-		f := Finding{Check: p.ID(), Object: object, Status: Warn, Evidence: []Evidence{st.portEv},
+		f := Finding{Check: p.ID(), Object: object, Status: Warn, Evidence: slices.Clone(st.portEv),
 			Summary: fmt.Sprintf("pod traffic %s fails, but no netfilter rule on those nodes was seen dropping udp/%d: the overlay is broken for another reason",
 				probeList(unexplained), st.port)}
 		for _, pr := range unexplained {

@@ -135,7 +135,8 @@ func TestOverlayPortBlockedOnARealKernel(t *testing.T) {
 				require.NoError(t, err)
 			}
 			cp, w2 := newOverlayNode(t, "kind-control-plane", "flannel-healthy"), newOverlayNode(t, "kind-worker2", "flannel-healthy")
-			cs := fake.NewClientset(apiNode("kind-control-plane", "172.18.0.2"), apiNode("kind-worker", "172.18.0.3"), apiNode("kind-worker2", "172.18.0.4"))
+			cs := fake.NewClientset(apiNode("kind-control-plane", "172.18.0.2"), apiNode("kind-worker", "172.18.0.3"), apiNode("kind-worker2", "172.18.0.4"),
+				flannelVXLANConfigMap("10.244.0.0/16"))
 			c := &Cluster{Nodes: []node.Node{cp, w, w2}, Client: cs, CNI: "flannel", Probe: &netnsOverlayProber{n: w, mode: mode}}
 
 			fault := faults.OverlayPortBlocked{Node: "kind-worker", Mode: mode}

@@ -110,8 +110,10 @@ func overlayCluster(t *testing.T, cni, scenario string, hot ...string) (*Cluster
 	cp, w2 := newOverlayNode(t, "kind-control-plane", healthy), newOverlayNode(t, "kind-worker2", healthy)
 	w := newOverlayNode(t, "kind-worker", scenario, hot...)
 	prober := &overlayProber{nodes: map[string]*overlayNode{"kind-control-plane": cp, "kind-worker": w, "kind-worker2": w2}, broken: map[string]bool{}}
-	cs := fake.NewClientset(apiNode("kind-control-plane", "172.18.0.2"), apiNode("kind-worker", "172.18.0.3"), apiNode("kind-worker2", "172.18.0.4"))
-	return &Cluster{Nodes: []node.Node{cp, w, w2}, Client: cs, CNI: cni, Probe: prober}, w, prober
+	cs := fake.NewClientset(apiNode("kind-control-plane", "172.18.0.2"), apiNode("kind-worker", "172.18.0.3"), apiNode("kind-worker2", "172.18.0.4"),
+		flannelVXLANConfigMap("10.244.0.0/16"))
+	dyn := calicoDynamic(calicoPool("default-ipv4-ippool", "192.168.0.0/16", "Always", false))
+	return &Cluster{Nodes: []node.Node{cp, w, w2}, Client: cs, Dynamic: dyn, CNI: cni, Probe: prober}, w, prober
 }
 
 func apiNode(name, ip string) *corev1.Node {
@@ -313,7 +315,7 @@ func TestOverlayPortBlockedCannotEvaluate(t *testing.T) {
 
 	c.CNI = "cilium"
 	_, err = OverlayPortBlocked{}.Run(ctx, c)
-	assert.ErrorContains(t, err, `no overlay port known for CNI "cilium"`)
+	assert.ErrorContains(t, err, `no overlay known for CNI "cilium": netcert knows flannel and calico`)
 	c.CNI = "flannel"
 
 	c.Nodes[1] = node.NewFake("kind-worker") // every command "not found"

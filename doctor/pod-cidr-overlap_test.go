@@ -3,7 +3,6 @@ package doctor
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -119,8 +118,7 @@ func (a overlapAPI) objects() []runtime.Object {
 		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "kube-apiserver-kind-control-plane"},
 			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "kube-apiserver", Command: []string{
 				"kube-apiserver", "--advertise-address=" + a.cp, "--service-cluster-ip-range=" + a.service, "--tls-cert-file=/etc/kubernetes/pki/apiserver.crt"}}}}},
-		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: flannelNamespace, Name: flannelConfigMap},
-			Data: map[string]string{flannelNetConf: fmt.Sprintf("{\n  \"Network\": %q,\n  \"Backend\": {\"Type\": \"vxlan\"}\n}\n", a.network)}},
+		flannelVXLANConfigMap(a.network),
 	}
 }
 
@@ -228,9 +226,9 @@ func TestPodCIDROverlapFiresOnAPodNetworkOverlappingTheServiceCIDR(t *testing.T)
 		"--service-cluster-ip-range) that does not overlap the pod network 10.244.0.0/16 (Flannel's Network)"}, plan.Manual)
 }
 
-func TestPodCIDROverlapWithoutFlannelUsesThePodCIDRs(t *testing.T) {
+func TestPodCIDROverlapWithAnotherCNIUsesThePodCIDRs(t *testing.T) {
 	c, _, _ := overlapCluster(t, healthyAPI, "flannel-cp-fault", "flannel-worker")
-	c.CNI = "calico"
+	c.CNI = "cilium"
 	findings, err := PodCIDROverlap{}.Run(context.Background(), c)
 	require.NoError(t, err)
 	failed := Failed(findings)
@@ -240,7 +238,7 @@ func TestPodCIDROverlapWithoutFlannelUsesThePodCIDRs(t *testing.T) {
 	cluster := findings[len(findings)-1]
 	assert.Equal(t, "pod ranges 10.244.0.0/24, 10.244.1.0/24 overlap neither the node network 172.18.0.0/16 nor the Service CIDR 10.96.0.0/16", cluster.Summary)
 	assert.Contains(t, cluster.Evidence, Evidence{Source: "CNI network config",
-		Output: `skipped: the CNI is "calico" and netcert reads only Flannel's network config; the pod network is the nodes' podCIDRs`})
+		Output: `skipped: netcert reads the network config of flannel and calico, not of "cilium"; the pod network is the nodes' podCIDRs`})
 }
 
 func TestPodCIDROverlapCannotEvaluate(t *testing.T) {

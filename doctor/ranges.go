@@ -2,7 +2,6 @@ package doctor
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -42,9 +41,6 @@ func relatePrefixes(a, b netip.Prefix) relation {
 
 // Where ranges come from, in netcert's words.
 const (
-	flannelNamespace = "kube-flannel"
-	flannelConfigMap = "kube-flannel-cfg"
-	flannelNetConf   = "net-conf.json"
 	serviceRangeFlag = "--service-cluster-ip-range"
 	controlPlaneRole = "node-role.kubernetes.io/control-plane"
 )
@@ -173,44 +169,44 @@ func (r *apiRanges) readServiceCIDR(ctx context.Context, c *Cluster, controlPlan
 	return nil
 }
 
-// readCNINetwork reads Flannel's pod network; other CNIs' configs are not read, and the evidence
-// says so (their pod network is then the nodes' podCIDRs).
+// readCNINetwork reads the CNI's pod network: Flannel's Network and IPv6Network, or every Calico
+// IPPool. Other CNIs' configs are not read, and the evidence says so (their pod network is then
+// the nodes' podCIDRs).
 func (r *apiRanges) readCNINetwork(ctx context.Context, c *Cluster) error {
-	if c.CNI != "flannel" {
-		r.Evidence = append(r.Evidence, Evidence{Source: "CNI network config",
-			Output: fmt.Sprintf("skipped: the CNI is %q and netcert reads only Flannel's network config; the pod network is the nodes' podCIDRs", c.CNI)})
-		return nil
-	}
-	cm, err := c.Client.CoreV1().ConfigMaps(flannelNamespace).Get(ctx, flannelConfigMap, metav1.GetOptions{})
-	if err != nil {
-		return fmt.Errorf("read Flannel's network config: %w", err)
-	}
-	raw, ok := cm.Data[flannelNetConf]
-	if !ok {
-		return fmt.Errorf("configmap %s/%s has no %s", flannelNamespace, flannelConfigMap, flannelNetConf)
-	}
-	ev := Evidence{Source: fmt.Sprintf("GET configmap %s/%s (%s)", flannelNamespace, flannelConfigMap, flannelNetConf), Output: strings.TrimSpace(raw)}
-	r.Evidence = append(r.Evidence, ev)
-	var conf struct {
-		Network     string
-		IPv6Network string
-	}
-	if err := json.Unmarshal([]byte(raw), &conf); err != nil {
-		return fmt.Errorf("configmap %s/%s: parse %s: %w", flannelNamespace, flannelConfigMap, flannelNetConf, err)
-	}
-	for _, s := range []string{conf.Network, conf.IPv6Network} {
-		if s == "" {
-			continue
-		}
-		p, err := netip.ParsePrefix(s)
+	switch c.CNI {
+	case "flannel":
+		conf, ev, err := readFlannelConfig(ctx, c)
 		if err != nil {
-			return fmt.Errorf("configmap %s/%s: %s: %w", flannelNamespace, flannelConfigMap, flannelNetConf, err)
+			return err
 		}
-		r.PodNetwork = append(r.PodNetwork, ipRange{Prefix: p.Masked(), Evidence: ev,
-			What: fmt.Sprintf("the pod network %s (Flannel's Network)", p.Masked())})
-	}
-	if len(r.PodNetwork) == 0 {
-		return fmt.Errorf("configmap %s/%s: %s has no Network", flannelNamespace, flannelConfigMap, flannelNetConf)
+		r.Evidence = append(r.Evidence, ev)
+		for _, s := range []string{conf.Network, conf.IPv6Network} {
+			if s == "" {
+				continue
+			}
+			p, err := netip.ParsePrefix(s)
+			if err != nil {
+				return fmt.Errorf("configmap %s/%s: %s: %w", flannelNamespace, flannelConfigMap, flannelNetConf, err)
+			}
+			r.PodNetwork = append(r.PodNetwork, ipRange{Prefix: p.Masked(), Evidence: ev,
+				What: fmt.Sprintf("the pod network %s (Flannel's Network)", p.Masked())})
+		}
+		if len(r.PodNetwork) == 0 {
+			return fmt.Errorf("configmap %s/%s: %s has no Network", flannelNamespace, flannelConfigMap, flannelNetConf)
+		}
+	case "calico":
+		pools, ev, err := readIPPools(ctx, c)
+		if err != nil {
+			return err
+		}
+		r.Evidence = append(r.Evidence, ev)
+		for _, p := range pools {
+			r.PodNetwork = append(r.PodNetwork, ipRange{Prefix: p.CIDR, Evidence: ev,
+				What: fmt.Sprintf("the pod network %s (Calico IPPool %s)", p.CIDR, p.Name)})
+		}
+	default:
+		r.Evidence = append(r.Evidence, Evidence{Source: "CNI network config",
+			Output: fmt.Sprintf("skipped: netcert reads the network config of flannel and calico, not of %q; the pod network is the nodes' podCIDRs", c.CNI)})
 	}
 	return nil
 }

@@ -47,14 +47,14 @@ func TestReadAPIRangesDualStackAndOlderFields(t *testing.T) {
 			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "kube-apiserver", Command: []string{"kube-apiserver"},
 				Args: []string{"--service-cluster-ip-range=10.96.0.0/16,fd00:10:96::/112"}}}}},
 	)
-	r, err := readAPIRanges(context.Background(), &Cluster{Client: cs, CNI: "calico"})
+	r, err := readAPIRanges(context.Background(), &Cluster{Client: cs, CNI: "cilium"})
 	require.NoError(t, err)
 	require.Len(t, r.PodCIDRs, 1)
 	assert.Equal(t, ipRange{Prefix: netip.MustParsePrefix("10.244.0.0/24"), Node: "cp", What: "node cp's podCIDR 10.244.0.0/24",
 		Evidence: Evidence{Source: "LIST nodes (spec.podCIDRs, InternalIP)", Output: "cp podCIDRs=10.244.0.0/24 InternalIP=172.18.0.2,fc00:f853:ccd:e793::2"}}, r.PodCIDRs[0])
 	assert.Equal(t, []netip.Addr{netip.MustParseAddr("172.18.0.2"), netip.MustParseAddr("fc00:f853:ccd:e793::2")}, r.InternalIPs["cp"])
 	assert.Equal(t, "10.96.0.0/16, fd00:10:96::/112", rangeList(r.Services, ""))
-	assert.Empty(t, r.PodNetwork, "Calico's config is not read")
+	assert.Empty(t, r.PodNetwork, "an unknown CNI's config is not read")
 }
 
 func TestReadAPIRangesRejectsBadValues(t *testing.T) {

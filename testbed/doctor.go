@@ -3,6 +3,7 @@ package testbed
 import (
 	"fmt"
 
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
@@ -22,10 +23,14 @@ func (c *Cluster) Targets(envCfg *envconf.Config) (*doctor.Cluster, *faults.Clus
 	if err != nil {
 		return nil, nil, fmt.Errorf("kubernetes client: %w", err)
 	}
+	dyn, err := dynamic.NewForConfig(envCfg.Client().RESTConfig())
+	if err != nil {
+		return nil, nil, fmt.Errorf("dynamic kubernetes client: %w", err)
+	}
 	prober, err := NewProber(envCfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	return &doctor.Cluster{Nodes: nodes, Client: client, CNI: c.cfg.CNI, Probe: prober},
+	return &doctor.Cluster{Nodes: nodes, Client: client, Dynamic: dyn, CNI: c.cfg.CNI, Probe: prober},
 		&faults.Cluster{Nodes: nodes, Client: client, CNI: c.cfg.CNI}, nil
 }

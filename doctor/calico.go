@@ -1,0 +1,101 @@
+package doctor
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// Calico keeps its configuration in CRDs of crd.projectcalico.org/v1 (the Kubernetes datastore).
+var (
+	calicoIPPools  = schema.GroupVersionResource{Group: "crd.projectcalico.org", Version: "v1", Resource: "ippools"}
+	calicoFelixCfg = schema.GroupVersionResource{Group: "crd.projectcalico.org", Version: "v1", Resource: "felixconfigurations"}
+)
+
+// calicoDefaultVXLANPort is Felix's vxlanPort when FelixConfiguration does not set it.
+const calicoDefaultVXLANPort = 4789
+
+// ipPool is one Calico IPPool, reduced to what netcert reasons about.
+type ipPool struct {
+	Name      string
+	CIDR      netip.Prefix // masked
+	VXLANMode string       // Always, CrossSubnet or Never ("" reads as Never)
+	Disabled  bool
+}
+
+// vxlan reports whether the pool's traffic between nodes may use VXLAN.
+func (p ipPool) vxlan() bool { return p.VXLANMode == "Always" || p.VXLANMode == "CrossSubnet" }
+
+func (p ipPool) String() string {
+	s := fmt.Sprintf("IPPool %s %s vxlanMode=%s", p.Name, p.CIDR, p.VXLANMode)
+	if p.Disabled {
+		s += " disabled"
+	}
+	return s
+}
+
+// readIPPools lists Calico's IPPools.
+func readIPPools(ctx context.Context, c *Cluster) ([]ipPool, Evidence, error) {
+	ev := Evidence{Source: "LIST " + calicoIPPools.Resource + "." + calicoIPPools.Group}
+	if c.Dynamic == nil {
+		return nil, ev, fmt.Errorf("no dynamic Kubernetes client to read Calico's IPPools")
+	}
+	list, err := c.Dynamic.Resource(calicoIPPools).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, ev, fmt.Errorf("list Calico IPPools: %w", err)
+	}
+	var pools []ipPool
+	var lines []string
+	for _, item := range list.Items {
+		cidr, _, _ := unstructured.NestedString(item.Object, "spec", "cidr")
+		p, err := netip.ParsePrefix(cidr)
+		if err != nil {
+			return nil, ev, fmt.Errorf("IPPool %s: cidr %q: %w", item.GetName(), cidr, err)
+		}
+		pool := ipPool{Name: item.GetName(), CIDR: p.Masked()}
+		pool.VXLANMode, _, _ = unstructured.NestedString(item.Object, "spec", "vxlanMode")
+		pool.Disabled, _, _ = unstructured.NestedBool(item.Object, "spec", "disabled")
+		if pool.VXLANMode == "" {
+			pool.VXLANMode = "Never"
+		}
+		pools = append(pools, pool)
+		lines = append(lines, pool.String())
+	}
+	ev.Output = strings.Join(lines, "\n")
+	if len(pools) == 0 {
+		ev.Output = "no IPPool"
+	}
+	return pools, ev, nil
+}
+
+// calicoVXLANPort reads Felix's VXLAN port from the FelixConfiguration named default.
+func calicoVXLANPort(ctx context.Context, c *Cluster) (int, Evidence, error) {
+	ev := Evidence{Source: "GET " + calicoFelixCfg.Resource + "." + calicoFelixCfg.Group + "/default (spec.vxlanPort)"}
+	if c.Dynamic == nil {
+		return 0, ev, fmt.Errorf("no dynamic Kubernetes client to read Calico's FelixConfiguration")
+	}
+	cfg, err := c.Dynamic.Resource(calicoFelixCfg).Get(ctx, "default", metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		ev.Output = fmt.Sprintf("no FelixConfiguration default: Felix uses udp/%d", calicoDefaultVXLANPort)
+		return calicoDefaultVXLANPort, ev, nil
+	}
+	if err != nil {
+		return 0, ev, fmt.Errorf("read Calico's FelixConfiguration default: %w", err)
+	}
+	port, found, err := unstructured.NestedInt64(cfg.Object, "spec", "vxlanPort")
+	if err != nil {
+		return 0, ev, fmt.Errorf("FelixConfiguration default: spec.vxlanPort: %w", err)
+	}
+	if !found {
+		ev.Output = fmt.Sprintf("vxlanPort not set: Felix uses udp/%d", calicoDefaultVXLANPort)
+		return calicoDefaultVXLANPort, ev, nil
+	}
+	ev.Output = fmt.Sprintf("vxlanPort: %d", port)
+	return int(port), ev, nil
+}
