@@ -5,7 +5,7 @@ GO ?= go
 E2E_TIMEOUT ?= 60m
 SUITE ?= smoke
 
-.PHONY: help setup test e2e suite vet clean-clusters
+.PHONY: help setup test kernel e2e suite vet clean-clusters
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -16,11 +16,14 @@ setup: ## (root) install and start Docker, build every image from source; idempo
 test: ## unit tests: no Docker, seconds
 	$(GO) test -short ./...
 
+kernel: ## (root) checks, repairs and faults against real network namespaces of this machine
+	$(GO) test -count=1 -run RealKernel -v ./doctor
+
 e2e: ## every kind suite, one at a time (needs `make setup`); NETCERT_KEEP_CLUSTER=1 keeps clusters
 	$(GO) test -count=1 -p 1 -timeout $(E2E_TIMEOUT) -v ./suites/...
 
 suite: ## one kind suite: make suite SUITE=smoke
-	$(GO) test -count=1 -p 1 -timeout $(E2E_TIMEOUT) -v ./suites/...UITE)
+	$(GO) test -count=1 -p 1 -timeout $(E2E_TIMEOUT) -v ./suites/$(SUITE)
 
 vet: ## go vet and gofmt
 	$(GO) vet ./...
