@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -126,4 +128,117 @@ func TestPodCIDROverlapReadsCalicoIPPools(t *testing.T) {
 			assert.Contains(t, f.Summary, "the pod network 10.250.192.0/18 (Calico IPPool vlan) overlaps the node network 10.250.0.0/16")
 		}
 	}
+}
+
+// calicoPod is a pod with an address, owned by a ReplicaSet unless owner is "".
+func calicoPod(name, ip, owner string) *corev1.Pod {
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name},
+		Status: corev1.PodStatus{PodIP: ip, PodIPs: []corev1.PodIP{{IP: ip}}}}
+	if owner != "" {
+		yes := true
+		pod.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: owner, UID: "rs-1", Controller: &yes}}
+	}
+	return pod
+}
+
+// calicoOverlapCluster is a Calico cluster on the node network 10.250.0.0/16 whose IPPool vlan
+// (10.250.192.0/18) overlaps it, with a pod of a ReplicaSet and a bare pod allocated from it.
+func calicoOverlapCluster(t *testing.T, withValidPool bool) (*Cluster, *fake.Clientset, *dynamicfake.FakeDynamicClient) {
+	api := overlapAPI{cp: "10.250.0.2", worker: "10.250.0.3", cpCIDR: "10.248.0.0/24", wCIDR: "10.248.1.0/24",
+		network: "10.248.0.0/16", service: "10.96.0.0/16"}
+	c, _, _ := overlapCluster(t, api, "overlap-cp", "overlap-worker")
+	cs := fake.NewClientset(append(api.objects(), calicoPod("web-1", "10.250.192.5", "web"), calicoPod("bare", "10.250.192.6", ""),
+		calicoPod("ok", "10.248.1.4", "ok"))...)
+	objs := []runtime.Object{calicoPool("vlan", "10.250.192.0/18", "Always", false)}
+	if withValidPool {
+		objs = append(objs, calicoPool("default-ipv4-ippool", "10.248.0.0/16", "Always", false))
+	}
+	dyn := calicoDynamic(objs...)
+	c.CNI, c.Client, c.Dynamic = "calico", cs, dyn
+	return c, cs, dyn
+}
+
+func TestPodCIDROverlapCalicoPoolRepair(t *testing.T) {
+	ctx := context.Background()
+	c, cs, dyn := calicoOverlapCluster(t, true)
+	findings, err := PodCIDROverlap{}.Run(ctx, c)
+	require.NoError(t, err)
+	failed := Failed(findings)
+	require.Len(t, failed, 1, "%v", findings)
+	assert.Equal(t, "pod network 10.250.192.0/18", failed[0].Object)
+	assert.Equal(t, "the pod network 10.250.192.0/18 (Calico IPPool vlan) overlaps the node network 10.250.0.0/16 "+
+		"(kind-control-plane eth0 10.250.0.2/16, kind-worker eth0 10.250.0.3/16): Calico gives pods addresses from it that "+
+		"collide with those addresses; 2 pod(s) have addresses from it: default/bare 10.250.192.6, default/web-1 10.250.192.5", failed[0].Summary)
+
+	p := PodCIDROverlap{RecycleTimeout: time.Second, PollInterval: time.Millisecond}
+	plan, err := p.Plan(ctx, c, findings)
+	require.NoError(t, err)
+	require.Empty(t, plan.Manual)
+	require.Len(t, plan.Actions, 1)
+	assert.Equal(t, "ippool/vlan", plan.Actions[0].Object)
+	assert.Equal(t, "keep IPPool default-ipv4-ippool, which overlaps nothing; disable IPPool vlan; recycle the pods a controller "+
+		"re-creates: 1 pod(s) have addresses from it: default/web-1 10.250.192.5; NOT recycled, no controller owns them (delete "+
+		"and re-create them yourself): 1 pod(s) have addresses from it: default/bare 10.250.192.6", plan.Actions[0].Summary)
+	assert.Equal(t, [][]string{
+		{"kubectl", "patch", "ippools.crd.projectcalico.org", "vlan", "--type=merge", "-p", `{"spec":{"disabled":true}}`},
+		{"kubectl", "delete", "pod", "-n", "default", "web-1"},
+	}, plan.Actions[0].Argv)
+
+	rec, err := p.Apply(ctx, c, plan)
+	require.NoError(t, err)
+	require.Len(t, rec.Steps, 1)
+	assert.True(t, rec.Steps[0].Changed)
+	assert.Contains(t, rec.Steps[0].Evidence[0].Output, "left for a person: 1 pod(s) have addresses from it: default/bare")
+	pool, err := dyn.Resource(calicoIPPools).Get(ctx, "vlan", metav1.GetOptions{})
+	require.NoError(t, err)
+	disabled, _, _ := unstructured.NestedBool(pool.Object, "spec", "disabled")
+	assert.True(t, disabled)
+	_, err = cs.CoreV1().Pods("default").Get(ctx, "web-1", metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err), "recycled")
+	_, err = cs.CoreV1().Pods("default").Get(ctx, "bare", metav1.GetOptions{})
+	assert.NoError(t, err, "a pod without a controller is left alone")
+
+	rec, err = p.Apply(ctx, c, plan)
+	require.NoError(t, err)
+	assert.False(t, rec.Steps[0].Changed, "idempotent")
+
+	require.NoError(t, cs.CoreV1().Pods("default").Delete(ctx, "bare", metav1.DeleteOptions{}))
+	findings, err = p.Run(ctx, c)
+	require.NoError(t, err)
+	assert.Empty(t, Failed(findings), "a disabled pool that holds no address is no pod range")
+}
+
+// calicoPlan runs the check and plans its repair, with short waits.
+func calicoPlan(t *testing.T, c *Cluster) (PodCIDROverlap, Plan) {
+	t.Helper()
+	p := PodCIDROverlap{RecycleTimeout: time.Second, PollInterval: time.Millisecond}
+	findings, err := p.Run(context.Background(), c)
+	require.NoError(t, err)
+	plan, err := p.Plan(context.Background(), c, findings)
+	require.NoError(t, err)
+	return p, plan
+}
+
+func TestPodCIDROverlapCalicoPoolRepairCreatesAValidPool(t *testing.T) {
+	ctx := context.Background()
+	c, _, dyn := calicoOverlapCluster(t, false)
+	p, plan := calicoPlan(t, c)
+	require.Len(t, plan.Actions, 1)
+	assert.Contains(t, plan.Actions[0].Summary, "create IPPool netcert-ippool 10.244.0.0/16 (vxlanMode Always), which overlaps nothing netcert saw; disable IPPool vlan")
+	_, err := p.Apply(ctx, c, plan)
+	require.NoError(t, err)
+	created, err := dyn.Resource(calicoIPPools).Get(ctx, "netcert-ippool", metav1.GetOptions{})
+	require.NoError(t, err)
+	cidr, _, _ := unstructured.NestedString(created.Object, "spec", "cidr")
+	assert.Equal(t, "10.244.0.0/16", cidr)
+}
+
+func TestPodCIDROverlapCalicoApplyRefusesAChangedCluster(t *testing.T) {
+	ctx := context.Background()
+	c, cs, _ := calicoOverlapCluster(t, true)
+	p, plan := calicoPlan(t, c)
+	_, err := cs.CoreV1().Pods("default").Create(ctx, calicoPod("web-2", "10.250.192.7", "web"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = p.Apply(ctx, c, plan)
+	assert.ErrorContains(t, err, "IPPool vlan or its pods changed since the plan")
 }

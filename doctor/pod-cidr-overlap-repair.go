@@ -3,7 +3,14 @@ package doctor
 import (
 	"context"
 	"fmt"
+	"net/netip"
+	"slices"
 	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/netcert/netcert/node"
 )
@@ -13,7 +20,8 @@ import (
 // <dev>`) when it is not on the node's primary interface (the default route's or the
 // InternalIP's) and lies within a pod range. Everything else — the primary interface, a range
 // reaching beyond the pod ranges, a pod network that overlaps the node network or the Service
-// CIDR — becomes a manual step that says what to re-address.
+// CIDR — becomes a manual step that says what to re-address; except a Calico IPPool, which
+// poolRepair handles through the API.
 func (p PodCIDROverlap) Plan(ctx context.Context, c *Cluster, findings []Finding) (Plan, error) {
 	plan := Plan{Check: p.ID()}
 	failed := findingsOf(findings, p.ID(), Fail)
@@ -40,6 +48,17 @@ func (p PodCIDROverlap) Plan(ctx context.Context, c *Cluster, findings []Finding
 		if !ok { // gone since the check ran
 			continue
 		}
+		if cf.Pool != nil {
+			if !seen["ippool/"+cf.Pool.Name] {
+				seen["ippool/"+cf.Pool.Name] = true
+				r, err := p.poolRepair(st, cf.Pool)
+				if err != nil {
+					return plan, err
+				}
+				plan.Actions = append(plan.Actions, r.action())
+			}
+			continue
+		}
 		if cf.Argv == nil {
 			if !seen[cf.Manual] {
 				seen[cf.Manual] = true
@@ -64,6 +83,14 @@ func (p PodCIDROverlap) Apply(ctx context.Context, c *Cluster, plan Plan) (Recor
 	}
 	rec := Record{Check: plan.Check}
 	for _, a := range plan.Actions {
+		if strings.HasPrefix(a.Object, "ippool/") {
+			step, err := p.applyPool(ctx, c, a)
+			rec.Steps = append(rec.Steps, step)
+			if err != nil {
+				return rec, err
+			}
+			continue
+		}
 		r, err := applyNodeCommands(ctx, c, Plan{Check: plan.Check, Actions: []Action{a}},
 			func(ctx context.Context, n node.Node) (Finding, error) { return p.inspectObject(ctx, c, n, a.Object) })
 		rec.Steps = append(rec.Steps, r.Steps...)
@@ -92,4 +119,174 @@ func (p PodCIDROverlap) inspectObject(ctx context.Context, c *Cluster, n node.No
 	}
 	return Finding{Check: p.ID(), Node: n.Name(), Object: object, Status: Pass, Evidence: st.Evidence,
 		Summary: object + " no longer overlaps a pod range"}, nil
+}
+
+// poolRepair is what the repair does about a Calico IPPool that overlaps the node network or the
+// Service CIDR: make sure an enabled pool that overlaps nothing exists (creating one on a free
+// subnet when none does), disable the pool, and recycle the pods a controller owns that have
+// addresses from it, so that they come back with addresses from a valid pool. Pods without a
+// controller are listed for a person to re-create.
+type poolRepair struct {
+	pool    ipPool
+	valid   string       // an enabled pool that overlaps nothing; "" when one is created
+	create  netip.Prefix // the CIDR of the pool created when valid is ""
+	recycle []corev1.Pod
+	leave   []corev1.Pod
+}
+
+// netcertPool names the IPPool the repair creates.
+const netcertPool = "netcert-ippool"
+
+func (p PodCIDROverlap) poolRepair(st *overlapState, pool *ipPool) (poolRepair, error) {
+	r := poolRepair{pool: *pool}
+	bad := map[string]bool{}
+	for _, cf := range p.clusterConflicts(st, "") {
+		if cf.Pool != nil {
+			bad[cf.Pool.Name] = true
+		}
+	}
+	for _, rng := range st.api.PodNetwork {
+		if rng.Pool != nil && !rng.Pool.Disabled && !bad[rng.Pool.Name] && rng.Prefix.Addr().Is4() == pool.CIDR.Addr().Is4() {
+			r.valid = rng.Pool.Name
+			break
+		}
+	}
+	if r.valid == "" {
+		free := st.freePodSubnet()
+		if free == "" {
+			return r, fmt.Errorf("%s: IPPool %s overlaps and no free subnet is left for a valid pool: create one by hand", p.ID(), pool.Name)
+		}
+		r.create = netip.MustParsePrefix(free)
+	}
+	for _, pod := range st.podsIn(pool.CIDR) {
+		if metav1.GetControllerOf(&pod) != nil {
+			r.recycle = append(r.recycle, pod)
+		} else {
+			r.leave = append(r.leave, pod)
+		}
+	}
+	return r, nil
+}
+
+// action is the plan's step for the pool, with the kubectl commands that do the same.
+func (r poolRepair) action() Action {
+	a := Action{Object: "ippool/" + r.pool.Name}
+	var what []string
+	if r.valid == "" {
+		what = append(what, fmt.Sprintf("create IPPool %s %s (vxlanMode %s), which overlaps nothing netcert saw", netcertPool, r.create, r.pool.VXLANMode))
+		a.Argv = append(a.Argv, []string{"sh", "-c", fmt.Sprintf(`printf '%%s' '{"apiVersion":"crd.projectcalico.org/v1","kind":"IPPool","metadata":{"name":%q},"spec":{"cidr":%q,"vxlanMode":%q,"ipipMode":"Never","natOutgoing":true,"nodeSelector":"all()"}}' | kubectl create -f -`,
+			netcertPool, r.create.String(), r.pool.VXLANMode)})
+	} else {
+		what = append(what, "keep IPPool "+r.valid+", which overlaps nothing")
+	}
+	if !r.pool.Disabled {
+		what = append(what, "disable IPPool "+r.pool.Name)
+		a.Argv = append(a.Argv, []string{"kubectl", "patch", "ippools.crd.projectcalico.org", r.pool.Name, "--type=merge", "-p", `{"spec":{"disabled":true}}`})
+	}
+	if len(r.recycle) > 0 {
+		what = append(what, "recycle the pods a controller re-creates: "+podList(r.recycle, ""))
+		for _, pod := range r.recycle {
+			a.Argv = append(a.Argv, []string{"kubectl", "delete", "pod", "-n", pod.Namespace, pod.Name})
+		}
+	}
+	if len(r.leave) > 0 {
+		what = append(what, "NOT recycled, no controller owns them (delete and re-create them yourself): "+podList(r.leave, ""))
+	}
+	a.Summary = strings.Join(what, "; ")
+	return a
+}
+
+// applyPool re-reads the cluster and carries out a pool action — only while the pool still
+// overlaps, and only as planned — then waits for the recycled pods to be gone and verifies that
+// the pool hands out no address and that no pod a controller owns holds one from it.
+func (p PodCIDROverlap) applyPool(ctx context.Context, c *Cluster, a Action) (Step, error) {
+	step := Step{Action: a}
+	name := strings.TrimPrefix(a.Object, "ippool/")
+	r, found, err := p.currentPoolRepair(ctx, c, name)
+	if err != nil || !found {
+		step.Evidence = append(step.Evidence, Evidence{Source: "IPPool " + name, Output: "no longer overlaps: nothing to do"})
+		return step, err
+	}
+	now := r.action()
+	if len(now.Argv) == 0 {
+		step.Evidence = append(step.Evidence, Evidence{Source: "IPPool " + name, Output: "already done: " + now.Summary})
+		return step, nil
+	}
+	if !slices.EqualFunc(now.Argv, a.Argv, slices.Equal) {
+		return step, fmt.Errorf("%s: IPPool %s or its pods changed since the plan (it would now: %s): plan again", p.ID(), name, now.Summary)
+	}
+	if r.valid == "" {
+		if err := createIPPool(ctx, c, netcertPool, r.create, r.pool.VXLANMode); err != nil {
+			return step, fmt.Errorf("%s: %w", p.ID(), err)
+		}
+		step.Changed = true
+	}
+	if !r.pool.Disabled {
+		if err := disableIPPool(ctx, c, name); err != nil {
+			return step, fmt.Errorf("%s: %w", p.ID(), err)
+		}
+		step.Changed = true
+	}
+	for _, pod := range r.recycle {
+		err := c.Client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return step, fmt.Errorf("%s: recycle pod %s/%s: %w", p.ID(), pod.Namespace, pod.Name, err)
+		}
+		step.Changed = true
+	}
+	deadline := time.Now().Add(p.recycleTimeout())
+	for {
+		r, found, err = p.currentPoolRepair(ctx, c, name)
+		if err != nil {
+			return step, err
+		}
+		if !found || (r.pool.Disabled && len(r.recycle) == 0) {
+			break
+		}
+		if time.Now().After(deadline) {
+			return step, fmt.Errorf("%s: after %s IPPool %s still hands out addresses or pods a controller owns still hold them: %s",
+				p.ID(), p.recycleTimeout(), name, r.action().Summary)
+		}
+		select {
+		case <-ctx.Done():
+			return step, ctx.Err()
+		case <-time.After(p.pollInterval()):
+		}
+	}
+	out := fmt.Sprintf("IPPool %s is disabled and no pod a controller owns has an address from it", name)
+	if found && len(r.leave) > 0 {
+		out += "; left for a person: " + podList(r.leave, "")
+	}
+	step.Evidence = append(step.Evidence, Evidence{Source: "LIST ippools.crd.projectcalico.org, pods", Output: out})
+	return step, nil
+}
+
+// currentPoolRepair re-reads the cluster and returns the repair a pool needs now; found is false
+// when the pool no longer overlaps.
+func (p PodCIDROverlap) currentPoolRepair(ctx context.Context, c *Cluster, name string) (poolRepair, bool, error) {
+	st, err := p.read(ctx, c)
+	if err != nil {
+		return poolRepair{}, false, err
+	}
+	for _, cf := range p.clusterConflicts(st, "") {
+		if cf.Pool != nil && cf.Pool.Name == name {
+			r, err := p.poolRepair(st, cf.Pool)
+			return r, true, err
+		}
+	}
+	return poolRepair{}, false, nil
+}
+
+func (p PodCIDROverlap) recycleTimeout() time.Duration {
+	if p.RecycleTimeout == 0 {
+		return 2 * time.Minute
+	}
+	return p.RecycleTimeout
+}
+
+func (p PodCIDROverlap) pollInterval() time.Duration {
+	if p.PollInterval == 0 {
+		return 2 * time.Second
+	}
+	return p.PollInterval
 }

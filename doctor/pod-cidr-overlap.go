@@ -6,6 +6,10 @@ import (
 	"net/netip"
 	"sort"
 	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // PodCIDROverlap is the check and repair for pod-cidr-overlap: a range the cluster's pods use
@@ -14,7 +18,15 @@ import (
 // a more specific route steals the traffic meant for those pods — or the cluster was created with
 // a pod network that overlaps the nodes' own network or the Service CIDR. The repair deletes a
 // conflicting route or address where that is safe, and says what to re-address where it is not.
-type PodCIDROverlap struct{}
+// On Calico the pod network is the IPPools: an overlapping pool is disabled in favour of a valid
+// one, and the pods a controller owns are recycled off it.
+type PodCIDROverlap struct {
+	// RecycleTimeout bounds the wait for the pods the repair recycles off an overlapping Calico
+	// IPPool to be gone (default 2m).
+	RecycleTimeout time.Duration
+	// PollInterval is how often that wait polls (default 2s).
+	PollInterval time.Duration
+}
 
 // ID returns "pod-cidr-overlap".
 func (PodCIDROverlap) ID() string { return "pod-cidr-overlap" }
@@ -23,13 +35,15 @@ func (PodCIDROverlap) ID() string { return "pod-cidr-overlap" }
 type overlapConflict struct {
 	Finding
 	Argv   []string // the node command that removes it; nil when a person must re-address
-	Manual string   // the manual step when Argv is nil
+	Manual string   // the manual step when Argv is nil and Pool is nil
+	Pool   *ipPool  // a Calico IPPool that the repair disables in favour of a valid one
 }
 
 // overlapState is everything the check reads: the API's ranges and each node's kernel view.
 type overlapState struct {
 	api   *apiRanges
 	nodes []*nodeRoutes
+	pods  []corev1.Pod // on Calico: every pod, to find those with addresses from an IPPool
 }
 
 // Run reads every range of the cluster and reports each overlap: per node, host addresses and
@@ -72,6 +86,13 @@ func (p PodCIDROverlap) read(ctx context.Context, c *Cluster) (*overlapState, er
 		return nil, fmt.Errorf("%s: %w", p.ID(), err)
 	}
 	st := &overlapState{api: api}
+	if c.CNI == "calico" {
+		pods, err := c.Client.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("%s: list pods: %w", p.ID(), err)
+		}
+		st.pods = pods.Items
+	}
 	for _, n := range c.Nodes {
 		nr, err := readNodeRoutes(ctx, n, api.InternalIPs[n.Name()])
 		if err != nil {
@@ -184,10 +205,16 @@ func hitSummary(nodeName, object string, prefix netip.Prefix, devs []string, hit
 	return fmt.Sprintf("%s on %s %s: %s", object, nodeName, strings.Join(parts, " and "), effect)
 }
 
-// podNetwork returns the pod ranges compared cluster-wide: the CNI's pod network, and the
-// podCIDRs that lie outside it (all of them when the CNI's config is not read).
+// podNetwork returns the pod ranges compared cluster-wide: the CNI's pod network (without Calico
+// IPPools that are disabled and hold no address), and the podCIDRs that lie outside it (all of
+// them when the CNI's config is not read).
 func (st *overlapState) podNetwork() []ipRange {
-	out := append([]ipRange(nil), st.api.PodNetwork...)
+	var out []ipRange
+	for _, r := range st.api.PodNetwork {
+		if r.Pool == nil || !r.Pool.Disabled || len(st.podsIn(r.Prefix)) > 0 {
+			out = append(out, r) // a disabled IPPool that holds no address is no pod range
+		}
+	}
 	for _, pc := range st.api.PodCIDRs {
 		if len(overlapHits(pc.Prefix, st.api.PodNetwork)) == 0 {
 			out = append(out, pc)
@@ -231,14 +258,22 @@ func (p PodCIDROverlap) clusterConflicts(st *overlapState, suggest string) []ove
 		if pod.Node != "" {
 			object = "podCIDR " + pod.Prefix.String()
 		}
+		workloads := st.podsIn(pod.Prefix)
 		add := func(h overlapHit, alternative string) {
-			out = append(out, overlapConflict{
+			cf := overlapConflict{
 				Finding: Finding{Check: p.ID(), Node: pod.Node, Object: object, Status: Fail,
 					Evidence: []Evidence{pod.Evidence, h.rng.Evidence},
 					Summary: fmt.Sprintf("%s overlaps %s: the cluster was created with a pod subnet that overlaps it, so pods and those addresses collide and traffic between them goes astray",
 						pod.What, h.rng.What)},
 				Manual: fmt.Sprintf("re-create the cluster with a pod subnet that does not overlap %s%s; %s", h.rng.Prefix, freeSubnetHint(suggest), alternative),
-			})
+			}
+			if pod.Pool != nil {
+				cf.Pool, cf.Manual = pod.Pool, ""
+				cf.Summary = fmt.Sprintf("%s overlaps %s: Calico gives pods addresses from it that collide with those addresses; %s",
+					pod.What, h.rng.What, podList(workloads, "no pod has an address from it yet"))
+				cf.Evidence = append(cf.Evidence, Evidence{Source: "LIST pods (status.podIPs)", Output: podList(workloads, "none in "+pod.Prefix.String())})
+			}
+			out = append(out, cf)
 		}
 		for _, h := range overlapHits(pod.Prefix, st.nodeNetwork()) {
 			add(h, fmt.Sprintf("or move the host network off %s: re-address %s", pod.What, h.rng.What))
@@ -250,11 +285,37 @@ func (p PodCIDROverlap) clusterConflicts(st *overlapState, suggest string) []ove
 	return out
 }
 
+// podsIn returns the pods (not on the host network) with an address in prefix.
+func (st *overlapState) podsIn(prefix netip.Prefix) []corev1.Pod {
+	var out []corev1.Pod
+	for _, pod := range st.pods {
+		for _, ip := range pod.Status.PodIPs {
+			if a, err := netip.ParseAddr(ip.IP); err == nil && !pod.Spec.HostNetwork && prefix.Contains(a) {
+				out = append(out, pod)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// podList names the pods and their addresses, or says none.
+func podList(pods []corev1.Pod, none string) string {
+	if len(pods) == 0 {
+		return none
+	}
+	var s []string
+	for _, pod := range pods {
+		s = append(s, pod.Namespace+"/"+pod.Name+" "+pod.Status.PodIP)
+	}
+	return fmt.Sprintf("%d pod(s) have addresses from it: %s", len(pods), strings.Join(s, ", "))
+}
+
 // freePodSubnet proposes a /16 pod subnet that overlaps no range netcert saw (node addresses and
-// routes outside the CNI, Service CIDRs); "" when none of the candidates is free.
+// routes outside the CNI, Service CIDRs, the pod network); "" when none of the candidates is free.
 func (st *overlapState) freePodSubnet() string {
 	var taken []netip.Prefix
-	for _, r := range st.api.Services {
+	for _, r := range append(append([]ipRange(nil), st.api.Services...), st.api.PodNetwork...) {
 		taken = append(taken, r.Prefix)
 	}
 	for _, n := range st.nodes {

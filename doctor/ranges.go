@@ -50,6 +50,7 @@ type ipRange struct {
 	Prefix   netip.Prefix // masked
 	What     string       // "node kind-worker's podCIDR 10.244.1.0/24", "the Service CIDR 10.96.0.0/16", …
 	Node     string       // the node it belongs to, if any
+	Pool     *ipPool      // the Calico IPPool it is, if any
 	Evidence Evidence
 }
 
@@ -201,7 +202,7 @@ func (r *apiRanges) readCNINetwork(ctx context.Context, c *Cluster) error {
 		}
 		r.Evidence = append(r.Evidence, ev)
 		for _, p := range pools {
-			r.PodNetwork = append(r.PodNetwork, ipRange{Prefix: p.CIDR, Evidence: ev,
+			r.PodNetwork = append(r.PodNetwork, ipRange{Prefix: p.CIDR, Evidence: ev, Pool: &p,
 				What: fmt.Sprintf("the pod network %s (Calico IPPool %s)", p.CIDR, p.Name)})
 		}
 	default:
