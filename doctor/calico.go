@@ -9,14 +9,14 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/netcert/netcert/kube"
 )
 
-// Calico keeps its configuration in CRDs of crd.projectcalico.org/v1 (the Kubernetes datastore).
+// Calico's resources, as the kube package names them.
 var (
-	calicoIPPools  = schema.GroupVersionResource{Group: "crd.projectcalico.org", Version: "v1", Resource: "ippools"}
-	calicoFelixCfg = schema.GroupVersionResource{Group: "crd.projectcalico.org", Version: "v1", Resource: "felixconfigurations"}
+	calicoIPPools  = kube.CalicoIPPools
+	calicoFelixCfg = kube.CalicoFelixConfiguration
 )
 
 // calicoDefaultVXLANPort is Felix's vxlanPort when FelixConfiguration does not set it.
@@ -99,27 +99,4 @@ func calicoVXLANPort(ctx context.Context, c *Cluster) (int, Evidence, error) {
 	}
 	ev.Output = fmt.Sprintf("vxlanPort: %d", port)
 	return int(port), ev, nil
-}
-
-// createIPPool creates an enabled IPPool for cidr that hands out addresses on every node.
-func createIPPool(ctx context.Context, c *Cluster, name string, cidr netip.Prefix, vxlanMode string) error {
-	pool := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": calicoIPPools.Group + "/" + calicoIPPools.Version, "kind": "IPPool",
-		"metadata": map[string]any{"name": name},
-		"spec": map[string]any{"cidr": cidr.String(), "vxlanMode": vxlanMode, "ipipMode": "Never",
-			"natOutgoing": true, "nodeSelector": "all()"},
-	}}
-	if _, err := c.Dynamic.Resource(calicoIPPools).Create(ctx, pool, metav1.CreateOptions{}); err != nil {
-		return fmt.Errorf("create IPPool %s %s: %w", name, cidr, err)
-	}
-	return nil
-}
-
-// disableIPPool sets spec.disabled on an IPPool: Calico hands out no new address from it.
-func disableIPPool(ctx context.Context, c *Cluster, name string) error {
-	_, err := c.Dynamic.Resource(calicoIPPools).Patch(ctx, name, types.MergePatchType, []byte(`{"spec":{"disabled":true}}`), metav1.PatchOptions{})
-	if err != nil {
-		return fmt.Errorf("disable IPPool %s: %w", name, err)
-	}
-	return nil
 }

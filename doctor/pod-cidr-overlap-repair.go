@@ -12,6 +12,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/netcert/netcert/kube"
+
 	"github.com/netcert/netcert/node"
 )
 
@@ -216,13 +218,13 @@ func (p PodCIDROverlap) applyPool(ctx context.Context, c *Cluster, a Action) (St
 		return step, fmt.Errorf("%s: IPPool %s or its pods changed since the plan (it would now: %s): plan again", p.ID(), name, now.Summary)
 	}
 	if r.valid == "" {
-		if err := createIPPool(ctx, c, netcertPool, r.create, r.pool.VXLANMode); err != nil {
+		if err := kube.CreateIPPool(ctx, c.Dynamic, netcertPool, r.create, r.pool.VXLANMode); err != nil {
 			return step, fmt.Errorf("%s: %w", p.ID(), err)
 		}
 		step.Changed = true
 	}
 	if !r.pool.Disabled {
-		if err := disableIPPool(ctx, c, name); err != nil {
+		if err := kube.SetIPPoolDisabled(ctx, c.Dynamic, name, true); err != nil {
 			return step, fmt.Errorf("%s: %w", p.ID(), err)
 		}
 		step.Changed = true

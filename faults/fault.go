@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/netcert/netcert/node"
@@ -12,9 +13,10 @@ import (
 
 // Cluster is what a fault can break.
 type Cluster struct {
-	Nodes  []node.Node
-	Client kubernetes.Interface
-	CNI    string
+	Nodes   []node.Node
+	Client  kubernetes.Interface
+	Dynamic dynamic.Interface // the CNI's own resources (Calico's IPPools)
+	CNI     string
 }
 
 // Revert undoes a fault. It is idempotent and safe to call after a repair.

@@ -6,21 +6,36 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/netcert/netcert/kube"
 	"github.com/netcert/netcert/node"
 )
 
-// PodCIDROverlap gives Node a host route more specific than TargetNode's podCIDR, pointing at a
+// PodCIDROverlap makes a pod range overlap something else.
+//
+// On Flannel it gives Node a host route more specific than TargetNode's podCIDR, pointing at a
 // device the CNI does not own, as a VPC or VLAN range added to the host would: a veth pair
 // (ncfault0, its peer ncfault1 left in the node's namespace) and `ip route add <first half of
 // the podCIDR> dev ncfault0`. Node then sends what is meant for TargetNode's pods in that half
 // into the veth, where it is lost. (A host address with the podCIDR's own prefix does not do it:
 // the CNI's route for the podCIDR stays first.) Revert deletes the route and the veth pair.
+//
+// On Calico it adds an IPPool for Pool, a range inside the node network, and a workload allocated
+// from it (see injectPool): Calico then routes that range to pods, and hosts of the node network
+// there become unreachable. Revert deletes the workload and the pool.
 type PodCIDROverlap struct {
-	Node       string // the node that gets the route
-	TargetNode string // the node whose pods become unreachable from Node
+	Node       string // Flannel: the node that gets the route
+	TargetNode string // Flannel: the node whose pods become unreachable from Node
+	Pool       string // Calico: the CIDR of the fault's IPPool, inside the node network
+	Image      string // Calico: the image of the workload allocated from the pool
+	Namespace  string // Calico: where the workload runs (default netcert-system)
 }
 
 // The devices the fault creates.
@@ -32,13 +47,23 @@ const (
 // Name returns "pod-cidr-overlap".
 func (PodCIDROverlap) Name() string { return "pod-cidr-overlap" }
 
-// AppliesTo: Flannel places pods by the nodes' podCIDRs. Calico's IPAM hands out its own blocks,
-// so a route inside a node's podCIDR need not hit any pod there.
-func (PodCIDROverlap) AppliesTo(cni string) bool { return cni == "flannel" }
+// AppliesTo: Flannel (a host route) and Calico (an IPPool).
+func (PodCIDROverlap) AppliesTo(cni string) bool { return cni == "flannel" || cni == "calico" }
 
-// Inject reads TargetNode's podCIDR, creates the veth pair and adds the route. If a step fails it
-// reverts at once, so a failed Inject leaves nothing behind.
+// Inject breaks the cluster as its CNI allows (see the type). If a step fails it reverts at once,
+// so a failed Inject leaves nothing behind.
 func (f PodCIDROverlap) Inject(ctx context.Context, c *Cluster) (Revert, error) {
+	switch c.CNI {
+	case "flannel":
+		return f.injectRoute(ctx, c)
+	case "calico":
+		return f.injectPool(ctx, c)
+	}
+	return nil, fmt.Errorf("%s: no way known to inject it on CNI %q (flannel, calico)", f.Name(), c.CNI)
+}
+
+// injectRoute reads TargetNode's podCIDR, creates the veth pair and adds the route.
+func (f PodCIDROverlap) injectRoute(ctx context.Context, c *Cluster) (Revert, error) {
 	if f.Node == f.TargetNode {
 		return nil, fmt.Errorf("%s: node and target node are both %q: the target must be another node", f.Name(), f.Node)
 	}
@@ -157,4 +182,129 @@ func overlapLinks(ctx context.Context, n node.Node) (map[string]bool, error) {
 		names[l.IfName] = true
 	}
 	return names, nil
+}
+
+// The objects of the Calico variant.
+const (
+	PodCIDROverlapPool     = "netcert-fault-pool"
+	PodCIDROverlapWorkload = "netcert-fault-pool-user"
+)
+
+// injectPool creates IPPool netcert-fault-pool for Pool and, while it is the only enabled pool,
+// the Deployment netcert-fault-pool-user, whose pod gets an address from it; then it enables the
+// pools it had disabled again. Pool must be a private range.
+func (f PodCIDROverlap) injectPool(ctx context.Context, c *Cluster) (Revert, error) {
+	cidr, err := netip.ParsePrefix(f.Pool)
+	if err != nil || !cidr.Addr().IsPrivate() {
+		return nil, fmt.Errorf("%s: pool %q: want a private CIDR inside the node network (e.g. the top /24 of kind's Docker network)", f.Name(), f.Pool)
+	}
+	if f.Image == "" || c.Client == nil || c.Dynamic == nil {
+		return nil, fmt.Errorf("%s: on Calico the fault needs an image for its workload and both Kubernetes clients", f.Name())
+	}
+	pools, err := c.Dynamic.Resource(kube.CalicoIPPools).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("%s: list IPPools: %w", f.Name(), err)
+	}
+	var enabled []string
+	for _, p := range pools.Items {
+		if p.GetName() == PodCIDROverlapPool {
+			return nil, fmt.Errorf("%s: IPPool %s already exists (left by an earlier run? delete it with `kubectl delete ippools.crd.projectcalico.org %s`)",
+				f.Name(), PodCIDROverlapPool, PodCIDROverlapPool)
+		}
+		if disabled, _, _ := unstructured.NestedBool(p.Object, "spec", "disabled"); !disabled {
+			enabled = append(enabled, p.GetName())
+		}
+	}
+	var disabled []string // the pools this fault disabled and must enable again
+	enableAgain := func(ctx context.Context) error {
+		var errs []error
+		for _, name := range disabled {
+			errs = append(errs, kube.SetIPPoolDisabled(ctx, c.Dynamic, name, false))
+		}
+		disabled = nil
+		return errors.Join(errs...)
+	}
+	revert := func(ctx context.Context) error {
+		err := errors.Join(enableAgain(ctx), f.deleteWorkload(ctx, c))
+		if derr := c.Dynamic.Resource(kube.CalicoIPPools).Delete(ctx, PodCIDROverlapPool, metav1.DeleteOptions{}); derr != nil && !apierrors.IsNotFound(derr) {
+			err = errors.Join(err, derr)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: revert: %w", f.Name(), err)
+		}
+		return nil
+	}
+	fail := func(err error) (Revert, error) {
+		return nil, errors.Join(fmt.Errorf("%s: %w", f.Name(), err), revert(ctx))
+	}
+	if err := kube.CreateIPPool(ctx, c.Dynamic, PodCIDROverlapPool, cidr, "Always"); err != nil {
+		return fail(err)
+	}
+	for _, name := range enabled {
+		if err := kube.SetIPPoolDisabled(ctx, c.Dynamic, name, true); err != nil {
+			return fail(err)
+		}
+		disabled = append(disabled, name)
+	}
+	if err := f.startWorkload(ctx, c, cidr); err != nil {
+		return fail(err)
+	}
+	if err := enableAgain(ctx); err != nil {
+		return fail(err)
+	}
+	return revert, nil
+}
+
+func (f PodCIDROverlap) namespace() string {
+	if f.Namespace == "" {
+		return "netcert-system"
+	}
+	return f.Namespace
+}
+
+// startWorkload creates the Deployment and waits until its pod has an address in cidr.
+func (f PodCIDROverlap) startWorkload(ctx context.Context, c *Cluster, cidr netip.Prefix) error {
+	one := int32(1)
+	labels := map[string]string{"app.kubernetes.io/name": PodCIDROverlapWorkload}
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: PodCIDROverlapWorkload, Namespace: f.namespace(), Labels: labels},
+		Spec: appsv1.DeploymentSpec{Replicas: &one, Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
+				TerminationGracePeriodSeconds: new(int64),
+				Containers:                    []corev1.Container{{Name: "workload", Image: f.Image, ImagePullPolicy: corev1.PullIfNotPresent}},
+			}}},
+	}
+	if _, err := c.Client.AppsV1().Deployments(f.namespace()).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("create deployment %s: %w", PodCIDROverlapWorkload, err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		pods, err := c.Client.CoreV1().Pods(f.namespace()).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=" + PodCIDROverlapWorkload})
+		if err != nil {
+			return fmt.Errorf("list the workload's pods: %w", err)
+		}
+		for _, pod := range pods.Items {
+			if ip, err := netip.ParseAddr(pod.Status.PodIP); err == nil && cidr.Contains(ip) {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("deployment %s/%s got no pod with an address in %s within 2m", f.namespace(), PodCIDROverlapWorkload, cidr)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// deleteWorkload deletes the Deployment (and, in the foreground, its pods), if it is there.
+func (f PodCIDROverlap) deleteWorkload(ctx context.Context, c *Cluster) error {
+	fg := metav1.DeletePropagationForeground
+	err := c.Client.AppsV1().Deployments(f.namespace()).Delete(ctx, PodCIDROverlapWorkload, metav1.DeleteOptions{PropagationPolicy: &fg})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete deployment %s: %w", PodCIDROverlapWorkload, err)
+	}
+	return nil
 }

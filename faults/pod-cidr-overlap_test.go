@@ -2,6 +2,7 @@ package faults
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -9,10 +10,18 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/netcert/netcert/kube"
 	"github.com/netcert/netcert/node"
 )
 
@@ -154,5 +163,77 @@ func TestPodCIDROverlapRefusesBadInput(t *testing.T) {
 	assert.ErrorContains(t, err, "kind-control-plane already has a device ncfault1")
 
 	assert.True(t, PodCIDROverlap{}.AppliesTo("flannel"))
-	assert.False(t, PodCIDROverlap{}.AppliesTo("calico"))
+	assert.True(t, PodCIDROverlap{}.AppliesTo("calico"))
+	assert.False(t, PodCIDROverlap{}.AppliesTo("cilium"))
+}
+
+// calicoPoolCluster is a Calico cluster with its default IPPool, whose API gives every pod of the
+// fault's workload an address from the fault's pool once it exists.
+func calicoPoolCluster(t *testing.T) (*Cluster, *fake.Clientset, *dynamicfake.FakeDynamicClient) {
+	t.Helper()
+	pool := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "crd.projectcalico.org/v1", "kind": "IPPool",
+		"metadata": map[string]any{"name": "default-ipv4-ippool"}, "spec": map[string]any{"cidr": "10.248.0.0/16", "vxlanMode": "Always"}}}
+	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
+		map[schema.GroupVersionResource]string{kube.CalicoIPPools: "IPPoolList"}, pool)
+	cs := fake.NewClientset()
+	// The "scheduler and CNI": a Deployment gets a running pod with the next address of the fault's pool.
+	cs.PrependReactor("create", "deployments", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		d := a.(k8stesting.CreateAction).GetObject().(*appsv1.Deployment)
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: d.Namespace, Name: d.Name + "-x", Labels: d.Spec.Template.Labels},
+			Status: corev1.PodStatus{PodIP: "172.20.255.1"}}
+		return false, nil, cs.Tracker().Add(pod)
+	})
+	return &Cluster{Client: cs, Dynamic: dyn, CNI: "calico"}, cs, dyn
+}
+
+func poolNames(t *testing.T, dyn *dynamicfake.FakeDynamicClient) map[string]bool {
+	t.Helper()
+	list, err := dyn.Resource(kube.CalicoIPPools).List(context.Background(), metav1.ListOptions{})
+	require.NoError(t, err)
+	out := map[string]bool{}
+	for _, p := range list.Items {
+		disabled, _, _ := unstructured.NestedBool(p.Object, "spec", "disabled")
+		out[p.GetName()] = !disabled
+	}
+	return out
+}
+
+func TestPodCIDROverlapOnCalicoInjectsAndReverts(t *testing.T) {
+	ctx := context.Background()
+	c, cs, dyn := calicoPoolCluster(t)
+	f := PodCIDROverlap{Pool: "172.20.255.0/24", Image: "netcert.local/probe:dev"}
+	revert, err := f.Inject(ctx, c)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]bool{"default-ipv4-ippool": true, "netcert-fault-pool": true}, poolNames(t, dyn),
+		"the fault's pool exists and the default pool is enabled again")
+	d, err := cs.AppsV1().Deployments("netcert-system").Get(ctx, PodCIDROverlapWorkload, metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "netcert.local/probe:dev", d.Spec.Template.Spec.Containers[0].Image)
+
+	_, err = f.Inject(ctx, c)
+	assert.ErrorContains(t, err, "IPPool netcert-fault-pool already exists")
+
+	require.NoError(t, revert(ctx))
+	require.NoError(t, revert(ctx), "idempotent")
+	assert.Equal(t, map[string]bool{"default-ipv4-ippool": true}, poolNames(t, dyn))
+	_, err = cs.AppsV1().Deployments("netcert-system").Get(ctx, PodCIDROverlapWorkload, metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err))
+}
+
+func TestPodCIDROverlapOnCalicoRefusesBadInputAndLeavesNothing(t *testing.T) {
+	ctx := context.Background()
+	c, _, dyn := calicoPoolCluster(t)
+	for pool, want := range map[string]string{"": `pool ""`, "8.8.8.0/24": `pool "8.8.8.0/24": want a private CIDR`} {
+		_, err := PodCIDROverlap{Pool: pool, Image: "x"}.Inject(ctx, c)
+		assert.ErrorContains(t, err, want)
+	}
+	_, err := PodCIDROverlap{Pool: "172.20.255.0/24"}.Inject(ctx, c)
+	assert.ErrorContains(t, err, "needs an image")
+
+	c.Client.(*fake.Clientset).PrependReactor("create", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, errors.New("quota exceeded")
+	})
+	_, err = PodCIDROverlap{Pool: "172.20.255.0/24", Image: "x"}.Inject(ctx, c)
+	assert.ErrorContains(t, err, "quota exceeded")
+	assert.Equal(t, map[string]bool{"default-ipv4-ippool": true}, poolNames(t, dyn), "reverted at once: the default pool is enabled again")
 }

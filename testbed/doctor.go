@@ -32,5 +32,5 @@ func (c *Cluster) Targets(envCfg *envconf.Config) (*doctor.Cluster, *faults.Clus
 		return nil, nil, err
 	}
 	return &doctor.Cluster{Nodes: nodes, Client: client, Dynamic: dyn, CNI: c.cfg.CNI, Probe: prober},
-		&faults.Cluster{Nodes: nodes, Client: client, CNI: c.cfg.CNI}, nil
+		&faults.Cluster{Nodes: nodes, Client: client, Dynamic: dyn, CNI: c.cfg.CNI}, nil
 }
