@@ -32,4 +32,5 @@ vet: ## go vet and gofmt
 clean-clusters: ## delete the kind clusters and Docker networks that netcert suites left behind
 	@for c in $$($(GO) run sigs.k8s.io/kind get clusters 2>/dev/null | grep '^netcert-'); do \
 	  $(GO) run sigs.k8s.io/kind delete cluster --name $$c; done
+	@docker ps -aq --filter label=netcert.cluster | xargs -r docker rm -f
 	@docker network ls --format '{{.Name}}' | grep '^netcert-' | xargs -r docker network rm

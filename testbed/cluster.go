@@ -50,12 +50,16 @@ func (c *Cluster) Setup(ctx context.Context, envCfg *envconf.Config) (context.Co
 	if err := os.Setenv("KIND_EXPERIMENTAL_DOCKER_NETWORK", c.cfg.Name); err != nil {
 		return ctx, err
 	}
-	if c.cfg.NodeSubnet != "" {
-		if err := createNetwork(ctx, c.cfg); err != nil {
-			return ctx, fmt.Errorf("create the Docker network of %s: %w", c.cfg.Name, err)
+	// netcert creates the network, so that its subnet is known and addresses can be given out in it.
+	if c.cfg.NodeSubnet == "" {
+		if c.cfg.NodeSubnet, err = nodeSubnet(ctx, c.cfg.Name); err != nil {
+			return ctx, err
 		}
-		c.cfg.Logf("created Docker network %s with subnet %s", c.cfg.Name, c.cfg.NodeSubnet)
 	}
+	if err := createNetwork(ctx, c.cfg); err != nil {
+		return ctx, fmt.Errorf("create the Docker network of %s: %w", c.cfg.Name, err)
+	}
+	c.cfg.Logf("Docker network %s has subnet %s", c.cfg.Name, c.cfg.NodeSubnet)
 
 	start := time.Now()
 	logf("creating kind cluster %s (%s images, node image %s)", c.cfg.Name, c.cfg.Images.Mode, c.cfg.Images.Node)
@@ -77,6 +81,9 @@ func (c *Cluster) Setup(ctx context.Context, envCfg *envconf.Config) (context.Co
 		return ctx, err
 	}
 	if err := c.waitReady(ctx, envCfg); err != nil {
+		return ctx, err
+	}
+	if err := c.startNetworkHost(ctx, envCfg.Client().Resources()); err != nil {
 		return ctx, err
 	}
 	logf("cluster Ready in %s (CNI %s, every node, CoreDNS and netcert probes Ready)", since(start), c.cfg.CNI)

@@ -32,7 +32,7 @@ type Config struct {
 	KindConfig string // path of the kind cluster configuration
 	CNI        string // "flannel"
 	PodSubnet  string // must match the kind configuration
-	NodeSubnet string // the subnet of the cluster's Docker network; "" lets kind pick one
+	NodeSubnet string // the subnet of the cluster's Docker network; "" picks a free 172.x.0.0/16
 	Images     images.Set
 	Keep       bool                             // leave the cluster running after the suite
 	Logf       func(format string, args ...any) // progress lines

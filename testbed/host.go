@@ -3,6 +3,7 @@ package testbed
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,26 +59,76 @@ func buildKind(ctx context.Context) (string, error) {
 	return path, nil
 }
 
+// networkSubnets returns the subnets of the Docker network name; an error when there is none.
+func networkSubnets(ctx context.Context, name string) ([]string, error) {
+	out, err := run(ctx, "docker", "network", "inspect", "--format", "{{range .IPAM.Config}}{{.Subnet}} {{end}}", name)
+	return strings.Fields(out), err
+}
+
+// nodeSubnet returns the IPv4 subnet of the Docker network name if it exists (a kept cluster's),
+// else the first of 172.18.0.0/16 … 172.31.0.0/16 that no Docker network and no route of this
+// machine overlaps.
+func nodeSubnet(ctx context.Context, name string) (string, error) {
+	if subnets, err := networkSubnets(ctx, name); err == nil {
+		for _, s := range subnets {
+			if p, err := netip.ParsePrefix(s); err == nil && p.Addr().Is4() {
+				return p.String(), nil
+			}
+		}
+	}
+	var taken []netip.Prefix
+	out, err := run(ctx, "sh", "-c", `docker network inspect --format '{{range .IPAM.Config}}{{.Subnet}} {{end}}' $(docker network ls -q); ip -4 route show table all | cut -d' ' -f1`)
+	if err != nil {
+		return "", fmt.Errorf("list the subnets in use: %w", err)
+	}
+	for _, s := range strings.Fields(out) {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			taken = append(taken, p)
+		} else if a, err := netip.ParseAddr(s); err == nil {
+			taken = append(taken, netip.PrefixFrom(a, a.BitLen()))
+		}
+	}
+	return freeSubnet(taken)
+}
+
+// freeSubnet returns the first 172.N.0.0/16 (N from 18 to 31) that overlaps none of taken.
+func freeSubnet(taken []netip.Prefix) (string, error) {
+next:
+	for n := 18; n <= 31; n++ {
+		candidate := netip.PrefixFrom(netip.AddrFrom4([4]byte{172, byte(n), 0, 0}), 16)
+		for _, t := range taken {
+			if t.Bits() > 0 && t.Overlaps(candidate) {
+				continue next
+			}
+		}
+		return candidate.String(), nil
+	}
+	return "", fmt.Errorf("no free subnet in 172.18.0.0/16 … 172.31.0.0/16 for a Docker network: delete unused networks (docker network prune)")
+}
+
 // createNetwork creates the cluster's Docker network with cfg.NodeSubnet, as kind would create it
 // (a bridge that masquerades), so that kind uses it; it refuses a network of that name that is
 // already there with another subnet.
 func createNetwork(ctx context.Context, cfg Config) error {
-	out, err := run(ctx, "docker", "network", "inspect", "--format", "{{range .IPAM.Config}}{{.Subnet}} {{end}}", cfg.Name)
-	if err == nil {
-		if !slices.Contains(strings.Fields(out), cfg.NodeSubnet) {
+	if subnets, err := networkSubnets(ctx, cfg.Name); err == nil {
+		if !slices.Contains(subnets, cfg.NodeSubnet) {
 			return fmt.Errorf("docker network %s exists with subnet(s) %q, not %s: delete it with `docker network rm %s` (or make clean-clusters)",
-				cfg.Name, strings.TrimSpace(out), cfg.NodeSubnet, cfg.Name)
+				cfg.Name, strings.Join(subnets, " "), cfg.NodeSubnet, cfg.Name)
 		}
 		return nil
 	}
-	_, err = run(ctx, "docker", "network", "create", "--driver", "bridge", "--subnet", cfg.NodeSubnet,
+	_, err := run(ctx, "docker", "network", "create", "--driver", "bridge", "--subnet", cfg.NodeSubnet,
 		"-o", "com.docker.network.bridge.enable_ip_masquerade=true", cfg.Name)
 	return err
 }
 
-// deleteCluster removes the kind cluster and its Docker network; both steps are idempotent.
+// deleteCluster removes the kind cluster, its node-network host and its Docker network; every
+// step is idempotent.
 func deleteCluster(ctx context.Context, kind string, cfg Config) error {
 	if _, err := run(ctx, kind, "delete", "cluster", "--name", cfg.Name); err != nil {
+		return err
+	}
+	if err := (&Cluster{cfg: cfg}).stopNetworkHost(ctx); err != nil {
 		return err
 	}
 	out, err := run(ctx, "docker", "network", "ls", "-q", "--filter", "name=^"+cfg.Name+"$")

@@ -15,6 +15,8 @@ const (
 	CrossNode = "pod-to-pod-cross-node"
 	ClusterIP = "pod-to-clusterip"
 	DNS       = "dns"
+	// NodeNetwork: a host of the node network outside Kubernetes (see NetworkHost).
+	NodeNetwork = "pod-to-node-network-host"
 )
 
 // TrafficCase is one real-traffic check: run the probe with Args inside pod From.
@@ -37,6 +39,10 @@ func TrafficMatrix(ctx context.Context, r *resources.Resources) ([]TrafficCase, 
 	var svc corev1.Service
 	if err := r.Get(ctx, ProbeService, Namespace, &svc); err != nil {
 		return nil, fmt.Errorf("read the probe Service: %w", err)
+	}
+	host, _, err := NetworkHost(ctx, r)
+	if err != nil {
+		return nil, err
 	}
 	var cases []TrafficCase
 	podToPod := func(path string, from, to ProbePod) {
@@ -69,7 +75,11 @@ func TrafficMatrix(ctx context.Context, r *resources.Resources) ([]TrafficCase, 
 			TrafficCase{DNS, from.Node + " -> " + ProbeService + " service name", from, "",
 				[]string{"dns", ProbeService + "." + Namespace + ".svc.cluster.local"}},
 			TrafficCase{DNS, from.Node + " -> test zone " + TestRecordName, from, "",
-				[]string{"dns", TestRecordName}})
+				[]string{"dns", TestRecordName}},
+			TrafficCase{NodeNetwork, from.Node + " -> node-network host " + host.String() + " http", from, "",
+				[]string{"http", "http://" + net.JoinHostPort(host.String(), "8080") + "/"}},
+			TrafficCase{NodeNetwork, from.Node + " -> node-network host " + host.String() + " udp", from, "",
+				[]string{"udp", net.JoinHostPort(host.String(), "8082")}})
 	}
 	return cases, nil
 }

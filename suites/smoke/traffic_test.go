@@ -46,6 +46,7 @@ func TestTrafficMatrix(t *testing.T) {
 			assert.Equal(t, 12, perPath[testbed.CrossNode])
 			assert.Equal(t, 3, perPath[testbed.ClusterIP])
 			assert.Equal(t, 6, perPath[testbed.DNS])
+			assert.Equal(t, 6, perPath[testbed.NodeNetwork], "HTTP and UDP to the node-network host from every node")
 			return ctx
 		}).Feature()
 	testenv.Test(t, matrix)
