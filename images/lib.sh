@@ -101,7 +101,7 @@ need_module_proxy() {
   local out
   if ! out=$(cd / && timeout 60 go list -m -versions github.com/miekg/dns 2>&1); then
     die "cannot reach the Go module proxy (GOPROXY=$(go env GOPROXY)): $out
-The set-up builds Kubernetes, etcd, CoreDNS, Flannel and the CNI plugins from source through it.
+The set-up builds Kubernetes, etcd, CoreDNS, Flannel, Calico and the CNI plugins from source through it.
 Check the network and GOPROXY, or run the set-up once where the proxy is reachable: later runs
 with nothing to build do not need it."
   fi

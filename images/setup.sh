@@ -28,6 +28,8 @@ build_binaries() {
   ensure_binaries cni-plugins "$(recipe_hash "$NETCERT_ROOT/images/build/cni-plugins.sh" \
     "=$CNI_PLUGINS_VERSION" "=$FLANNEL_CNI_PLUGIN_VERSION")" build_cni_plugins
   ensure_binaries flanneld "$(recipe_hash "$NETCERT_ROOT/images/build/flanneld.sh" "=$FLANNEL_VERSION")" build_flanneld
+  ensure_binaries calico "$(recipe_hash "$NETCERT_ROOT/images/build/calico.sh" "=$CALICO_VERSION" \
+    "=$CALICO_API_VERSION" "=$CALICO_BUILD_VERSION" "=$CALICO_MANIFEST")" build_calico
   ensure_binaries netcert "$(netcert_programs_recipe)" build_netcert_programs
 }
 
@@ -74,6 +76,19 @@ build_images() {
   for plugin in "${cni_plugins[@]#*/}"; do plugins+=("cni/$plugin=/cni-plugins/$plugin"); done
   ensure_image "$CNI_PLUGINS_IMAGE" "$(recipe_hash "$builders" "$BIN_DIR/.cni-plugins.recipe" "=$NET_ROOTFS_RECIPE")" \
     binary_image "$NET_ROOTFS" '["/bin/sh"]' "${plugins[@]}"
+
+  # Calico: calico-node with netcert's start script (VXLAN, no BIRD); the CNI image, whose installer
+  # copies its /opt/cni/bin to the node; kube-controllers.
+  local calico=$BIN_DIR/.calico.recipe start=$NETCERT_ROOT/images/calico/start-calico-node
+  ensure_image "$LOCAL_CALICO_NODE_IMAGE" "$(recipe_hash "$builders" "$calico" "$start" "=$NET_ROOTFS_RECIPE")" \
+    binary_image "$NET_ROOTFS" '["/usr/bin/start-calico-node"]' \
+    calico/calico-node=/usr/bin/calico-node "$start=/usr/bin/start-calico-node"
+  plugins=()
+  for plugin in bandwidth tuning portmap host-local loopback; do plugins+=("cni/$plugin=/opt/cni/bin/$plugin"); done
+  ensure_image "$LOCAL_CALICO_CNI_IMAGE" "$(recipe_hash "$builders" "$calico" "$BIN_DIR/.cni-plugins.recipe")" \
+    binary_image scratch '["/opt/cni/bin/install"]' "${plugins[@]}" \
+    calico/calico=/opt/cni/bin/calico calico/calico=/opt/cni/bin/calico-ipam calico/install=/opt/cni/bin/install
+  ensure_image "$LOCAL_CALICO_KUBE_CONTROLLERS_IMAGE" "$(recipe_hash "$builders" "$calico")" calico_kube_controllers_image
   ensure_image "$PROBE_IMAGE" "$(recipe_hash "$builders" "$BIN_DIR/.netcert.recipe")" \
     binary_image scratch '["/netcert-probe", "serve"]' "netcert-probe=/netcert-probe" "netcert-dns-upstream=/netcert-dns-upstream"
 }

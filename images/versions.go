@@ -7,6 +7,7 @@ import (
 	_ "embed"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -33,6 +34,9 @@ type Set struct {
 	Flannel           string // flanneld
 	FlannelCNIPlugin  string // holds /flannel, the flannel CNI plugin
 	CNIPlugins        string // holds the standard CNI plugins in /cni-plugins (always built here)
+	CalicoNode        string // calico-node (Felix and friends)
+	CalicoCNI         string // the calico CNI and IPAM plugins and their installer
+	CalicoControllers string // calico-kube-controllers
 	Probe             string // netcert's probe and DNS upstream (always built here)
 	KubernetesVersion string
 }
@@ -76,6 +80,9 @@ func For(mode Mode) Set {
 		Flannel:           v["LOCAL_FLANNEL_IMAGE"],
 		FlannelCNIPlugin:  v["LOCAL_FLANNEL_IMAGE"],
 		CNIPlugins:        v["CNI_PLUGINS_IMAGE"],
+		CalicoNode:        v["LOCAL_CALICO_NODE_IMAGE"],
+		CalicoCNI:         v["LOCAL_CALICO_CNI_IMAGE"],
+		CalicoControllers: v["LOCAL_CALICO_KUBE_CONTROLLERS_IMAGE"],
 		Probe:             v["PROBE_IMAGE"],
 		KubernetesVersion: v["KUBERNETES_VERSION"],
 	}
@@ -83,14 +90,37 @@ func For(mode Mode) Set {
 		s.Node = v["UPSTREAM_NODE_IMAGE"]
 		s.Flannel = v["UPSTREAM_FLANNEL_IMAGE"]
 		s.FlannelCNIPlugin = v["UPSTREAM_FLANNEL_CNI_PLUGIN_IMAGE"]
+		s.CalicoNode = v["UPSTREAM_CALICO_NODE_IMAGE"]
+		s.CalicoCNI = v["UPSTREAM_CALICO_CNI_IMAGE"]
+		s.CalicoControllers = v["UPSTREAM_CALICO_KUBE_CONTROLLERS_IMAGE"]
 	}
 	return s
 }
 
-// LocalImages returns the images of the set that are built here and loaded into the cluster.
-func (s Set) LocalImages() []string {
-	if s.Mode == Upstream {
-		return []string{s.CNIPlugins, s.Probe}
+// LocalImages returns the images of the set that are built here and loaded into a cluster with the
+// CNI cni ("flannel" or "calico"): netcert's probe, and the CNI's images in local mode.
+func (s Set) LocalImages(cni string) []string {
+	var images []string
+	switch {
+	case cni == "flannel" && s.Mode == Local:
+		images = []string{s.Flannel, s.CNIPlugins}
+	case cni == "flannel":
+		images = []string{s.CNIPlugins} // the plugins Flannel delegates to: built here in both modes
+	case cni == "calico" && s.Mode == Local:
+		images = []string{s.CalicoNode, s.CalicoCNI, s.CalicoControllers}
 	}
-	return []string{s.Flannel, s.CNIPlugins, s.Probe}
+	return append(images, s.Probe)
+}
+
+// CacheEnv overrides the directory where `make setup` keeps what it builds (images/lib.sh).
+const CacheEnv = "NETCERT_CACHE"
+
+// CalicoManifest returns the path of the Calico manifest that `make setup` copies from the Calico
+// module ($NETCERT_CACHE/manifests/$CALICO_MANIFEST).
+func CalicoManifest() string {
+	cache := os.Getenv(CacheEnv)
+	if cache == "" {
+		cache = "/var/cache/netcert"
+	}
+	return filepath.Join(cache, "manifests", Versions()["CALICO_MANIFEST"])
 }

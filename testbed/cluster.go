@@ -70,7 +70,7 @@ func (c *Cluster) Setup(ctx context.Context, envCfg *envconf.Config) (context.Co
 	}
 	logf("kind cluster created in %s", since(start))
 
-	for _, image := range c.cfg.Images.LocalImages() {
+	for _, image := range c.cfg.Images.LocalImages(c.cfg.CNI) {
 		t := time.Now()
 		if ctx, err = envfuncs.LoadImageToCluster(c.cfg.Name, image)(ctx, envCfg); err != nil {
 			return ctx, err

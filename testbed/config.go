@@ -30,7 +30,7 @@ const (
 type Config struct {
 	Name       string // cluster name; also the name of its Docker network
 	KindConfig string // path of the kind cluster configuration
-	CNI        string // "flannel"
+	CNI        string // "flannel" or "calico"
 	PodSubnet  string // must match the kind configuration
 	NodeSubnet string // the subnet of the cluster's Docker network; "" picks a free 172.x.0.0/16
 	Images     images.Set

@@ -22,12 +22,17 @@ func run(ctx context.Context, name string, args ...string) (string, error) {
 	return string(out), nil
 }
 
-// checkHost fails with what to do when there is no Docker engine or a local image is missing.
+// checkHost fails with what to do when there is no Docker engine, a local image is missing or the
+// CNI's own check fails.
 func checkHost(ctx context.Context, cfg Config) error {
+	cni, err := cniFor(cfg.CNI)
+	if err != nil {
+		return err
+	}
 	if _, err := run(ctx, "docker", "info"); err != nil {
 		return fmt.Errorf("no Docker engine answers (run `sudo make setup` first): %w", err)
 	}
-	need := cfg.Images.LocalImages()
+	need := cfg.Images.LocalImages(cfg.CNI)
 	if cfg.Images.Mode == images.Local {
 		need = append(need, cfg.Images.Node)
 	}
@@ -35,6 +40,9 @@ func checkHost(ctx context.Context, cfg Config) error {
 		if _, err := run(ctx, "docker", "image", "inspect", image); err != nil {
 			return fmt.Errorf("image %s is missing: run `sudo make setup` to build it", image)
 		}
+	}
+	if cni.preflight != nil {
+		return cni.preflight()
 	}
 	return nil
 }

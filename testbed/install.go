@@ -31,27 +31,27 @@ func (c *Cluster) install(ctx context.Context, envCfg *envconf.Config) error {
 		return err
 	}
 	c.cfg.Logf("CoreDNS forwards only to netcert's DNS upstream")
-	switch c.cfg.CNI {
-	case "flannel":
-		return apply(ctx, r, "flannel.yaml", map[string]string{
-			"FlannelImage":          c.cfg.Images.Flannel,
-			"FlannelCNIPluginImage": c.cfg.Images.FlannelCNIPlugin,
-			"CNIPluginsImage":       c.cfg.Images.CNIPlugins,
-			"PodSubnet":             c.cfg.PodSubnet,
-		})
-	default:
-		return fmt.Errorf("unknown CNI %q: the test bed supports flannel", c.cfg.CNI)
+	cni, err := cniFor(c.cfg.CNI)
+	if err != nil {
+		return err
 	}
+	return cni.install(ctx, r, c.cfg)
 }
 
-// apply renders a fixture and creates its objects (existing ones, from a kept cluster, stay).
+// apply renders a fixture and creates its objects.
 func apply(ctx context.Context, r *resources.Resources, fixture string, data any) error {
 	manifest, err := fixtures.Render(fixture, data)
 	if err != nil {
 		return err
 	}
-	if err := decoder.DecodeEach(ctx, bytes.NewReader(manifest), decoder.CreateIgnoreAlreadyExists(r)); err != nil {
-		return fmt.Errorf("apply %s: %w", fixture, err)
+	return applyManifest(ctx, r, fixture, manifest)
+}
+
+// applyManifest creates the objects of a manifest, each changed by the mutate options first
+// (existing objects, from a kept cluster, stay as they are).
+func applyManifest(ctx context.Context, r *resources.Resources, name string, manifest []byte, opts ...decoder.DecodeOption) error {
+	if err := decoder.DecodeEach(ctx, bytes.NewReader(manifest), decoder.CreateIgnoreAlreadyExists(r), opts...); err != nil {
+		return fmt.Errorf("apply %s: %w", name, err)
 	}
 	return nil
 }

@@ -15,25 +15,35 @@ import (
 // ReadyTimeout bounds each readiness wait of Setup.
 const ReadyTimeout = 5 * time.Minute
 
-// waitReady waits for every node, the CNI DaemonSet, CoreDNS and netcert's workloads to be Ready:
-// pods that merely exist do not count.
+// readiness is one condition that Setup waits for.
+type readiness struct {
+	what string
+	done func(context.Context) (bool, error)
+}
+
+// waitReady waits for the CNI, every node, CoreDNS and netcert's workloads to be Ready: pods that
+// merely exist do not count.
 func (c *Cluster) waitReady(ctx context.Context, envCfg *envconf.Config) error {
 	r := envCfg.Client().Resources()
 	var nodes corev1.NodeList
 	if err := r.List(ctx, &nodes); err != nil {
 		return fmt.Errorf("list nodes: %w", err)
 	}
-	waits := []struct {
-		what string
-		done func(context.Context) (bool, error)
-	}{
-		{"CNI DaemonSet " + c.cfg.CNI, daemonSetReady(r, "kube-flannel", "kube-flannel-ds", len(nodes.Items))},
+	cni, err := cniFor(c.cfg.CNI)
+	if err != nil {
+		return err
+	}
+	waits, err := cni.ready(r, c.cfg, len(nodes.Items))
+	if err != nil {
+		return err
+	}
+	waits = append(waits, []readiness{
 		{"every node", nodesReady(r)},
 		{"CoreDNS", deploymentReady(r, "kube-system", "coredns")},
 		{"netcert probes (set a)", daemonSetReady(r, Namespace, "probe-a", len(nodes.Items))},
 		{"netcert probes (set b)", daemonSetReady(r, Namespace, "probe-b", len(nodes.Items))},
 		{"netcert DNS upstream", deploymentReady(r, Namespace, DNSUpstream)},
-	}
+	}...)
 	for _, w := range waits {
 		start := time.Now()
 		if err := wait.For(w.done, wait.WithContext(ctx), wait.WithTimeout(ReadyTimeout), wait.WithInterval(time.Second)); err != nil {

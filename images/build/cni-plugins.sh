@@ -2,7 +2,8 @@
 # $FLANNEL_CNI_PLUGIN_VERSION (the last containernetworking release that has it) into $BIN_DIR/cni.
 # shellcheck shell=bash
 
-cni_plugins=(main/bridge main/loopback main/ptp ipam/host-local meta/portmap)
+# bandwidth and tuning are for Calico's CNI image (its CNI config chains bandwidth).
+cni_plugins=(main/bridge main/loopback main/ptp ipam/host-local meta/portmap meta/bandwidth meta/tuning)
 
 build_cni_plugins() {
   local dir=$MODULES_DIR/cni-plugins plugin

@@ -1,15 +1,24 @@
 # Image builders: small images around binaries from $BIN_DIR, and the two-stage kind node image.
 # shellcheck shell=bash
 
-# binary_image IMAGE RECIPE BASE ENTRYPOINT SRC=DEST...: an image FROM BASE holding each binary SRC
-# (relative to $BIN_DIR) at DEST, run as ENTRYPOINT (a JSON array).
+# binary_image IMAGE RECIPE BASE ENTRYPOINT SRC=DEST...: an image FROM BASE holding each file SRC
+# (relative to $BIN_DIR unless absolute) at DEST, run as ENTRYPOINT (a JSON array).
 binary_image() {
-  local image=$1 recipe=$2 base=$3 entrypoint=$4 ctx pair; shift 4
+  local image=$1 recipe=$2 ctx
+  ctx=$(binary_image_context "$@") && docker_build_context "$image" "$recipe" "$ctx"
+}
+
+# binary_image_context IMAGE RECIPE BASE ENTRYPOINT SRC=DEST...: writes binary_image's build context
+# and prints its directory, for builders that add to its Dockerfile.
+binary_image_context() {
+  local image=$1 base=$3 entrypoint=$4 ctx pair src; shift 4
   ctx=$NETCERT_CACHE/context/$(echo "$image" | tr '/:' '__')
   rm -rf "$ctx" && mkdir -p "$ctx/root"
   for pair in "$@"; do
+    src=${pair%%=*}
+    [[ "$src" == /* ]] || src=$BIN_DIR/$src
     mkdir -p "$ctx/root$(dirname "${pair#*=}")"
-    cp "$BIN_DIR/${pair%%=*}" "$ctx/root${pair#*=}" || return
+    cp "$src" "$ctx/root${pair#*=}" || return
   done
   cat >"$ctx/Dockerfile" <<DOCKERFILE
 FROM $base
@@ -17,6 +26,17 @@ COPY root/ /
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 ENTRYPOINT $entrypoint
 DOCKERFILE
+  echo "$ctx"
+}
+
+# calico_kube_controllers_image IMAGE RECIPE: kube-controllers and check-status (its probes) from
+# $BIN_DIR/calico. kube-controllers runs as UID 999 and writes /status/status.json for check-status.
+calico_kube_controllers_image() {
+  local image=$1 recipe=$2 ctx
+  ctx=$(binary_image_context "$image" "$recipe" scratch '["/usr/bin/kube-controllers"]' \
+    calico/kube-controllers=/usr/bin/kube-controllers calico/check-status=/usr/bin/check-status) || return
+  mkdir -p "$ctx/status" && : >"$ctx/status/status.json"
+  printf 'COPY --chown=999:999 status/ /status/\nUSER 999\n' >>"$ctx/Dockerfile"
   docker_build_context "$image" "$recipe" "$ctx"
 }
 
