@@ -167,6 +167,8 @@ func (r *nfRule) applyXtOption(opt string, args []string, negate bool) error {
 				r.Dst = addrMatch{Set: args[0], Negate: negate}
 			}
 		}
+	case "-i", "--in-interface":
+		r.InIface, r.InNeg = arg, negate
 	case "--comment":
 		r.Comments = append(r.Comments, arg)
 	case "-j", "--jump":

@@ -221,6 +221,12 @@ func parseNftRule(body string, sets map[string][]portRange) *nfRule {
 				r.Protos, r.ProtoNeg = []string{t}, false
 			}
 			i = last
+		case t == "iifname" && next(i) != "":
+			vals, _, neg, last := nftExpr(toks, i+1)
+			if len(vals) == 1 {
+				r.InIface, r.InNeg = strings.Trim(vals[0], `"`), neg
+			}
+			i = last
 		case t == "counter" && next(i) == "packets":
 			if n, err := strconv.ParseUint(toks[min(i+2, len(toks)-1)], 10, 64); err == nil {
 				r.Counted, r.Packets = true, n

@@ -1,6 +1,9 @@
 package doctor
 
-import "net/netip"
+import (
+	"net/netip"
+	"strings"
+)
 
 // nfBackend names one of the three netfilter views of a node: the kernel applies all of them.
 type nfBackend string
@@ -65,6 +68,8 @@ type nfRule struct {
 	ProtoNeg bool
 	DPorts   []portMatch // every one must match
 	Src, Dst addrMatch
+	InIface  string // the input-interface match ("cali+" in iptables, "cali*" in nft); "" for any
+	InNeg    bool
 	Comments []string
 	Verdict  string // ACCEPT, DROP, REJECT, RETURN, JUMP, GOTO, or another target's name
 	Target   string // the chain of a JUMP or GOTO
@@ -102,6 +107,13 @@ func (r *nfRule) matchesUDPPort(port int) bool {
 // blocks reports whether the rule drops or rejects UDP to port.
 func (r *nfRule) blocks(port int) bool {
 	return (r.Verdict == "DROP" || r.Verdict == "REJECT") && r.matchesUDPPort(port)
+}
+
+// fromPods reports whether the rule matches only packets that come in on pods' interfaces
+// (cali*, veth*, …): overlay packets between nodes come in on the node's own interface, so such a
+// rule never sees them (Calico drops VXLAN sent from workloads this way).
+func (r *nfRule) fromPods() bool {
+	return r.InIface != "" && !r.InNeg && cniOwned(strings.TrimRight(r.InIface, "+*")+"0")
 }
 
 // allowList reports whether the rule accepts UDP to port from (or to) listed addresses only: a
@@ -165,6 +177,44 @@ func hookDirection(hook string) string {
 		return "out"
 	}
 	return "in"
+}
+
+// podOnlyChains returns the chains that packets reach only through jumps that match pods'
+// interfaces (Calico's per-workload chains): rules there never see overlay traffic.
+func (rs *nfRuleset) podOnlyChains() map[*nfChain]bool {
+	open := map[*nfChain]bool{} // reached without a pod-interface match on the way
+	var walk func(c *nfChain)
+	walk = func(c *nfChain) {
+		if open[c] {
+			return
+		}
+		open[c] = true
+		for _, r := range c.Rules {
+			if t := rs.chain(c.Family, c.Table, r.Target); r.Target != "" && t != nil && !r.fromPods() {
+				walk(t)
+			}
+		}
+	}
+	reached := map[*nfChain]bool{}
+	for _, c := range rs.Chains {
+		for _, r := range c.Rules {
+			if t := rs.chain(c.Family, c.Table, r.Target); r.Target != "" && t != nil {
+				reached[t] = true
+			}
+		}
+	}
+	for _, c := range rs.Chains {
+		if c.Hook != "" || !reached[c] { // base chains, and chains nothing jumps to, count as open
+			walk(c)
+		}
+	}
+	out := map[*nfChain]bool{}
+	for _, c := range rs.Chains {
+		if !open[c] {
+			out[c] = true
+		}
+	}
+	return out
 }
 
 // chainDirections returns, for every chain, the directions of the base chains that reach it

@@ -231,3 +231,37 @@ func TestBlockingRulesOfTheCapturedScenarios(t *testing.T) {
 		assert.True(t, strings.HasPrefix(repaired[0].ref(), string(rules[0].Backend)))
 	}
 }
+
+// Calico drops VXLAN that pods send, in per-workload chains reached only from pods' interfaces;
+// such rules never see the overlay between nodes and must not be reported.
+func TestBlockingRulesSkipRulesThatSeeOnlyPodTraffic(t *testing.T) {
+	rs, err := parseIptablesSave(nfXtNft, `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:cali-FORWARD - [0:0]
+:cali-from-wl-dispatch - [0:0]
+:cali-fw-cali7c0ddfa3026 - [0:0]
+[0:0] -A INPUT -i cali+ -p udp -m udp --dport 4789 -j DROP
+[0:0] -A INPUT -i eth0 -p udp -m udp --dport 4789 -j DROP
+[0:0] -A FORWARD -j cali-FORWARD
+[0:0] -A cali-FORWARD -i cali+ -j cali-from-wl-dispatch
+[0:0] -A cali-from-wl-dispatch -i cali7c0ddfa3026 -g cali-fw-cali7c0ddfa3026
+[0:0] -A cali-fw-cali7c0ddfa3026 -p udp -m comment --comment "Drop VXLAN encapped packets originating in workloads" -m multiport --dports 4789 -j DROP
+COMMIT
+`)
+	require.NoError(t, err)
+	got := ruleTexts(blockingRules(&nodeViews{sets: []*nfRuleset{rs}}, 4789))
+	assert.Equal(t, []string{"iptables-nft filter INPUT: -A INPUT -i eth0 -p udp -m udp --dport 4789 -j DROP"}, got)
+
+	nft, err := parseNftRuleset(`table inet fw {
+	chain input {
+		type filter hook input priority filter; policy accept;
+		iifname "cali*" udp dport 4789 counter packets 0 bytes 0 drop # handle 2
+		iifname != "cali*" udp dport 4789 counter packets 0 bytes 0 drop # handle 3
+	}
+}
+`)
+	require.NoError(t, err)
+	got = ruleTexts(blockingRules(&nodeViews{sets: []*nfRuleset{nft}}, 4789))
+	assert.Equal(t, []string{`nft inet fw input: iifname != "cali*" udp dport 4789 counter packets 0 bytes 0 drop`}, got)
+}

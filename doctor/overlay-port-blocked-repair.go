@@ -268,7 +268,7 @@ func (p OverlayPortBlocked) applyAction(ctx context.Context, n node.Node, a Acti
 		if g.present(v, r, port) {
 			continue
 		}
-		if !slices.ContainsFunc(a.Argv, func(x []string) bool { return slices.Equal(x, g.argv) }) {
+		if !slices.ContainsFunc(a.Argv, func(x []string) bool { return sameGuard(x, g.argv) }) {
 			return step, fmt.Errorf("%s on %s: %s or the nodes changed since the plan (it would now run %s): plan again",
 				p.ID(), n.Name(), r.Where(), strings.Join(g.argv, " "))
 		}
@@ -297,6 +297,17 @@ func (p OverlayPortBlocked) applyAction(ctx context.Context, n node.Node, a Acti
 		step.Evidence = append(step.Evidence, v.evidence[r.Backend])
 	}
 	return step, nil
+}
+
+// sameGuard reports whether two guard commands insert the same rule: an iptables insert position
+// may differ (Calico's Felix keeps moving its own jump back to the top of the chains it shares),
+// the rule itself may not.
+func sameGuard(a, b []string) bool {
+	i := slices.Index(a, "-I")
+	if i < 0 || i+2 >= len(a) || len(a) != len(b) {
+		return slices.Equal(a, b)
+	}
+	return slices.Equal(a[:i+2], b[:i+2]) && slices.Equal(a[i+3:], b[i+3:])
 }
 
 // nfViewArgv returns the command of the view a rule ref names.

@@ -72,10 +72,14 @@ func (o *overlayRule) confirmed() bool { return o.probed && o.Counted && o.after
 func blockingRules(v *nodeViews, port int) []*overlayRule {
 	var out []*overlayRule
 	for _, rs := range v.sets {
+		podOnly := rs.podOnlyChains()
 		for _, c := range rs.Chains {
+			if podOnly[c] {
+				continue
+			}
 			allow := false
 			for _, r := range c.Rules {
-				if r.blocks(port) {
+				if r.blocks(port) && !r.fromPods() {
 					out = append(out, &overlayRule{nfRule: r, allowListed: allow})
 				}
 				allow = allow || r.allowList(port)

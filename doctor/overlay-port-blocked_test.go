@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -334,4 +335,16 @@ func TestOverlayPortBlockedCannotEvaluate(t *testing.T) {
 	c.Nodes[1] = node.NewFake("kind-worker").Reply("iptables-legacy-save -c", "garbage\n").Reply("iptables-nft-save -c", "").Reply("nft", "")
 	_, err = OverlayPortBlocked{}.Run(ctx, c)
 	assert.ErrorContains(t, err, `iptables-legacy line 1: "garbage" outside a table`)
+}
+
+func TestSameGuardIgnoresOnlyTheInsertPosition(t *testing.T) {
+	at := func(pos, peer string) []string {
+		return []string{"iptables-nft", "-w", "-t", "raw", "-I", "PREROUTING", pos, "-s", peer + "/32", "-p", "udp", "-m", "udp",
+			"--dport", "4789", "-m", "comment", "--comment", overlayRepairComment, "-j", "ACCEPT"}
+	}
+	assert.True(t, sameGuard(at("1", "172.18.0.2"), at("2", "172.18.0.2")), "Felix moved its jump above the rule")
+	assert.False(t, sameGuard(at("1", "172.18.0.2"), at("1", "172.18.0.4")), "another peer")
+	nft := []string{"nft", "insert", "rule", "inet", "t", "input", "handle", "3", "accept"}
+	assert.True(t, sameGuard(nft, slices.Clone(nft)))
+	assert.False(t, sameGuard(nft, append(slices.Clone(nft[:7]), "4", "accept")), "another handle is another rule")
 }

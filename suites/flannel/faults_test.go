@@ -16,22 +16,9 @@ const (
 	otherNode  = clusterName + "-worker2"
 )
 
-// problems are the checks and repairs the suite proves; every check runs in every feature, so a
-// fault must be named by its own check and by no other.
-var problems = []doctor.Problem{
-	doctor.IPForwardOff{},
-	doctor.OverlayPortBlocked{},
-	doctor.PodCIDROverlap{},
-	doctor.CoreDNSForwardBroken{},
-}
+var problems = testbed.Problems()
 
-func checks() []doctor.Check {
-	out := make([]doctor.Check, len(problems))
-	for i, p := range problems {
-		out[i] = p
-	}
-	return out
-}
+func checks() []doctor.Check { return testbed.Checks(problems) }
 
 func TestHealthyCluster(t *testing.T) {
 	if testing.Short() {
