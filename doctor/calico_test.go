@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"sort"
 	"testing"
 	"time"
 
@@ -14,25 +15,18 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/netcert/netcert/kube"
+	"github.com/netcert/netcert/kube/kubetest"
 )
 
 // flannelVXLANConfigMap returns Flannel's ConfigMap with a VXLAN backend for network.
 func flannelVXLANConfigMap(network string) *corev1.ConfigMap {
 	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: flannelNamespace, Name: flannelConfigMap},
 		Data: map[string]string{flannelNetConf: fmt.Sprintf("{\n  \"Network\": %q,\n  \"Backend\": {\"Type\": \"vxlan\"}\n}\n", network)}}
-}
-
-// calicoPool returns an IPPool object as calico-node creates it.
-func calicoPool(name, cidr, vxlanMode string, disabled bool) *unstructured.Unstructured {
-	spec := map[string]any{"cidr": cidr, "vxlanMode": vxlanMode, "ipipMode": "Never", "natOutgoing": true}
-	if disabled {
-		spec["disabled"] = true
-	}
-	return &unstructured.Unstructured{Object: map[string]any{"apiVersion": "crd.projectcalico.org/v1", "kind": "IPPool",
-		"metadata": map[string]any{"name": name}, "spec": spec}}
 }
 
 // felixConfiguration returns the FelixConfiguration default, with vxlanPort when port is not 0.
@@ -45,22 +39,16 @@ func felixConfiguration(port int64) *unstructured.Unstructured {
 		"metadata": map[string]any{"name": "default"}, "spec": spec}}
 }
 
-// calicoDynamic is a dynamic client serving Calico's objects.
-func calicoDynamic(objs ...runtime.Object) *dynamicfake.FakeDynamicClient {
-	return dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
-		calicoIPPools: "IPPoolList", calicoFelixCfg: "FelixConfigurationList"}, objs...)
-}
-
 func TestReadIPPools(t *testing.T) {
-	c := &Cluster{Dynamic: calicoDynamic(calicoPool("default-ipv4-ippool", "10.248.0.0/16", "Always", false),
-		calicoPool("old", "10.250.1.7/24", "", true))}
+	c := &Cluster{Dynamic: kubetest.CalicoDynamic(kubetest.CalicoPool("default-ipv4-ippool", "10.248.0.0/16", "Always", false),
+		kubetest.CalicoPool("old", "10.250.1.7/24", "", true))}
 	pools, ev, err := readIPPools(context.Background(), c)
 	require.NoError(t, err)
 	assert.Equal(t, []ipPool{{Name: "default-ipv4-ippool", CIDR: netip.MustParsePrefix("10.248.0.0/16"), VXLANMode: "Always"},
 		{Name: "old", CIDR: netip.MustParsePrefix("10.250.1.0/24"), VXLANMode: "Never", Disabled: true}}, pools)
 	assert.Equal(t, "IPPool default-ipv4-ippool 10.248.0.0/16 vxlanMode=Always\nIPPool old 10.250.1.0/24 vxlanMode=Never disabled", ev.Output)
 
-	_, _, err = readIPPools(context.Background(), &Cluster{Dynamic: calicoDynamic(calicoPool("bad", "10.248.0.0", "Always", false))})
+	_, _, err = readIPPools(context.Background(), &Cluster{Dynamic: kubetest.CalicoDynamic(kubetest.CalicoPool("bad", "10.248.0.0", "Always", false))})
 	assert.ErrorContains(t, err, `IPPool bad: cidr "10.248.0.0"`)
 	_, _, err = readIPPools(context.Background(), &Cluster{})
 	assert.ErrorContains(t, err, "no dynamic Kubernetes client")
@@ -74,10 +62,10 @@ func TestOverlayPortFromTheCluster(t *testing.T) {
 		want int
 	}{
 		{"flannel vxlan", &Cluster{CNI: "flannel", Client: fake.NewClientset(flannelVXLANConfigMap("10.244.0.0/16"))}, 8472},
-		{"calico default port", &Cluster{CNI: "calico", Dynamic: calicoDynamic(calicoPool("p", "10.248.0.0/16", "Always", false))}, 4789},
-		{"calico felix port", &Cluster{CNI: "calico", Dynamic: calicoDynamic(calicoPool("p", "10.248.0.0/16", "CrossSubnet", false), felixConfiguration(4790))}, 4790},
-		{"calico without vxlan", &Cluster{CNI: "calico", Dynamic: calicoDynamic(calicoPool("p", "10.248.0.0/16", "Never", false),
-			calicoPool("q", "10.249.0.0/16", "Always", true))}, 0},
+		{"calico default port", &Cluster{CNI: "calico", Dynamic: kubetest.CalicoDynamic(kubetest.CalicoPool("p", "10.248.0.0/16", "Always", false))}, 4789},
+		{"calico felix port", &Cluster{CNI: "calico", Dynamic: kubetest.CalicoDynamic(kubetest.CalicoPool("p", "10.248.0.0/16", "CrossSubnet", false), felixConfiguration(4790))}, 4790},
+		{"calico without vxlan", &Cluster{CNI: "calico", Dynamic: kubetest.CalicoDynamic(kubetest.CalicoPool("p", "10.248.0.0/16", "Never", false),
+			kubetest.CalicoPool("q", "10.249.0.0/16", "Always", true))}, 0},
 	} {
 		port, ev, err := overlayPort(ctx, tc.c)
 		require.NoError(t, err, tc.name)
@@ -97,7 +85,7 @@ func TestOverlayPortFromTheCluster(t *testing.T) {
 }
 
 func TestOverlayPortBlockedNotApplicableWithoutAnOverlay(t *testing.T) {
-	c := &Cluster{CNI: "calico", Dynamic: calicoDynamic(calicoPool("p", "10.248.0.0/16", "Never", false))}
+	c := &Cluster{CNI: "calico", Dynamic: kubetest.CalicoDynamic(kubetest.CalicoPool("p", "10.248.0.0/16", "Never", false))}
 	findings, err := OverlayPortBlocked{}.Run(context.Background(), c)
 	require.NoError(t, err)
 	require.Len(t, findings, 1)
@@ -112,8 +100,8 @@ func TestPodCIDROverlapReadsCalicoIPPools(t *testing.T) {
 		network: "10.250.128.0/17", service: "10.96.0.0/16"}
 	c, _, _ := overlapCluster(t, api, "overlap-cp", "overlap-worker")
 	c.CNI = "calico"
-	c.Dynamic = calicoDynamic(calicoPool("default-ipv4-ippool", "10.248.0.0/16", "Always", false),
-		calicoPool("vlan", "10.250.192.0/18", "Always", false))
+	c.Dynamic = kubetest.CalicoDynamic(kubetest.CalicoPool("default-ipv4-ippool", "10.248.0.0/16", "Always", false),
+		kubetest.CalicoPool("vlan", "10.250.192.0/18", "Always", false))
 	findings, err := PodCIDROverlap{}.Run(context.Background(), c)
 	require.NoError(t, err)
 	failed := Failed(findings)
@@ -142,18 +130,35 @@ func calicoPod(name, ip, owner string) *corev1.Pod {
 }
 
 // calicoOverlapCluster is a Calico cluster on the node network 10.250.0.0/16 whose IPPool vlan
-// (10.250.192.0/18) overlaps it, with a pod of a ReplicaSet and a bare pod allocated from it.
+// (10.250.192.0/18) overlaps it, with a pod of a ReplicaSet and a bare pod allocated from it, each
+// from a block of its own, and an empty block. A deleted pod's address goes back to its block,
+// as the CNI's DEL does.
 func calicoOverlapCluster(t *testing.T, withValidPool bool) (*Cluster, *fake.Clientset, *dynamicfake.FakeDynamicClient) {
 	api := overlapAPI{cp: "10.250.0.2", worker: "10.250.0.3", cpCIDR: "10.248.0.0/24", wCIDR: "10.248.1.0/24",
 		network: "10.248.0.0/16", service: "10.96.0.0/16"}
 	c, _, _ := overlapCluster(t, api, "overlap-cp", "overlap-worker")
-	cs := fake.NewClientset(append(api.objects(), calicoPod("web-1", "10.250.192.5", "web"), calicoPod("bare", "10.250.192.6", ""),
+	cs := fake.NewClientset(append(api.objects(), calicoPod("web-1", "10.250.192.5", "web"), calicoPod("bare", "10.250.192.70", ""),
 		calicoPod("ok", "10.248.1.4", "ok"))...)
-	objs := []runtime.Object{calicoPool("vlan", "10.250.192.0/18", "Always", false)}
+	objs := []runtime.Object{kubetest.CalicoPool("vlan", "10.250.192.0/18", "Always", false)}
 	if withValidPool {
-		objs = append(objs, calicoPool("default-ipv4-ippool", "10.248.0.0/16", "Always", false))
+		objs = append(objs, kubetest.CalicoPool("default-ipv4-ippool", "10.248.0.0/16", "Always", false))
 	}
-	dyn := calicoDynamic(objs...)
+	objs = append(objs, kubetest.CalicoBlock("10.250.192.0/26", "kind-worker", 1)...)
+	objs = append(objs, kubetest.CalicoBlock("10.250.192.64/26", "kind-control-plane", 1)...)
+	objs = append(objs, kubetest.CalicoBlock("10.250.192.128/26", "kind-worker", 0)...)
+	objs = append(objs, kubetest.CalicoBlock("10.248.1.0/26", "kind-worker", 1)...)
+	dyn := kubetest.CalicoDynamic(objs...)
+	blockOf := map[string]string{"web-1": "10-250-192-0-26", "bare": "10-250-192-64-26"}
+	cs.PrependReactor("delete", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if name := blockOf[a.(k8stesting.DeleteAction).GetName()]; name != "" {
+			b, err := dyn.Resource(kube.CalicoIPAMBlocks).Get(context.Background(), name, metav1.GetOptions{})
+			require.NoError(t, err)
+			require.NoError(t, unstructured.SetNestedSlice(b.Object, make([]any, 64), "spec", "allocations"))
+			_, err = dyn.Resource(kube.CalicoIPAMBlocks).Update(context.Background(), b, metav1.UpdateOptions{})
+			require.NoError(t, err)
+		}
+		return false, nil, nil
+	})
 	c.CNI, c.Client, c.Dynamic = "calico", cs, dyn
 	return c, cs, dyn
 }
@@ -168,7 +173,10 @@ func TestPodCIDROverlapCalicoPoolRepair(t *testing.T) {
 	assert.Equal(t, "pod network 10.250.192.0/18", failed[0].Object)
 	assert.Equal(t, "the pod network 10.250.192.0/18 (Calico IPPool vlan) overlaps the node network 10.250.0.0/16 "+
 		"(kind-control-plane eth0 10.250.0.2/16, kind-worker eth0 10.250.0.3/16): Calico gives pods addresses from it that "+
-		"collide with those addresses; 2 pod(s) have addresses from it: default/bare 10.250.192.6, default/web-1 10.250.192.5", failed[0].Summary)
+		"collide with those addresses; 2 pod(s) have addresses from it: default/bare 10.250.192.70, default/web-1 10.250.192.5; "+
+		"Calico routes its IPAM block 10.250.192.0/26 (kind-worker, 1 address(es) in use), block 10.250.192.64/26 "+
+		"(kind-control-plane, 1 address(es) in use), block 10.250.192.128/26 (kind-worker, 0 address(es) in use) to their nodes, empty or not",
+		failed[0].Summary)
 
 	p := PodCIDROverlap{RecycleTimeout: time.Second, PollInterval: time.Millisecond}
 	plan, err := p.Plan(ctx, c, findings)
@@ -177,11 +185,16 @@ func TestPodCIDROverlapCalicoPoolRepair(t *testing.T) {
 	require.Len(t, plan.Actions, 1)
 	assert.Equal(t, "ippool/vlan", plan.Actions[0].Object)
 	assert.Equal(t, "keep IPPool default-ipv4-ippool, which overlaps nothing; disable IPPool vlan; recycle the pods a controller "+
-		"re-creates: 1 pod(s) have addresses from it: default/web-1 10.250.192.5; NOT recycled, no controller owns them (delete "+
-		"and re-create them yourself): 1 pod(s) have addresses from it: default/bare 10.250.192.6", plan.Actions[0].Summary)
+		"re-creates: 1 pod(s) have addresses from it: default/web-1 10.250.192.5; release its IPAM blocks once they are empty: "+
+		"block 10.250.192.0/26 (kind-worker, 1 address(es) in use), block 10.250.192.128/26 (kind-worker, 0 address(es) in use); NOT recycled, no controller owns them (delete "+
+		"and re-create them yourself): 1 pod(s) have addresses from it: default/bare 10.250.192.70", plan.Actions[0].Summary)
 	assert.Equal(t, [][]string{
 		{"kubectl", "patch", "ippools.crd.projectcalico.org", "vlan", "--type=merge", "-p", `{"spec":{"disabled":true}}`},
 		{"kubectl", "delete", "pod", "-n", "default", "web-1"},
+		{"kubectl", "delete", "ipamblocks.crd.projectcalico.org", "10-250-192-0-26"},
+		{"kubectl", "delete", "blockaffinities.crd.projectcalico.org", "kind-worker-10-250-192-0-26"},
+		{"kubectl", "delete", "ipamblocks.crd.projectcalico.org", "10-250-192-128-26"},
+		{"kubectl", "delete", "blockaffinities.crd.projectcalico.org", "kind-worker-10-250-192-128-26"},
 	}, plan.Actions[0].Argv)
 
 	rec, err := p.Apply(ctx, c, plan)
@@ -197,15 +210,49 @@ func TestPodCIDROverlapCalicoPoolRepair(t *testing.T) {
 	assert.True(t, apierrors.IsNotFound(err), "recycled")
 	_, err = cs.CoreV1().Pods("default").Get(ctx, "bare", metav1.GetOptions{})
 	assert.NoError(t, err, "a pod without a controller is left alone")
+	assert.Equal(t, []string{"10.248.1.0/26", "10.250.192.64/26"}, blockCIDRs(t, dyn), "the empty blocks are released, the bare pod's stays")
 
 	rec, err = p.Apply(ctx, c, plan)
 	require.NoError(t, err)
 	assert.False(t, rec.Steps[0].Changed, "idempotent")
 
+	// The person deletes the bare pod: its block is empty, but Calico still routes it.
 	require.NoError(t, cs.CoreV1().Pods("default").Delete(ctx, "bare", metav1.DeleteOptions{}))
 	findings, err = p.Run(ctx, c)
 	require.NoError(t, err)
-	assert.Empty(t, Failed(findings), "a disabled pool that holds no address is no pod range")
+	failed = Failed(findings)
+	require.Len(t, failed, 1, "a disabled pool with a block is still a pod range")
+	assert.Contains(t, failed[0].Summary, "no pod has an address from it yet; Calico routes its IPAM block 10.250.192.64/26 (kind-control-plane, 0 address(es) in use)")
+	plan, err = p.Plan(ctx, c, findings)
+	require.NoError(t, err)
+	require.Len(t, plan.Actions, 1)
+	assert.Equal(t, "keep IPPool default-ipv4-ippool, which overlaps nothing; release its IPAM blocks once they are empty: "+
+		"block 10.250.192.64/26 (kind-control-plane, 0 address(es) in use); then delete IPPool vlan (Felix does not SNAT pods' "+
+		"traffic to a pool's range, even a disabled pool's)", plan.Actions[0].Summary)
+	rec, err = p.Apply(ctx, c, plan)
+	require.NoError(t, err)
+	assert.True(t, rec.Steps[0].Changed)
+	assert.Equal(t, []string{"10.248.1.0/26"}, blockCIDRs(t, dyn))
+	_, err = dyn.Resource(calicoIPPools).Get(ctx, "vlan", metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err), "the emptied pool is deleted")
+	findings, err = p.Run(ctx, c)
+	require.NoError(t, err)
+	assert.Empty(t, Failed(findings))
+	rec, err = p.Apply(ctx, c, plan)
+	require.NoError(t, err)
+	assert.False(t, rec.Steps[0].Changed, "idempotent")
+}
+
+func blockCIDRs(t *testing.T, dyn *dynamicfake.FakeDynamicClient) []string {
+	t.Helper()
+	blocks, err := kube.ListIPAMBlocks(context.Background(), dyn)
+	require.NoError(t, err)
+	var out []string
+	for _, b := range blocks {
+		out = append(out, b.CIDR.String())
+	}
+	sort.Strings(out)
+	return out
 }
 
 // calicoPlan runs the check and plans its repair, with short waits.
@@ -241,4 +288,20 @@ func TestPodCIDROverlapCalicoApplyRefusesAChangedCluster(t *testing.T) {
 	require.NoError(t, err)
 	_, err = p.Apply(ctx, c, plan)
 	assert.ErrorContains(t, err, "IPPool vlan or its pods changed since the plan")
+}
+
+// A disabled pool with no address and no block is how people mark a range as a destination that
+// pods reach without SNAT: it is no pod range, and the check leaves it alone.
+func TestPodCIDROverlapIgnoresADisabledEmptyPool(t *testing.T) {
+	api := overlapAPI{cp: "10.250.0.2", worker: "10.250.0.3", cpCIDR: "10.248.0.0/24", wCIDR: "10.248.1.0/24",
+		network: "10.248.0.0/16", service: "10.96.0.0/16"}
+	c, _, _ := overlapCluster(t, api, "overlap-cp", "overlap-worker")
+	c.CNI = "calico"
+	c.Client = fake.NewClientset(api.objects()...)
+	c.Dynamic = kubetest.CalicoDynamic(append(kubetest.CalicoBlock("10.248.1.0/26", "kind-worker", 2),
+		kubetest.CalicoPool("default-ipv4-ippool", "10.248.0.0/16", "Always", false),
+		kubetest.CalicoPool("vpc-no-snat", "10.250.0.0/16", "Never", true))...)
+	findings, err := PodCIDROverlap{}.Run(context.Background(), c)
+	require.NoError(t, err)
+	assert.Empty(t, Failed(findings), "%v", findings)
 }

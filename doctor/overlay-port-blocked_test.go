@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/netcert/netcert/kube/kubetest"
 	"github.com/netcert/netcert/node"
 )
 
@@ -113,7 +114,7 @@ func overlayCluster(t *testing.T, cni, scenario string, hot ...string) (*Cluster
 	prober := &overlayProber{nodes: map[string]*overlayNode{"kind-control-plane": cp, "kind-worker": w, "kind-worker2": w2}, broken: map[string]bool{}}
 	cs := fake.NewClientset(apiNode("kind-control-plane", "172.18.0.2"), apiNode("kind-worker", "172.18.0.3"), apiNode("kind-worker2", "172.18.0.4"),
 		flannelVXLANConfigMap("10.244.0.0/16"))
-	dyn := calicoDynamic(calicoPool("default-ipv4-ippool", "192.168.0.0/16", "Always", false))
+	dyn := kubetest.CalicoDynamic(kubetest.CalicoPool("default-ipv4-ippool", "192.168.0.0/16", "Always", false))
 	return &Cluster{Nodes: []node.Node{cp, w, w2}, Client: cs, Dynamic: dyn, CNI: cni, Probe: prober}, w, prober
 }
 

@@ -126,14 +126,18 @@ func (p PodCIDROverlap) inspectObject(ctx context.Context, c *Cluster, n node.No
 // poolRepair is what the repair does about a Calico IPPool that overlaps the node network or the
 // Service CIDR: make sure an enabled pool that overlaps nothing exists (creating one on a free
 // subnet when none does), disable the pool, and recycle the pods a controller owns that have
-// addresses from it, so that they come back with addresses from a valid pool. Pods without a
-// controller are listed for a person to re-create.
+// addresses from it, so that they come back with addresses from a valid pool, release the pool's
+// IPAM blocks once they are empty (Felix routes a block to its node while the block exists), and
+// then delete the pool: Felix keeps even a disabled pool in its all-ipam-pools set and does not
+// SNAT pods' traffic to that range, so the hosts there would still not get replies back to pods.
+// Pods without a controller are listed for a person to re-create; their pool stays, disabled.
 type poolRepair struct {
 	pool    ipPool
 	valid   string       // an enabled pool that overlaps nothing; "" when one is created
 	create  netip.Prefix // the CIDR of the pool created when valid is ""
 	recycle []corev1.Pod
 	leave   []corev1.Pod
+	blocks  []kube.IPAMBlock // the pool's blocks that hold no address of a pod left alone
 }
 
 // netcertPool names the IPPool the repair creates.
@@ -167,6 +171,11 @@ func (p PodCIDROverlap) poolRepair(st *overlapState, pool *ipPool) (poolRepair, 
 			r.leave = append(r.leave, pod)
 		}
 	}
+	for _, b := range kube.BlocksIn(st.blocks, pool.CIDR) {
+		if len(podsIn(r.leave, b.CIDR)) == 0 {
+			r.blocks = append(r.blocks, b)
+		}
+	}
 	return r, nil
 }
 
@@ -191,6 +200,19 @@ func (r poolRepair) action() Action {
 			a.Argv = append(a.Argv, []string{"kubectl", "delete", "pod", "-n", pod.Namespace, pod.Name})
 		}
 	}
+	if len(r.blocks) > 0 {
+		what = append(what, "release its IPAM blocks once they are empty: "+blockList(r.blocks))
+		for _, b := range r.blocks {
+			a.Argv = append(a.Argv, []string{"kubectl", "delete", kube.CalicoIPAMBlocks.Resource + "." + kube.CalicoIPAMBlocks.Group, b.Name})
+			if b.Affinity != "" {
+				a.Argv = append(a.Argv, []string{"kubectl", "delete", kube.CalicoBlockAffinities.Resource + "." + kube.CalicoBlockAffinities.Group, b.Affinity})
+			}
+		}
+	}
+	if len(r.leave) == 0 {
+		what = append(what, "then delete IPPool "+r.pool.Name+" (Felix does not SNAT pods' traffic to a pool's range, even a disabled pool's)")
+		a.Argv = append(a.Argv, []string{"kubectl", "delete", calicoIPPools.Resource + "." + calicoIPPools.Group, r.pool.Name})
+	}
 	if len(r.leave) > 0 {
 		what = append(what, "NOT recycled, no controller owns them (delete and re-create them yourself): "+podList(r.leave, ""))
 	}
@@ -199,8 +221,10 @@ func (r poolRepair) action() Action {
 }
 
 // applyPool re-reads the cluster and carries out a pool action — only while the pool still
-// overlaps, and only as planned — then waits for the recycled pods to be gone and verifies that
-// the pool hands out no address and that no pod a controller owns holds one from it.
+// overlaps, and only as planned — then waits for the recycled pods to be gone, releases the
+// pool's blocks as they become empty, and verifies that the pool hands out no address, that no
+// pod a controller owns holds one from it and that Calico routes none of it (blocks still held
+// by pods without a controller stay, with those pods, for a person).
 func (p PodCIDROverlap) applyPool(ctx context.Context, c *Cluster, a Action) (Step, error) {
 	step := Step{Action: a}
 	name := strings.TrimPrefix(a.Object, "ippool/")
@@ -242,8 +266,26 @@ func (p PodCIDROverlap) applyPool(ctx context.Context, c *Cluster, a Action) (St
 		if err != nil {
 			return step, err
 		}
-		if !found || (r.pool.Disabled && len(r.recycle) == 0) {
+		if !found {
 			break
+		}
+		if r.pool.Disabled && len(r.recycle) == 0 {
+			released, busy, err := releaseEmptyBlocks(ctx, c, r.blocks)
+			if err != nil {
+				return step, fmt.Errorf("%s: IPPool %s: %w", p.ID(), name, err)
+			}
+			step.Changed = step.Changed || released
+			if !busy {
+				if len(r.leave) > 0 {
+					break // the pods without a controller keep their addresses, blocks and pool
+				}
+				err := c.Dynamic.Resource(calicoIPPools).Delete(ctx, name, metav1.DeleteOptions{})
+				if err != nil && !apierrors.IsNotFound(err) {
+					return step, fmt.Errorf("%s: delete IPPool %s: %w", p.ID(), name, err)
+				}
+				step.Changed = true
+				continue // read again: the pool is gone
+			}
 		}
 		if time.Now().After(deadline) {
 			return step, fmt.Errorf("%s: after %s IPPool %s still hands out addresses or pods a controller owns still hold them: %s",
@@ -255,12 +297,28 @@ func (p PodCIDROverlap) applyPool(ctx context.Context, c *Cluster, a Action) (St
 		case <-time.After(p.pollInterval()):
 		}
 	}
-	out := fmt.Sprintf("IPPool %s is disabled and no pod a controller owns has an address from it", name)
+	out := fmt.Sprintf("IPPool %s is deleted: no pod has an address from it and Calico routes none of it", name)
 	if found && len(r.leave) > 0 {
-		out += "; left for a person: " + podList(r.leave, "")
+		out = fmt.Sprintf("IPPool %s is disabled and no pod a controller owns has an address from it; left for a person: %s", name, podList(r.leave, ""))
 	}
 	step.Evidence = append(step.Evidence, Evidence{Source: "LIST ippools.crd.projectcalico.org, pods", Output: out})
 	return step, nil
+}
+
+// releaseEmptyBlocks releases the blocks without an address in use; released reports whether
+// there was one, busy whether a block still has an address in use.
+func releaseEmptyBlocks(ctx context.Context, c *Cluster, blocks []kube.IPAMBlock) (released, busy bool, err error) {
+	for _, b := range blocks {
+		if b.InUse > 0 {
+			busy = true
+			continue
+		}
+		if err := kube.ReleaseEmptyIPAMBlock(ctx, c.Dynamic, b); err != nil {
+			return released, busy, err
+		}
+		released = true
+	}
+	return released, busy, nil
 }
 
 // currentPoolRepair re-reads the cluster and returns the repair a pool needs now; found is false

@@ -10,6 +10,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/netcert/netcert/kube"
 )
 
 // PodCIDROverlap is the check and repair for pod-cidr-overlap: a range the cluster's pods use
@@ -18,8 +20,9 @@ import (
 // a more specific route steals the traffic meant for those pods — or the cluster was created with
 // a pod network that overlaps the nodes' own network or the Service CIDR. The repair deletes a
 // conflicting route or address where that is safe, and says what to re-address where it is not.
-// On Calico the pod network is the IPPools: an overlapping pool is disabled in favour of a valid
-// one, and the pods a controller owns are recycled off it.
+// On Calico the pod network is the IPPools (with the IPAM blocks Felix routes): an overlapping
+// pool is disabled in favour of a valid one, the pods a controller owns are recycled off it, its
+// emptied blocks released and the pool deleted.
 type PodCIDROverlap struct {
 	// RecycleTimeout bounds the wait for the pods the repair recycles off an overlapping Calico
 	// IPPool to be gone (default 2m).
@@ -43,7 +46,8 @@ type overlapConflict struct {
 type overlapState struct {
 	api   *apiRanges
 	nodes []*nodeRoutes
-	pods  []corev1.Pod // on Calico: every pod, to find those with addresses from an IPPool
+	pods   []corev1.Pod     // on Calico: every pod, to find those with addresses from an IPPool
+	blocks []kube.IPAMBlock // on Calico: the IPAM blocks, which Felix routes to their nodes
 }
 
 // Run reads every range of the cluster and reports each overlap: per node, host addresses and
@@ -92,6 +96,9 @@ func (p PodCIDROverlap) read(ctx context.Context, c *Cluster) (*overlapState, er
 			return nil, fmt.Errorf("%s: list pods: %w", p.ID(), err)
 		}
 		st.pods = pods.Items
+		if st.blocks, err = kube.ListIPAMBlocks(ctx, c.Dynamic); err != nil {
+			return nil, fmt.Errorf("%s: %w", p.ID(), err)
+		}
 	}
 	for _, n := range c.Nodes {
 		nr, err := readNodeRoutes(ctx, n, api.InternalIPs[n.Name()])
@@ -206,13 +213,13 @@ func hitSummary(nodeName, object string, prefix netip.Prefix, devs []string, hit
 }
 
 // podNetwork returns the pod ranges compared cluster-wide: the CNI's pod network (without Calico
-// IPPools that are disabled and hold no address), and the podCIDRs that lie outside it (all of
-// them when the CNI's config is not read).
+// IPPools that are disabled and hold neither a pod address nor an IPAM block), and the podCIDRs
+// that lie outside it (all of them when the CNI's config is not read).
 func (st *overlapState) podNetwork() []ipRange {
 	var out []ipRange
 	for _, r := range st.api.PodNetwork {
-		if r.Pool == nil || !r.Pool.Disabled || len(st.podsIn(r.Prefix)) > 0 {
-			out = append(out, r) // a disabled IPPool that holds no address is no pod range
+		if r.Pool == nil || !r.Pool.Disabled || len(st.podsIn(r.Prefix)) > 0 || len(kube.BlocksIn(st.blocks, r.Prefix)) > 0 {
+			out = append(out, r) // a disabled IPPool that Calico no longer routes is no pod range
 		}
 	}
 	for _, pc := range st.api.PodCIDRs {
@@ -269,9 +276,14 @@ func (p PodCIDROverlap) clusterConflicts(st *overlapState, suggest string) []ove
 			}
 			if pod.Pool != nil {
 				cf.Pool, cf.Manual = pod.Pool, ""
-				cf.Summary = fmt.Sprintf("%s overlaps %s: Calico gives pods addresses from it that collide with those addresses; %s",
-					pod.What, h.rng.What, podList(workloads, "no pod has an address from it yet"))
-				cf.Evidence = append(cf.Evidence, Evidence{Source: "LIST pods (status.podIPs)", Output: podList(workloads, "none in "+pod.Prefix.String())})
+				blocks := "no IPAM block of it exists yet"
+				if in := kube.BlocksIn(st.blocks, pod.Prefix); len(in) > 0 {
+					blocks = "Calico routes its IPAM " + blockList(in) + " to their nodes, empty or not"
+				}
+				cf.Summary = fmt.Sprintf("%s overlaps %s: Calico gives pods addresses from it that collide with those addresses; %s; %s",
+					pod.What, h.rng.What, podList(workloads, "no pod has an address from it yet"), blocks)
+				cf.Evidence = append(cf.Evidence, Evidence{Source: "LIST pods (status.podIPs)", Output: podList(workloads, "none in "+pod.Prefix.String())},
+					Evidence{Source: "LIST " + kube.CalicoIPAMBlocks.Resource + "." + kube.CalicoIPAMBlocks.Group, Output: blocks})
 			}
 			out = append(out, cf)
 		}
@@ -286,9 +298,11 @@ func (p PodCIDROverlap) clusterConflicts(st *overlapState, suggest string) []ove
 }
 
 // podsIn returns the pods (not on the host network) with an address in prefix.
-func (st *overlapState) podsIn(prefix netip.Prefix) []corev1.Pod {
+func (st *overlapState) podsIn(prefix netip.Prefix) []corev1.Pod { return podsIn(st.pods, prefix) }
+
+func podsIn(pods []corev1.Pod, prefix netip.Prefix) []corev1.Pod {
 	var out []corev1.Pod
-	for _, pod := range st.pods {
+	for _, pod := range pods {
 		for _, ip := range pod.Status.PodIPs {
 			if a, err := netip.ParseAddr(ip.IP); err == nil && !pod.Spec.HostNetwork && prefix.Contains(a) {
 				out = append(out, pod)
@@ -309,6 +323,15 @@ func podList(pods []corev1.Pod, none string) string {
 		s = append(s, pod.Namespace+"/"+pod.Name+" "+pod.Status.PodIP)
 	}
 	return fmt.Sprintf("%d pod(s) have addresses from it: %s", len(pods), strings.Join(s, ", "))
+}
+
+// blockList names IPAM blocks.
+func blockList(blocks []kube.IPAMBlock) string {
+	s := make([]string, len(blocks))
+	for i, b := range blocks {
+		s[i] = b.String()
+	}
+	return strings.Join(s, ", ")
 }
 
 // freePodSubnet proposes a /16 pod subnet that overlaps no range netcert saw (node addresses and

@@ -12,7 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/netcert/netcert/kube"
 	"github.com/netcert/netcert/node"
@@ -188,48 +188,34 @@ func overlapLinks(ctx context.Context, n node.Node) (map[string]bool, error) {
 const (
 	PodCIDROverlapPool     = "netcert-fault-pool"
 	PodCIDROverlapWorkload = "netcert-fault-pool-user"
+	// calicoPoolsAnnotation pins a pod to IPPools (Calico's CNI reads it).
+	calicoPoolsAnnotation = "cni.projectcalico.org/ipv4pools"
 )
 
-// injectPool creates IPPool netcert-fault-pool for Pool and, while it is the only enabled pool,
-// the Deployment netcert-fault-pool-user, whose pod gets an address from it; then it enables the
-// pools it had disabled again. Pool must be a private range.
+// injectPool creates IPPool netcert-fault-pool for Pool and the ReplicaSet
+// netcert-fault-pool-user, whose pod is pinned to that pool by Calico's pool annotation (and to
+// Node, if set); once the pod has its address it drops the pin from the ReplicaSet's template, so
+// a pod the ReplicaSet makes later gets an address from the other pools, as after someone undid
+// a namespace's pin to a wrong pool. Pool must be a private range; the other pools are left alone
+// (disabling them, even briefly, would move the nodes' VXLAN tunnel addresses).
 func (f PodCIDROverlap) injectPool(ctx context.Context, c *Cluster) (Revert, error) {
 	cidr, err := netip.ParsePrefix(f.Pool)
 	if err != nil || !cidr.Addr().IsPrivate() {
-		return nil, fmt.Errorf("%s: pool %q: want a private CIDR inside the node network (e.g. the top /24 of kind's Docker network)", f.Name(), f.Pool)
+		return nil, fmt.Errorf("%s: pool %q: want a private CIDR inside the node network (e.g. the /26 of a host of kind's Docker network)", f.Name(), f.Pool)
 	}
 	if f.Image == "" || c.Client == nil || c.Dynamic == nil {
 		return nil, fmt.Errorf("%s: on Calico the fault needs an image for its workload and both Kubernetes clients", f.Name())
 	}
-	pools, err := c.Dynamic.Resource(kube.CalicoIPPools).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("%s: list IPPools: %w", f.Name(), err)
+	_, err = c.Dynamic.Resource(kube.CalicoIPPools).Get(ctx, PodCIDROverlapPool, metav1.GetOptions{})
+	if err == nil {
+		return nil, fmt.Errorf("%s: IPPool %s already exists (left by an earlier run? delete it with `kubectl delete ippools.crd.projectcalico.org %s`)",
+			f.Name(), PodCIDROverlapPool, PodCIDROverlapPool)
 	}
-	var enabled []string
-	for _, p := range pools.Items {
-		if p.GetName() == PodCIDROverlapPool {
-			return nil, fmt.Errorf("%s: IPPool %s already exists (left by an earlier run? delete it with `kubectl delete ippools.crd.projectcalico.org %s`)",
-				f.Name(), PodCIDROverlapPool, PodCIDROverlapPool)
-		}
-		if disabled, _, _ := unstructured.NestedBool(p.Object, "spec", "disabled"); !disabled {
-			enabled = append(enabled, p.GetName())
-		}
-	}
-	var disabled []string // the pools this fault disabled and must enable again
-	enableAgain := func(ctx context.Context) error {
-		var errs []error
-		for _, name := range disabled {
-			errs = append(errs, kube.SetIPPoolDisabled(ctx, c.Dynamic, name, false))
-		}
-		disabled = nil
-		return errors.Join(errs...)
+	if !apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("%s: read IPPools: %w", f.Name(), err)
 	}
 	revert := func(ctx context.Context) error {
-		err := errors.Join(enableAgain(ctx), f.deleteWorkload(ctx, c))
-		if derr := c.Dynamic.Resource(kube.CalicoIPPools).Delete(ctx, PodCIDROverlapPool, metav1.DeleteOptions{}); derr != nil && !apierrors.IsNotFound(derr) {
-			err = errors.Join(err, derr)
-		}
-		if err != nil {
+		if err := f.revertPool(ctx, c, cidr.Masked()); err != nil {
 			return fmt.Errorf("%s: revert: %w", f.Name(), err)
 		}
 		return nil
@@ -240,16 +226,7 @@ func (f PodCIDROverlap) injectPool(ctx context.Context, c *Cluster) (Revert, err
 	if err := kube.CreateIPPool(ctx, c.Dynamic, PodCIDROverlapPool, cidr, "Always"); err != nil {
 		return fail(err)
 	}
-	for _, name := range enabled {
-		if err := kube.SetIPPoolDisabled(ctx, c.Dynamic, name, true); err != nil {
-			return fail(err)
-		}
-		disabled = append(disabled, name)
-	}
 	if err := f.startWorkload(ctx, c, cidr); err != nil {
-		return fail(err)
-	}
-	if err := enableAgain(ctx); err != nil {
 		return fail(err)
 	}
 	return revert, nil
@@ -262,34 +239,64 @@ func (f PodCIDROverlap) namespace() string {
 	return f.Namespace
 }
 
-// startWorkload creates the Deployment and waits until its pod has an address in cidr.
+var workloadSelector = "app.kubernetes.io/name=" + PodCIDROverlapWorkload
+
+// startWorkload creates the ReplicaSet, waits until its pod has an address in cidr, then drops
+// the pool pin from the ReplicaSet's template (the running pod keeps its address).
 func (f PodCIDROverlap) startWorkload(ctx context.Context, c *Cluster, cidr netip.Prefix) error {
 	one := int32(1)
 	labels := map[string]string{"app.kubernetes.io/name": PodCIDROverlapWorkload}
-	d := &appsv1.Deployment{
+	spec := corev1.PodSpec{
+		TerminationGracePeriodSeconds: new(int64),
+		Containers:                    []corev1.Container{{Name: "workload", Image: f.Image, ImagePullPolicy: corev1.PullIfNotPresent}},
+	}
+	if f.Node != "" {
+		spec.NodeSelector = map[string]string{"kubernetes.io/hostname": f.Node}
+	}
+	rs := &appsv1.ReplicaSet{
 		ObjectMeta: metav1.ObjectMeta{Name: PodCIDROverlapWorkload, Namespace: f.namespace(), Labels: labels},
-		Spec: appsv1.DeploymentSpec{Replicas: &one, Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
-				TerminationGracePeriodSeconds: new(int64),
-				Containers:                    []corev1.Container{{Name: "workload", Image: f.Image, ImagePullPolicy: corev1.PullIfNotPresent}},
-			}}},
+		Spec: appsv1.ReplicaSetSpec{Replicas: &one, Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels,
+				Annotations: map[string]string{calicoPoolsAnnotation: fmt.Sprintf("[%q]", PodCIDROverlapPool)}}, Spec: spec}},
 	}
-	if _, err := c.Client.AppsV1().Deployments(f.namespace()).Create(ctx, d, metav1.CreateOptions{}); err != nil {
-		return fmt.Errorf("create deployment %s: %w", PodCIDROverlapWorkload, err)
+	rsc := c.Client.AppsV1().ReplicaSets(f.namespace())
+	if _, err := rsc.Create(ctx, rs, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("create replicaset %s: %w", PodCIDROverlapWorkload, err)
 	}
-	deadline := time.Now().Add(2 * time.Minute)
+	err := f.waitForPods(ctx, c, func(pods []corev1.Pod) bool {
+		for _, pod := range pods {
+			if ip, err := netip.ParseAddr(pod.Status.PodIP); err == nil && cidr.Contains(ip) {
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		return fmt.Errorf("replicaset %s/%s got no pod with an address in %s: %w", f.namespace(), PodCIDROverlapWorkload, cidr, err)
+	}
+	unpin := fmt.Sprintf(`{"spec":{"template":{"metadata":{"annotations":{%q:null}}}}}`, calicoPoolsAnnotation)
+	if _, err := rsc.Patch(ctx, PodCIDROverlapWorkload, types.MergePatchType, []byte(unpin), metav1.PatchOptions{}); err != nil {
+		return fmt.Errorf("drop the pool pin from replicaset %s: %w", PodCIDROverlapWorkload, err)
+	}
+	return nil
+}
+
+// workloadTimeout bounds the waits for the workload's pod to come up and to be gone.
+const workloadTimeout = 2 * time.Minute
+
+// waitForPods polls the workload's pods until done says so, for at most workloadTimeout.
+func (f PodCIDROverlap) waitForPods(ctx context.Context, c *Cluster, done func([]corev1.Pod) bool) error {
+	deadline := time.Now().Add(workloadTimeout)
 	for {
-		pods, err := c.Client.CoreV1().Pods(f.namespace()).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=" + PodCIDROverlapWorkload})
+		pods, err := c.Client.CoreV1().Pods(f.namespace()).List(ctx, metav1.ListOptions{LabelSelector: workloadSelector})
 		if err != nil {
 			return fmt.Errorf("list the workload's pods: %w", err)
 		}
-		for _, pod := range pods.Items {
-			if ip, err := netip.ParseAddr(pod.Status.PodIP); err == nil && cidr.Contains(ip) {
-				return nil
-			}
+		if done(pods.Items) {
+			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("deployment %s/%s got no pod with an address in %s within 2m", f.namespace(), PodCIDROverlapWorkload, cidr)
+			return fmt.Errorf("not within %s", workloadTimeout)
 		}
 		select {
 		case <-ctx.Done():
@@ -299,12 +306,30 @@ func (f PodCIDROverlap) startWorkload(ctx context.Context, c *Cluster, cidr neti
 	}
 }
 
-// deleteWorkload deletes the Deployment (and, in the foreground, its pods), if it is there.
-func (f PodCIDROverlap) deleteWorkload(ctx context.Context, c *Cluster) error {
+// revertPool deletes the ReplicaSet, waits for its pods to be gone (their addresses go back to
+// the pool), deletes the pool and releases its empty IPAM blocks, which Calico would otherwise go
+// on routing to their nodes. Each step only if there is something left to do.
+func (f PodCIDROverlap) revertPool(ctx context.Context, c *Cluster, cidr netip.Prefix) error {
 	fg := metav1.DeletePropagationForeground
-	err := c.Client.AppsV1().Deployments(f.namespace()).Delete(ctx, PodCIDROverlapWorkload, metav1.DeleteOptions{PropagationPolicy: &fg})
+	err := c.Client.AppsV1().ReplicaSets(f.namespace()).Delete(ctx, PodCIDROverlapWorkload, metav1.DeleteOptions{PropagationPolicy: &fg})
 	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("delete deployment %s: %w", PodCIDROverlapWorkload, err)
+		return fmt.Errorf("delete replicaset %s: %w", PodCIDROverlapWorkload, err)
+	}
+	if err := f.waitForPods(ctx, c, func(pods []corev1.Pod) bool { return len(pods) == 0 }); err != nil {
+		return fmt.Errorf("the pods of replicaset %s are not gone: %w", PodCIDROverlapWorkload, err)
+	}
+	err = c.Dynamic.Resource(kube.CalicoIPPools).Delete(ctx, PodCIDROverlapPool, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete IPPool %s: %w", PodCIDROverlapPool, err)
+	}
+	blocks, err := kube.ListIPAMBlocks(ctx, c.Dynamic)
+	if err != nil {
+		return err
+	}
+	for _, b := range kube.BlocksIn(blocks, cidr) {
+		if err := kube.ReleaseEmptyIPAMBlock(ctx, c.Dynamic, b); err != nil {
+			return fmt.Errorf("%w (an address of the pool is still in use: release it with calicoctl ipam release)", err)
+		}
 	}
 	return nil
 }

@@ -22,6 +22,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/netcert/netcert/kube"
+	"github.com/netcert/netcert/kube/kubetest"
 	"github.com/netcert/netcert/node"
 )
 
@@ -167,21 +168,40 @@ func TestPodCIDROverlapRefusesBadInput(t *testing.T) {
 	assert.False(t, PodCIDROverlap{}.AppliesTo("cilium"))
 }
 
-// calicoPoolCluster is a Calico cluster with its default IPPool, whose API gives every pod of the
-// fault's workload an address from the fault's pool once it exists.
+// calicoPoolCluster is a Calico cluster with its default IPPool, whose API gives the pod of the
+// fault's ReplicaSet an address from the fault's pool (in a block of the pod's node) and, as the
+// CNI's DEL does, frees it when the pod is deleted.
 func calicoPoolCluster(t *testing.T) (*Cluster, *fake.Clientset, *dynamicfake.FakeDynamicClient) {
 	t.Helper()
-	pool := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "crd.projectcalico.org/v1", "kind": "IPPool",
-		"metadata": map[string]any{"name": "default-ipv4-ippool"}, "spec": map[string]any{"cidr": "10.248.0.0/16", "vxlanMode": "Always"}}}
-	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
-		map[schema.GroupVersionResource]string{kube.CalicoIPPools: "IPPoolList"}, pool)
+	ctx := context.Background()
+	dyn := kubetest.CalicoDynamic(kubetest.CalicoPool("default-ipv4-ippool", "10.248.0.0/16", "Always", false))
 	cs := fake.NewClientset()
-	// The "scheduler and CNI": a Deployment gets a running pod with the next address of the fault's pool.
-	cs.PrependReactor("create", "deployments", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		d := a.(k8stesting.CreateAction).GetObject().(*appsv1.Deployment)
-		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: d.Namespace, Name: d.Name + "-x", Labels: d.Spec.Template.Labels},
-			Status: corev1.PodStatus{PodIP: "172.20.255.1"}}
+	cs.PrependReactor("create", "replicasets", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		rs := a.(k8stesting.CreateAction).GetObject().(*appsv1.ReplicaSet)
+		yes := true
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: rs.Namespace, Name: rs.Name + "-x", Labels: rs.Spec.Template.Labels,
+			Annotations:     rs.Spec.Template.Annotations,
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: rs.Name, Controller: &yes}}},
+			Spec: rs.Spec.Template.Spec, Status: corev1.PodStatus{PodIP: "172.20.255.0"}}
+		for _, obj := range kubetest.CalicoBlock("172.20.255.0/26", "kind-worker", 1) {
+			u := obj.(*unstructured.Unstructured)
+			_, err := dyn.Resource(schema.GroupVersionResource{Group: "crd.projectcalico.org", Version: "v1", Resource: strings.ToLower(u.GetKind()) + "s"}).
+				Create(ctx, u, metav1.CreateOptions{})
+			require.NoError(t, err)
+		}
 		return false, nil, cs.Tracker().Add(pod)
+	})
+	// Foreground deletion of the ReplicaSet: its pod goes, and its address back to the block.
+	cs.PrependReactor("delete", "replicasets", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		name := a.(k8stesting.DeleteAction).GetName()
+		if err := cs.Tracker().Delete(corev1.SchemeGroupVersion.WithResource("pods"), a.GetNamespace(), name+"-x"); err == nil {
+			b, err := dyn.Resource(kube.CalicoIPAMBlocks).Get(ctx, "172-20-255-0-26", metav1.GetOptions{})
+			require.NoError(t, err)
+			require.NoError(t, unstructured.SetNestedSlice(b.Object, make([]any, 64), "spec", "allocations"))
+			_, err = dyn.Resource(kube.CalicoIPAMBlocks).Update(ctx, b, metav1.UpdateOptions{})
+			require.NoError(t, err)
+		}
+		return false, nil, nil
 	})
 	return &Cluster{Client: cs, Dynamic: dyn, CNI: "calico"}, cs, dyn
 }
@@ -198,17 +218,30 @@ func poolNames(t *testing.T, dyn *dynamicfake.FakeDynamicClient) map[string]bool
 	return out
 }
 
+func blockCount(t *testing.T, dyn *dynamicfake.FakeDynamicClient) int {
+	t.Helper()
+	blocks, err := kube.ListIPAMBlocks(context.Background(), dyn)
+	require.NoError(t, err)
+	return len(blocks)
+}
+
 func TestPodCIDROverlapOnCalicoInjectsAndReverts(t *testing.T) {
 	ctx := context.Background()
 	c, cs, dyn := calicoPoolCluster(t)
-	f := PodCIDROverlap{Pool: "172.20.255.0/24", Image: "netcert.local/probe:dev"}
+	f := PodCIDROverlap{Node: "kind-worker", Pool: "172.20.255.0/26", Image: "netcert.local/probe:dev"}
 	revert, err := f.Inject(ctx, c)
 	require.NoError(t, err)
 	assert.Equal(t, map[string]bool{"default-ipv4-ippool": true, "netcert-fault-pool": true}, poolNames(t, dyn),
-		"the fault's pool exists and the default pool is enabled again")
-	d, err := cs.AppsV1().Deployments("netcert-system").Get(ctx, PodCIDROverlapWorkload, metav1.GetOptions{})
+		"the fault's pool exists beside the default pool, which stays enabled")
+	pod, err := cs.CoreV1().Pods("netcert-system").Get(ctx, PodCIDROverlapWorkload+"-x", metav1.GetOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, "netcert.local/probe:dev", d.Spec.Template.Spec.Containers[0].Image)
+	assert.Equal(t, `["netcert-fault-pool"]`, pod.Annotations["cni.projectcalico.org/ipv4pools"], "the pod was pinned to the pool")
+	assert.Equal(t, map[string]string{"kubernetes.io/hostname": "kind-worker"}, pod.Spec.NodeSelector)
+	rs, err := cs.AppsV1().ReplicaSets("netcert-system").Get(ctx, PodCIDROverlapWorkload, metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "netcert.local/probe:dev", rs.Spec.Template.Spec.Containers[0].Image)
+	assert.NotContains(t, rs.Spec.Template.Annotations, "cni.projectcalico.org/ipv4pools", "later pods are not pinned")
+	assert.Equal(t, 1, blockCount(t, dyn))
 
 	_, err = f.Inject(ctx, c)
 	assert.ErrorContains(t, err, "IPPool netcert-fault-pool already exists")
@@ -216,8 +249,9 @@ func TestPodCIDROverlapOnCalicoInjectsAndReverts(t *testing.T) {
 	require.NoError(t, revert(ctx))
 	require.NoError(t, revert(ctx), "idempotent")
 	assert.Equal(t, map[string]bool{"default-ipv4-ippool": true}, poolNames(t, dyn))
-	_, err = cs.AppsV1().Deployments("netcert-system").Get(ctx, PodCIDROverlapWorkload, metav1.GetOptions{})
+	_, err = cs.AppsV1().ReplicaSets("netcert-system").Get(ctx, PodCIDROverlapWorkload, metav1.GetOptions{})
 	assert.True(t, apierrors.IsNotFound(err))
+	assert.Zero(t, blockCount(t, dyn), "the pool's empty block is released: Calico would go on routing it")
 }
 
 func TestPodCIDROverlapOnCalicoRefusesBadInputAndLeavesNothing(t *testing.T) {
@@ -227,13 +261,13 @@ func TestPodCIDROverlapOnCalicoRefusesBadInputAndLeavesNothing(t *testing.T) {
 		_, err := PodCIDROverlap{Pool: pool, Image: "x"}.Inject(ctx, c)
 		assert.ErrorContains(t, err, want)
 	}
-	_, err := PodCIDROverlap{Pool: "172.20.255.0/24"}.Inject(ctx, c)
+	_, err := PodCIDROverlap{Pool: "172.20.255.0/26"}.Inject(ctx, c)
 	assert.ErrorContains(t, err, "needs an image")
 
-	c.Client.(*fake.Clientset).PrependReactor("create", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
+	c.Client.(*fake.Clientset).PrependReactor("create", "replicasets", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, errors.New("quota exceeded")
 	})
-	_, err = PodCIDROverlap{Pool: "172.20.255.0/24", Image: "x"}.Inject(ctx, c)
+	_, err = PodCIDROverlap{Pool: "172.20.255.0/26", Image: "x"}.Inject(ctx, c)
 	assert.ErrorContains(t, err, "quota exceeded")
-	assert.Equal(t, map[string]bool{"default-ipv4-ippool": true}, poolNames(t, dyn), "reverted at once: the default pool is enabled again")
+	assert.Equal(t, map[string]bool{"default-ipv4-ippool": true}, poolNames(t, dyn), "reverted at once: the pool is gone")
 }

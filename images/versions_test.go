@@ -1,6 +1,7 @@
 package images
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -58,4 +59,15 @@ func TestModeFromEnv(t *testing.T) {
 	t.Setenv(ModeEnv, "registry")
 	_, err = ModeFromEnv()
 	assert.ErrorContains(t, err, "NETCERT_IMAGES")
+}
+
+// Upstream mode runs Calico's published images of the release the local images are built from.
+func TestUpstreamCalicoImagesMatchTheBuiltRelease(t *testing.T) {
+	v := Versions()
+	release, _, _ := strings.Cut(v["CALICO_BUILD_VERSION"], "-") // v3.28.5-<commit>
+	upstream := For(Upstream)
+	for _, image := range []string{upstream.CalicoNode, upstream.CalicoCNI, upstream.CalicoControllers} {
+		assert.True(t, strings.HasPrefix(image, "docker.io/calico/"), image)
+		assert.True(t, strings.HasSuffix(image, ":"+release), "%s is not of release %s", image, release)
+	}
 }

@@ -16,6 +16,8 @@ import (
 var (
 	CalicoIPPools            = schema.GroupVersionResource{Group: "crd.projectcalico.org", Version: "v1", Resource: "ippools"}
 	CalicoFelixConfiguration = schema.GroupVersionResource{Group: "crd.projectcalico.org", Version: "v1", Resource: "felixconfigurations"}
+	CalicoIPAMBlocks         = schema.GroupVersionResource{Group: "crd.projectcalico.org", Version: "v1", Resource: "ipamblocks"}
+	CalicoBlockAffinities    = schema.GroupVersionResource{Group: "crd.projectcalico.org", Version: "v1", Resource: "blockaffinities"}
 )
 
 // CreateIPPool creates an enabled IPPool for cidr that hands out addresses on every node.

@@ -57,7 +57,12 @@ spec:
 `
 
 func TestCalicoPatch(t *testing.T) {
-	set := images.For(images.Local)
+	for _, mode := range []images.Mode{images.Local, images.Upstream} {
+		t.Run(string(mode), func(t *testing.T) { testCalicoPatch(t, images.For(mode)) })
+	}
+}
+
+func testCalicoPatch(t *testing.T, set images.Set) {
 	objs, err := decoder.DecodeAll(context.Background(), strings.NewReader(calicoShapedManifest),
 		decoder.MutateOption(calicoPatch(set, "10.248.0.0/16")))
 	require.NoError(t, err)

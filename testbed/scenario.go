@@ -23,6 +23,9 @@ const DetectDeadline = 90 * time.Second
 type Scenario struct {
 	Variant string // tells apart features of one fault (e.g. its mode): labelled variant=<Variant>
 	Fault   faults.Fault
+	// Prepare, if set, returns the fault to inject when it depends on what the test bed picked at
+	// run time (an address of the node network); Fault then only gives the feature its name.
+	Prepare func(ctx context.Context, cfg *envconf.Config) (faults.Fault, error)
 	Problem doctor.Problem // the check and repair with the fault's ID
 	Checks  []doctor.Check // every check: no other one may fail
 	// Breaks reports whether the fault must break a traffic case; the symptom step requires at
@@ -60,8 +63,15 @@ func (c *Cluster) Feature(s Scenario) features.Feature {
 			return ctx
 		}).
 		Assess("inject "+id, func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			require.True(t, s.Fault.AppliesTo(c.cfg.CNI), "%s does not apply to %s", id, c.cfg.CNI)
-			revert, err := s.Fault.Inject(ctx, fc)
+			fault := s.Fault
+			if s.Prepare != nil {
+				var err error
+				fault, err = s.Prepare(ctx, cfg)
+				require.NoError(t, err, "prepare %s", id)
+				require.Equal(t, id, fault.Name())
+			}
+			require.True(t, fault.AppliesTo(c.cfg.CNI), "%s does not apply to %s", id, c.cfg.CNI)
+			revert, err := fault.Inject(ctx, fc)
 			require.NoError(t, err)
 			// Registered on the feature, so the fault stays for the next steps and is reverted when
 			// the feature ends, whatever happens in between.

@@ -1,7 +1,11 @@
 package calico
 
 import (
+	"context"
+	"net/netip"
 	"testing"
+
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
 	"github.com/netcert/netcert/doctor"
 	"github.com/netcert/netcert/faults"
@@ -20,8 +24,6 @@ func TestHealthyCluster(t *testing.T) {
 	testenv.Test(t, cluster.HealthyFeature(problems))
 }
 
-// TestFaults proves on Calico the faults whose injection does not depend on the CNI's IPAM;
-// pod-cidr-overlap on Calico (an IPPool over the node network) is not proven here yet.
 func TestFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs a kind cluster")
@@ -46,6 +48,22 @@ func TestFaults(t *testing.T) {
 			Breaks: func(tc testbed.TrafficCase) bool {
 				return tc.Path == testbed.CrossNode && (tc.From.Node == brokenNode || tc.To == brokenNode)
 			},
+		}),
+		cluster.Feature(testbed.Scenario{
+			Fault: faults.PodCIDROverlap{},
+			// An IPPool over the /26 of the node-network host, with a workload on the broken node:
+			// Calico routes the pool's block to that node (a blackhole there, VXLAN elsewhere).
+			Prepare: func(ctx context.Context, cfg *envconf.Config) (faults.Fault, error) {
+				host, _, err := testbed.NetworkHost(ctx, cfg.Client().Resources())
+				if err != nil {
+					return nil, err
+				}
+				return faults.PodCIDROverlap{Node: brokenNode, Pool: netip.PrefixFrom(host, 26).Masked().String(),
+					Image: cluster.Config().Images.Probe, Namespace: testbed.Namespace}, nil
+			},
+			Problem: doctor.PodCIDROverlap{},
+			Checks:  checks,
+			Breaks:  func(tc testbed.TrafficCase) bool { return tc.Path == testbed.NodeNetwork },
 		}),
 		cluster.Feature(testbed.Scenario{
 			Fault:   faults.CoreDNSForwardBroken{DeadService: testbed.Namespace + "/" + testbed.DeadUpstream},
