@@ -44,8 +44,8 @@ type overlapConflict struct {
 
 // overlapState is everything the check reads: the API's ranges and each node's kernel view.
 type overlapState struct {
-	api   *apiRanges
-	nodes []*nodeRoutes
+	api    *apiRanges
+	nodes  []*nodeRoutes
 	pods   []corev1.Pod     // on Calico: every pod, to find those with addresses from an IPPool
 	blocks []kube.IPAMBlock // on Calico: the IPAM blocks, which Felix routes to their nodes
 }
