@@ -5,12 +5,12 @@ GO ?= go
 E2E_TIMEOUT ?= 60m
 SUITE ?= smoke
 
-.PHONY: help setup test kernel e2e suite vet clean-clusters
+.PHONY: help setup test kernel browser e2e suite report vet lint clean-clusters
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-setup: ## (root) install and start Docker, build every image from source; idempotent
+setup: ## (root) install and start Docker, install Chromium, build every image from source; idempotent
 	bash images/setup.sh
 
 test: ## unit tests: no Docker, seconds
@@ -19,15 +19,24 @@ test: ## unit tests: no Docker, seconds
 kernel: ## (root) checks, repairs and faults against real network namespaces of this machine
 	$(GO) test -count=1 -run RealKernel -v ./doctor
 
-e2e: ## every kind suite, one at a time (needs `make setup`); NETCERT_KEEP_CLUSTER=1 keeps clusters
+browser: ## render the HTML report in headless Chromium (installed by `make setup`) and check what is visible
+	$(GO) test -count=1 -run Chromium -v ./reports
+
+e2e: ## every kind suite, one at a time (needs `make setup`); each writes reports/out/suites/<suite>.*; NETCERT_KEEP_CLUSTER=1 keeps clusters
 	$(GO) test -count=1 -p 1 -timeout $(E2E_TIMEOUT) -v ./suites/...
 
 suite: ## one kind suite: make suite SUITE=smoke
 	$(GO) test -count=1 -p 1 -timeout $(E2E_TIMEOUT) -v ./suites/$(SUITE)
 
+report: ## merge the suites' reports into reports/out/report.{json,junit.xml,html,md}
+	$(GO) run ./cmd/netcert-report -in reports/out/suites -out reports/out
+
 vet: ## go vet and gofmt
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+
+lint: ## staticcheck (a Go tool pinned in go.mod)
+	$(GO) tool staticcheck ./...
 
 clean-clusters: ## delete the kind clusters and Docker networks that netcert suites left behind
 	@for c in $$($(GO) run sigs.k8s.io/kind get clusters 2>/dev/null | grep '^netcert-'); do \

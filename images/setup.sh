@@ -18,6 +18,8 @@ preflight() {
   command -v gcc >/dev/null || apt_install gcc libc6-dev
   command -v debootstrap >/dev/null || apt_install debootstrap
   command -v jq >/dev/null || apt_install jq
+  # The HTML report's test renders it in headless Chromium (make browser).
+  command -v chromium >/dev/null || apt_install chromium
 }
 
 build_binaries() {

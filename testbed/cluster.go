@@ -15,6 +15,8 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/envfuncs"
 	"sigs.k8s.io/e2e-framework/support/kind"
+
+	"github.com/netcert/netcert/reports"
 )
 
 // Cluster is one test cluster's life cycle, as e2e-framework environment functions.
@@ -24,19 +26,35 @@ type Cluster struct {
 
 	teardown sync.Mutex // serialises Teardown between the suite and the interrupt handler
 	deleted  bool
+
+	rec *reports.Recorder // what the suite run did, for its report
 }
 
 // New returns the life cycle of the cluster that cfg describes.
 func New(cfg Config) *Cluster {
-	return &Cluster{cfg: cfg}
+	return &Cluster{cfg: cfg, rec: reports.NewRecorder(reportName(cfg.Name), cfg.CNI)}
 }
 
 // Config returns the cluster's configuration.
 func (c *Cluster) Config() Config { return c.cfg }
 
 // Setup creates the cluster and returns once the CNI, every node, CoreDNS and netcert's own
-// workloads are Ready. Use it as an e2e-framework Setup function.
+// workloads are Ready, and records how long that took (or why it failed) and what the cluster
+// runs. Use it as an e2e-framework Setup function.
 func (c *Cluster) Setup(ctx context.Context, envCfg *envconf.Config) (context.Context, error) {
+	start := time.Now()
+	ctx, err := c.setup(ctx, envCfg)
+	c.rec.Infrastructure(time.Since(start), err)
+	if err == nil {
+		c.recordEnvironment(ctx, envCfg)
+	} else {
+		c.rec.SetEnvironment(reports.Environment{CNI: c.cfg.CNI, CNIVersion: imageTag(c.cniImage()),
+			Images: string(c.cfg.Images.Mode), NetcertCommit: netcertCommit(ctx), KubernetesVersion: "unknown: the cluster never came up"})
+	}
+	return ctx, err
+}
+
+func (c *Cluster) setup(ctx context.Context, envCfg *envconf.Config) (context.Context, error) {
 	logf := c.cfg.Logf
 	if err := checkHost(ctx, c.cfg); err != nil {
 		return ctx, err
@@ -137,16 +155,23 @@ func (c *Cluster) deleteOnInterrupt() {
 			live.Lock()
 			defer live.Unlock()
 			for _, c := range live.clusters {
-				c.cleanup("interrupted by " + sig.String())
+				c.interrupted("interrupted by " + sig.String())
 			}
 			os.Exit(130)
 		}()
 	})
 	if f := flag.Lookup("test.timeout"); f != nil {
 		if timeout, err := time.ParseDuration(f.Value.String()); err == nil && timeout > 3*time.Minute {
-			time.AfterFunc(timeout-2*time.Minute, func() { c.cleanup("go test -timeout is about to expire") })
+			time.AfterFunc(timeout-2*time.Minute, func() { c.interrupted("go test -timeout is about to expire") })
 		}
 	}
+}
+
+// interrupted writes the run's report, marked interrupted, then tears the cluster down.
+func (c *Cluster) interrupted(why string) {
+	c.rec.Interrupted()
+	writeReport(c.rec, reportName(c.cfg.Name), c.cfg.Logf)
+	c.cleanup(why)
 }
 
 // cleanup tears the cluster down after an interrupt, with a deadline of its own.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/netcert/netcert/doctor"
 	"github.com/netcert/netcert/faults"
+	"github.com/netcert/netcert/reports"
 )
 
 // DetectDeadline bounds how long the doctor may take to name an injected fault.
@@ -38,9 +39,12 @@ type Scenario struct {
 // repair, and real traffic proves the cluster healthy again.
 func (c *Cluster) Feature(s Scenario) features.Feature {
 	id := s.Fault.Name()
-	name := id
+	name, caseID := id, id
 	if s.Variant != "" {
-		name = id + " (" + s.Variant + ")"
+		name, caseID = id+" ("+s.Variant+")", id+"/"+s.Variant
+	}
+	step := func(stepName string, fn StepFunc) (string, features.Func) {
+		return stepName, c.Step(caseID, stepName, fn)
 	}
 	var dc *doctor.Cluster
 	var fc *faults.Cluster
@@ -52,17 +56,18 @@ func (c *Cluster) Feature(s Scenario) features.Feature {
 	}
 	return f.WithSetup("connect to the cluster", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 		var err error
+		c.StartCase(reports.Case{ID: caseID, Name: name, Fault: id, Variant: s.Variant})
 		dc, fc, err = c.Targets(cfg)
 		require.NoError(t, err)
 		featureT = t
 		return ctx
 	}).
-		Assess("baseline: every check passes and the traffic matrix is healthy", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+		Assess(step("baseline: every check passes and the traffic matrix is healthy", func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
 			requireNoProblems(ctx, t, dc, s.Checks)
 			requireTrafficHealthy(ctx, t, cfg)
 			return ctx
-		}).
-		Assess("inject "+id, func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+		})).
+		Assess(step("inject "+id, func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
 			fault := s.Fault
 			if s.Prepare != nil {
 				var err error
@@ -78,11 +83,11 @@ func (c *Cluster) Feature(s Scenario) features.Feature {
 			featureT.Cleanup(func() {
 				rctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 				defer cancel()
-				assert.NoError(t, revert(rctx), "revert %s", id)
+				assert.NoError(featureT, revert(rctx), "revert %s", id)
 			})
 			return ctx
-		}).
-		Assess("the symptom is real: the traffic this fault breaks fails", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+		})).
+		Assess(step("the symptom is real: the traffic this fault breaks fails", func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
 			cases, results := runTraffic(ctx, t, cfg)
 			broken := 0
 			for i, tc := range cases {
@@ -93,8 +98,8 @@ func (c *Cluster) Feature(s Scenario) features.Feature {
 			}
 			require.Positive(t, broken, "the scenario names no traffic that %s breaks", id)
 			return ctx
-		}).
-		Assess("detection: the doctor names exactly "+id, func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+		})).
+		Assess(step("detection: the doctor names exactly "+id, func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
 			start := time.Now()
 			var last []doctor.Finding
 			for time.Since(start) < DetectDeadline {
@@ -106,7 +111,12 @@ func (c *Cluster) Feature(s Scenario) features.Feature {
 				}
 				time.Sleep(2 * time.Second)
 			}
+			if len(last) == 0 && symptomGone(ctx, t, cfg, s.Breaks) {
+				c.rec.Update(caseID, func(rc *reports.Case) { rc.HealedByCNI = true })
+				require.Fail(t, fmt.Sprintf("the CNI healed %s on its own before the doctor named it: the traffic it broke flows again", id))
+			}
 			require.NotEmpty(t, last, "no Fail finding within %s", DetectDeadline)
+			c.RecordDetection(caseID, time.Since(start), last)
 			for _, f := range last {
 				assert.Equal(t, id, f.Check, "unexpected Fail: %s", f)
 				assert.NotEmpty(t, f.Evidence, "a finding without evidence: %s", f)
@@ -114,8 +124,8 @@ func (c *Cluster) Feature(s Scenario) features.Feature {
 			detected = last
 			c.cfg.Logf("%s detected in %s: %s", id, since(start), last[0])
 			return ctx
-		}).
-		Assess("repair: plan, apply, and apply again to change nothing", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+		})).
+		Assess(step("repair: plan, apply, and apply again to change nothing", func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
 			start := time.Now()
 			plan, err := s.Problem.Plan(ctx, dc, detected)
 			require.NoError(t, err)
@@ -124,6 +134,8 @@ func (c *Cluster) Feature(s Scenario) features.Feature {
 			rec, err := s.Problem.Apply(ctx, dc, plan)
 			require.NoError(t, err)
 			require.Len(t, rec.Steps, len(plan.Actions))
+			repairedIn := time.Since(start)
+			c.rec.Update(caseID, func(rc *reports.Case) { rc.TimeToRepairMS = ptr(repairedIn.Milliseconds()) })
 			c.cfg.Logf("%s repaired in %s (%d actions)", id, since(start), len(plan.Actions))
 			again, err := s.Problem.Apply(ctx, dc, plan)
 			require.NoError(t, err, "applying the plan a second time")
@@ -131,19 +143,36 @@ func (c *Cluster) Feature(s Scenario) features.Feature {
 				assert.False(t, step.Changed, "the second apply changed %s again", step.Action.Summary)
 			}
 			return ctx
-		}).
-		Assess("verify: every check passes and real traffic flows again", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+		})).
+		Assess(step("verify: every check passes and real traffic flows again", func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
 			requireNoProblems(ctx, t, dc, s.Checks)
 			requireTrafficHealthy(ctx, t, cfg)
 			return ctx
-		}).Feature()
+		})).Feature()
+}
+
+// symptomGone runs the traffic matrix again and reports whether every case the fault broke
+// passes now.
+func symptomGone(ctx context.Context, t T, cfg *envconf.Config, breaks func(TrafficCase) bool) bool {
+	cases, results := runTraffic(ctx, t, cfg)
+	for i, tc := range cases {
+		if breaks(tc) && !results[i].OK {
+			return false
+		}
+	}
+	return true
 }
 
 // HealthyFeature checks a healthy cluster: every check Pass (or NotApplicable), no Warn or Fail
 // anywhere, and every repair's plan empty.
 func (c *Cluster) HealthyFeature(problems []doctor.Problem) features.Feature {
+	const caseID = "healthy-cluster"
 	return features.New("healthy cluster").WithLabel("fault", "none").WithLabel("cni", c.cfg.CNI).
-		Assess("no check fires and no repair plans anything", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+		WithSetup("record", func(ctx context.Context, _ *testing.T, _ *envconf.Config) context.Context {
+			c.StartCase(reports.Case{ID: caseID, Name: "healthy cluster", Fault: "none"})
+			return ctx
+		}).
+		Assess("no check fires and no repair plans anything", c.Step(caseID, "no check fires and no repair plans anything", func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
 			dc, _, err := c.Targets(cfg)
 			require.NoError(t, err)
 			for _, p := range problems {
@@ -159,10 +188,10 @@ func (c *Cluster) HealthyFeature(problems []doctor.Problem) features.Feature {
 			}
 			requireTrafficHealthy(ctx, t, cfg)
 			return ctx
-		}).Feature()
+		})).Feature()
 }
 
-func requireNoProblems(ctx context.Context, t *testing.T, dc *doctor.Cluster, checks []doctor.Check) {
+func requireNoProblems(ctx context.Context, t T, dc *doctor.Cluster, checks []doctor.Check) {
 	t.Helper()
 	findings, err := doctor.Diagnose(ctx, dc, checks)
 	require.NoError(t, err)
@@ -176,7 +205,7 @@ func requireNoProblems(ctx context.Context, t *testing.T, dc *doctor.Cluster, ch
 const trafficWorkers = 4
 
 // runTraffic runs the whole traffic matrix once, a few cases at a time.
-func runTraffic(ctx context.Context, t *testing.T, cfg *envconf.Config) ([]TrafficCase, []probeResult) {
+func runTraffic(ctx context.Context, t T, cfg *envconf.Config) ([]TrafficCase, []probeResult) {
 	t.Helper()
 	cases, err := TrafficMatrix(ctx, cfg.Client().Resources())
 	require.NoError(t, err)
@@ -208,7 +237,7 @@ type probeResult struct {
 
 // requireTrafficHealthy requires every traffic case to pass, allowing the CNI a short while to
 // settle after a repair.
-func requireTrafficHealthy(ctx context.Context, t *testing.T, cfg *envconf.Config) {
+func requireTrafficHealthy(ctx context.Context, t T, cfg *envconf.Config) {
 	t.Helper()
 	var failed []string
 	for attempt := 0; attempt < 10; attempt++ {

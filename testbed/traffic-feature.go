@@ -8,13 +8,21 @@ import (
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
+
+	"github.com/netcert/netcert/reports"
 )
 
-// TrafficMatrixFeature proves that a healthy cluster of the given number of nodes carries real
-// traffic on every path of the traffic matrix, one subtest per case. suite labels the feature.
-func TrafficMatrixFeature(suite string, nodes int) features.Feature {
-	return features.New("traffic matrix").WithLabel("suite", suite).
-		Assess("every path carries real traffic", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+// TrafficMatrixFeature proves that the healthy cluster of the given number of nodes carries real
+// traffic on every path of the traffic matrix, one subtest per case (case traffic-matrix in the
+// report, with the failing paths).
+func (c *Cluster) TrafficMatrixFeature(nodes int) features.Feature {
+	const caseID = "traffic-matrix"
+	return features.New("traffic matrix").WithLabel("suite", reportName(c.cfg.Name)).WithLabel("fault", "none").
+		WithSetup("record", func(ctx context.Context, _ *testing.T, _ *envconf.Config) context.Context {
+			c.StartCase(reports.Case{ID: caseID, Name: "traffic matrix", Fault: "none"})
+			return ctx
+		}).
+		Assess("every path carries real traffic", c.Step(caseID, "every path carries real traffic", func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
 			r := cfg.Client().Resources()
 			pods, err := ProbePods(ctx, r)
 			require.NoError(t, err)
@@ -32,11 +40,9 @@ func TrafficMatrixFeature(suite string, nodes int) features.Feature {
 			perPath := map[string]int{}
 			for _, tc := range cases {
 				perPath[tc.Path]++
-				t.Run(tc.Name, func(t *testing.T) {
-					res, err := Probe(ctx, prober, tc.From, tc.Args...)
-					require.NoError(t, err)
-					assert.True(t, res.OK, "%s: %s", tc.Name, res.Error)
-				})
+				res, err := Probe(ctx, prober, tc.From, tc.Args...)
+				require.NoError(t, err, tc.Name)
+				assert.True(t, res.OK, "%s: %s", tc.Name, res.Error)
 			}
 			// Per node: the pair of its two pods and every other node, HTTP and UDP each; the
 			// Service; two DNS names; HTTP and UDP to the node-network host.
@@ -46,5 +52,5 @@ func TrafficMatrixFeature(suite string, nodes int) features.Feature {
 			assert.Equal(t, 2*nodes, perPath[DNS])
 			assert.Equal(t, 2*nodes, perPath[NodeNetwork], "HTTP and UDP to the node-network host from every node")
 			return ctx
-		}).Feature()
+		})).Feature()
 }

@@ -26,5 +26,5 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	os.Exit(testenv.Run(m))
+	os.Exit(testbed.RunSuite(testenv, cluster, m))
 }

@@ -1,14 +1,10 @@
 package calico
 
-import (
-	"testing"
-
-	"github.com/netcert/netcert/testbed"
-)
+import "testing"
 
 func TestTrafficMatrix(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs a kind cluster")
 	}
-	testenv.Test(t, testbed.TrafficMatrixFeature("calico", 3))
+	testenv.Test(t, cluster.TrafficMatrixFeature(3))
 }

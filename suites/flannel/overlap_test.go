@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
 	"github.com/netcert/netcert/doctor"
+	"github.com/netcert/netcert/reports"
 	"github.com/netcert/netcert/testbed"
 )
 
@@ -31,9 +32,20 @@ func TestOverlappingPodSubnet(t *testing.T) {
 	}
 	var dc *doctor.Cluster
 	var findings []doctor.Finding
+	var featureT *testing.T // the steps run in subtests: the cluster's deletion belongs to the feature
+	const caseID = "pod-cidr-overlap/overlapping-pod-subnet"
+	step := func(name string, fn testbed.StepFunc) (string, features.Func) {
+		return name, cluster.Step(caseID, name, fn)
+	}
 	feature := features.New("pod-cidr-overlap: cluster created with an overlapping pod subnet").
 		WithLabel("fault", "pod-cidr-overlap").WithLabel("cni", "flannel").WithLabel("case", "overlapping-pod-subnet").
-		WithSetup("create a cluster whose pod subnet lies inside its node network", func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+		WithSetup("record", func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+			featureT = t
+			cluster.StartCase(reports.Case{ID: caseID, Name: "pod-cidr-overlap: cluster created with an overlapping pod subnet",
+				Fault: "pod-cidr-overlap", Variant: "overlapping-pod-subnet"})
+			return ctx
+		}).
+		WithSetup(step("create a cluster whose pod subnet lies inside its node network", func(ctx context.Context, t testbed.T, _ *envconf.Config) context.Context {
 			cfg, err := testbed.ConfigFromEnv(overlapCluster, "flannel", overlapPodSubnet)
 			require.NoError(t, err)
 			root, err := testbed.RepoRoot()
@@ -42,20 +54,21 @@ func TestOverlappingPodSubnet(t *testing.T) {
 			cfg.NodeSubnet = overlapNodeSubnet
 			overlap := testbed.New(cfg)
 			envCfg := envconf.New() // its own kubeconfig: the suite's cluster stays the default
-			t.Cleanup(func() {
+			featureT.Cleanup(func() {
 				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 				defer cancel()
 				_, err := overlap.Teardown(ctx, envCfg)
-				assert.NoError(t, err, "delete cluster %s", overlapCluster)
+				assert.NoError(featureT, err, "delete cluster %s", overlapCluster)
 			})
 			_, err = overlap.Setup(ctx, envCfg)
 			require.NoError(t, err)
 			dc, _, err = overlap.Targets(envCfg)
 			require.NoError(t, err)
 			return ctx
-		}).
-		Assess("detection names the pod network overlapping the node network", func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+		})).
+		Assess(step("detection names the pod network overlapping the node network", func(ctx context.Context, t testbed.T, _ *envconf.Config) context.Context {
 			var err error
+			start := time.Now()
 			findings, err = doctor.PodCIDROverlap{}.Run(ctx, dc)
 			require.NoError(t, err)
 			failed := doctor.Failed(findings)
@@ -64,9 +77,10 @@ func TestOverlappingPodSubnet(t *testing.T) {
 			assert.Contains(t, failed[0].Summary, "overlaps the node network "+overlapNodeSubnet)
 			assert.NotEmpty(t, failed[0].Evidence)
 			t.Logf("detected: %s", failed[0])
+			cluster.RecordDetection(caseID, time.Since(start), failed)
 			return ctx
-		}).
-		Assess("the repair plan is manual and applying it changes nothing", func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+		})).
+		Assess(step("the repair plan is manual and applying it changes nothing", func(ctx context.Context, t testbed.T, _ *envconf.Config) context.Context {
 			plan, err := doctor.PodCIDROverlap{}.Plan(ctx, dc, findings)
 			require.NoError(t, err)
 			assert.Empty(t, plan.Actions, "nothing may be changed automatically")
@@ -79,7 +93,7 @@ func TestOverlappingPodSubnet(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, verdicts(findings), verdicts(after), "the refused plan left the cluster as it was")
 			return ctx
-		}).Feature()
+		})).Feature()
 	testenv.Test(t, feature)
 }
 

@@ -13,13 +13,16 @@ import (
 	"github.com/netcert/netcert/testbed"
 )
 
-var testenv env.Environment
+var (
+	testenv env.Environment
+	cluster *testbed.Cluster
+)
 
 func TestMain(m *testing.M) {
 	var err error
-	if testenv, _, err = testbed.NewSuite("netcert-smoke", "flannel", "10.244.0.0/16"); err != nil {
+	if testenv, cluster, err = testbed.NewSuite("netcert-smoke", "flannel", "10.244.0.0/16"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	os.Exit(testenv.Run(m))
+	os.Exit(testbed.RunSuite(testenv, cluster, m))
 }

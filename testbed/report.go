@@ -1,0 +1,201 @@
+package testbed
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
+	"sigs.k8s.io/e2e-framework/pkg/features"
+
+	"github.com/netcert/netcert/doctor"
+	"github.com/netcert/netcert/node"
+	"github.com/netcert/netcert/reports"
+)
+
+// ReportDirEnv overrides where a suite run writes its reports (default reports/out/suites).
+const ReportDirEnv = "NETCERT_REPORT_DIR"
+
+// T is what a recorded step needs of its *testing.T; what it reports as failed also goes into
+// the step's record.
+type T interface {
+	require.TestingT
+	Helper()
+	Logf(format string, args ...any)
+}
+
+// StepFunc is one recorded step of a case.
+type StepFunc func(ctx context.Context, t T, cfg *envconf.Config) context.Context
+
+// stepT records the failures reported through it.
+type stepT struct {
+	*testing.T
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (s *stepT) Errorf(format string, args ...any) {
+	s.T.Helper()
+	s.mu.Lock()
+	s.msgs = append(s.msgs, failureText(fmt.Sprintf(format, args...)))
+	s.mu.Unlock()
+	s.T.Errorf(format, args...)
+}
+
+// testifyLabel matches a labelled line of a testify failure ("\tError:      \tShould be false").
+var testifyLabel = regexp.MustCompile(`^\t([A-Z][A-Za-z ]*):\s*\t(.*)$`)
+
+// failureText keeps what a testify failure says (its Error and Messages), not where it was; any
+// other message stays as it is.
+func failureText(msg string) string {
+	if !testifyLabel.MatchString(strings.SplitN(strings.TrimPrefix(msg, "\n"), "\n", 2)[0]) {
+		return strings.TrimSpace(msg)
+	}
+	var keep []string
+	label := ""
+	for _, line := range strings.Split(strings.TrimPrefix(msg, "\n"), "\n") {
+		text := line
+		if m := testifyLabel.FindStringSubmatch(line); m != nil {
+			label, text = m[1], m[2]
+		}
+		if text = strings.TrimSpace(text); text != "" && (label == "Error" || label == "Messages") {
+			keep = append(keep, text)
+		}
+	}
+	return strings.Join(keep, "\n")
+}
+
+// Step wraps fn as an e2e-framework step whose outcome, duration and failures are recorded under
+// the case caseID.
+func (c *Cluster) Step(caseID, name string, fn StepFunc) features.Func {
+	return func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+		st := &stepT{T: t}
+		start := time.Now()
+		defer func() {
+			outcome := reports.Passed
+			switch {
+			case t.Failed():
+				outcome = reports.Failed
+			case t.Skipped():
+				outcome = reports.Skipped
+			}
+			st.mu.Lock()
+			defer st.mu.Unlock()
+			c.rec.Step(caseID, reports.Step{Name: name, Outcome: outcome, DurationMS: time.Since(start).Milliseconds(), Messages: st.msgs})
+		}()
+		return fn(ctx, st, cfg)
+	}
+}
+
+// StartCase records that a case (a feature) began.
+func (c *Cluster) StartCase(rc reports.Case) { c.rec.StartCase(rc) }
+
+// RecordDetection records what detection named in a case, and how long it took.
+func (c *Cluster) RecordDetection(caseID string, took time.Duration, findings []doctor.Finding) {
+	c.rec.Update(caseID, func(rc *reports.Case) {
+		rc.Findings = reportFindings(findings)
+		rc.TimeToDetectMS = ptr(took.Milliseconds())
+	})
+}
+
+// reportFindings converts the doctor's findings for a report.
+func reportFindings(findings []doctor.Finding) []reports.Finding {
+	out := make([]reports.Finding, len(findings))
+	for i, f := range findings {
+		out[i] = reports.Finding{Check: f.Check, Status: string(f.Status), Node: f.Node, Object: f.Object, Summary: f.Summary}
+		for _, e := range f.Evidence {
+			out[i].Evidence = append(out[i].Evidence, reports.Evidence{Source: e.Source, Output: e.Output})
+		}
+	}
+	return out
+}
+
+func ptr[V any](v V) *V { return &v }
+
+// recordEnvironment records what the cluster runs: Kubernetes, the CNI's version, the kernel,
+// netcert's commit, the nodes and the image mode. What cannot be read says why.
+func (c *Cluster) recordEnvironment(ctx context.Context, envCfg *envconf.Config) {
+	env := reports.Environment{CNI: c.cfg.CNI, CNIVersion: imageTag(c.cniImage()), Images: string(c.cfg.Images.Mode),
+		NetcertCommit: netcertCommit(ctx)}
+	if cs, err := kubernetes.NewForConfig(envCfg.Client().RESTConfig()); err != nil {
+		env.KubernetesVersion = "unknown: " + err.Error()
+	} else if v, err := cs.Discovery().ServerVersion(); err != nil {
+		env.KubernetesVersion = "unknown: " + err.Error()
+	} else {
+		env.KubernetesVersion = v.GitVersion
+	}
+	if nodes, err := node.KindNodes(c.cfg.Name); err != nil {
+		env.KernelVersion = "unknown: " + err.Error()
+	} else {
+		env.NodeCount = len(nodes)
+		out, err := node.Run(ctx, nodes[0], "uname", "-r")
+		env.KernelVersion = strings.TrimSpace(out)
+		if err != nil {
+			env.KernelVersion = "unknown: " + err.Error()
+		}
+	}
+	c.rec.SetEnvironment(env)
+}
+
+func (c *Cluster) cniImage() string {
+	if c.cfg.CNI == "calico" {
+		return c.cfg.Images.CalicoNode
+	}
+	return c.cfg.Images.Flannel
+}
+
+func imageTag(image string) string {
+	if i := strings.LastIndex(image, ":"); i >= 0 && !strings.Contains(image[i:], "/") {
+		return image[i+1:]
+	}
+	return "latest"
+}
+
+// netcertCommit is the repository's commit, with "-dirty" when the work tree has changes.
+func netcertCommit(ctx context.Context) string {
+	root, err := RepoRoot()
+	if err != nil {
+		return "unknown"
+	}
+	out, err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		return "unknown (not a git checkout)"
+	}
+	commit := strings.TrimSpace(string(out))
+	if status, err := exec.CommandContext(ctx, "git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(status) > 0 {
+		commit += "-dirty"
+	}
+	return commit
+}
+
+// reportName is the suite's name in reports: the cluster's name without "netcert-".
+func reportName(cluster string) string { return strings.TrimPrefix(cluster, "netcert-") }
+
+// writeReport writes the run's reports to the report directory and says where.
+func writeReport(rec *reports.Recorder, suite string, logf func(string, ...any)) {
+	dir := os.Getenv(ReportDirEnv)
+	if dir == "" {
+		root, err := RepoRoot()
+		if err != nil {
+			logf("no report written: %v", err)
+			return
+		}
+		dir = filepath.Join(root, "reports", "out", "suites")
+	}
+	rep := rec.Report()
+	paths, err := reports.WriteFiles(dir, suite, rep)
+	if err != nil {
+		logf("writing the report failed: %v", err)
+		return
+	}
+	logf("run %s; report: %s", rep.Runs[0].Status, strings.Join(paths, ", "))
+}
