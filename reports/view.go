@@ -108,11 +108,12 @@ func caseOrder(id string) string {
 
 // chartBar is one bar group of the chart: a case on a CNI, its times in milliseconds.
 type chartBar struct {
-	Label          string
-	Detect, Repair int64
-	Y              int
-	DetectW        int
-	RepairW        int
+	Label                string
+	Detect, Repair       int64
+	HasDetect, HasRepair bool
+	Y                    int
+	DetectW              int
+	RepairW              int
 }
 
 // chart lays out the time-to-detect and time-to-repair bars as SVG coordinates.
@@ -124,7 +125,7 @@ type chart struct {
 }
 
 func buildChart(m matrix) chart {
-	ch := chart{Width: 760, LabelW: 300, BarW: 400}
+	ch := chart{Width: 820, LabelW: 340, BarW: 400}
 	var max int64 = 1
 	for _, row := range m.Rows {
 		for i, c := range row.Cells {
@@ -133,10 +134,10 @@ func buildChart(m matrix) chart {
 			}
 			b := chartBar{Label: row.ID + " · " + m.CNIs[i]}
 			if c.Case.TimeToDetectMS != nil {
-				b.Detect = *c.Case.TimeToDetectMS
+				b.Detect, b.HasDetect = *c.Case.TimeToDetectMS, true
 			}
 			if c.Case.TimeToRepairMS != nil {
-				b.Repair = *c.Case.TimeToRepairMS
+				b.Repair, b.HasRepair = *c.Case.TimeToRepairMS, true
 			}
 			max = maxOf(max, b.Detect, b.Repair)
 			ch.Bars = append(ch.Bars, b)

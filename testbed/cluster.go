@@ -32,7 +32,9 @@ type Cluster struct {
 
 // New returns the life cycle of the cluster that cfg describes.
 func New(cfg Config) *Cluster {
-	return &Cluster{cfg: cfg, rec: reports.NewRecorder(reportName(cfg.Name), cfg.CNI)}
+	c := &Cluster{cfg: cfg, rec: reports.NewRecorder(reportName(cfg.Name), cfg.CNI)}
+	c.rec.SetEnvironment(c.knownEnvironment(context.Background()))
+	return c
 }
 
 // Config returns the cluster's configuration.
@@ -47,9 +49,6 @@ func (c *Cluster) Setup(ctx context.Context, envCfg *envconf.Config) (context.Co
 	c.rec.Infrastructure(time.Since(start), err)
 	if err == nil {
 		c.recordEnvironment(ctx, envCfg)
-	} else {
-		c.rec.SetEnvironment(reports.Environment{CNI: c.cfg.CNI, CNIVersion: imageTag(c.cniImage()),
-			Images: string(c.cfg.Images.Mode), NetcertCommit: netcertCommit(ctx), KubernetesVersion: "unknown: the cluster never came up"})
 	}
 	return ctx, err
 }

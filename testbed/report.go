@@ -121,11 +121,17 @@ func reportFindings(findings []doctor.Finding) []reports.Finding {
 
 func ptr[V any](v V) *V { return &v }
 
-// recordEnvironment records what the cluster runs: Kubernetes, the CNI's version, the kernel,
-// netcert's commit, the nodes and the image mode. What cannot be read says why.
+// knownEnvironment is what is known before the cluster exists: the CNI and its version, the image
+// mode and netcert's commit.
+func (c *Cluster) knownEnvironment(ctx context.Context) reports.Environment {
+	return reports.Environment{CNI: c.cfg.CNI, CNIVersion: imageTag(c.cniImage()), Images: string(c.cfg.Images.Mode),
+		NetcertCommit: netcertCommit(ctx), KubernetesVersion: "unknown: the cluster is not up"}
+}
+
+// recordEnvironment records what the running cluster runs: Kubernetes, the CNI's version, the
+// kernel, netcert's commit, the nodes and the image mode. What cannot be read says why.
 func (c *Cluster) recordEnvironment(ctx context.Context, envCfg *envconf.Config) {
-	env := reports.Environment{CNI: c.cfg.CNI, CNIVersion: imageTag(c.cniImage()), Images: string(c.cfg.Images.Mode),
-		NetcertCommit: netcertCommit(ctx)}
+	env := c.knownEnvironment(ctx)
 	if cs, err := kubernetes.NewForConfig(envCfg.Client().RESTConfig()); err != nil {
 		env.KubernetesVersion = "unknown: " + err.Error()
 	} else if v, err := cs.Discovery().ServerVersion(); err != nil {
