@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -43,7 +44,7 @@ func (p ipPool) String() string {
 
 // readIPPools lists Calico's IPPools.
 func readIPPools(ctx context.Context, c *Cluster) ([]ipPool, Evidence, error) {
-	ev := Evidence{Source: "LIST " + calicoIPPools.Resource + "." + calicoIPPools.Group}
+	ev := Evidence{Source: "LIST " + calicoIPPools.GroupResource().String()}
 	if c.Dynamic == nil {
 		return nil, ev, fmt.Errorf("no dynamic Kubernetes client to read Calico's IPPools")
 	}
@@ -77,7 +78,7 @@ func readIPPools(ctx context.Context, c *Cluster) ([]ipPool, Evidence, error) {
 
 // calicoVXLANPort reads Felix's VXLAN port from the FelixConfiguration named default.
 func calicoVXLANPort(ctx context.Context, c *Cluster) (int, Evidence, error) {
-	ev := Evidence{Source: "GET " + calicoFelixCfg.Resource + "." + calicoFelixCfg.Group + "/default (spec.vxlanPort)"}
+	ev := Evidence{Source: "GET " + calicoFelixCfg.GroupResource().String() + "/default (spec.vxlanPort)"}
 	if c.Dynamic == nil {
 		return 0, ev, fmt.Errorf("no dynamic Kubernetes client to read Calico's FelixConfiguration")
 	}
@@ -99,4 +100,39 @@ func calicoVXLANPort(ctx context.Context, c *Cluster) (int, Evidence, error) {
 	}
 	ev.Output = fmt.Sprintf("vxlanPort: %d", port)
 	return int(port), ev, nil
+}
+
+// podsIn returns the pods (not on the host network) with an address in prefix.
+func podsIn(pods []corev1.Pod, prefix netip.Prefix) []corev1.Pod {
+	var out []corev1.Pod
+	for _, pod := range pods {
+		for _, ip := range pod.Status.PodIPs {
+			if a, err := netip.ParseAddr(ip.IP); err == nil && !pod.Spec.HostNetwork && prefix.Contains(a) {
+				out = append(out, pod)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// podList names the pods and their addresses, or says none.
+func podList(pods []corev1.Pod, none string) string {
+	if len(pods) == 0 {
+		return none
+	}
+	var s []string
+	for _, pod := range pods {
+		s = append(s, pod.Namespace+"/"+pod.Name+" "+pod.Status.PodIP)
+	}
+	return fmt.Sprintf("%d pod(s) have addresses from it: %s", len(pods), strings.Join(s, ", "))
+}
+
+// blockList names IPAM blocks.
+func blockList(blocks []kube.IPAMBlock) string {
+	s := make([]string, len(blocks))
+	for i, b := range blocks {
+		s[i] = b.String()
+	}
+	return strings.Join(s, ", ")
 }

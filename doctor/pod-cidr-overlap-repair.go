@@ -192,7 +192,7 @@ func (r poolRepair) action() Action {
 	}
 	if !r.pool.Disabled {
 		what = append(what, "disable IPPool "+r.pool.Name)
-		a.Argv = append(a.Argv, []string{"kubectl", "patch", "ippools.crd.projectcalico.org", r.pool.Name, "--type=merge", "-p", `{"spec":{"disabled":true}}`})
+		a.Argv = append(a.Argv, []string{"kubectl", "patch", calicoIPPools.GroupResource().String(), r.pool.Name, "--type=merge", "-p", `{"spec":{"disabled":true}}`})
 	}
 	if len(r.recycle) > 0 {
 		what = append(what, "recycle the pods a controller re-creates: "+podList(r.recycle, ""))
@@ -203,15 +203,15 @@ func (r poolRepair) action() Action {
 	if len(r.blocks) > 0 {
 		what = append(what, "release its IPAM blocks once they are empty: "+blockList(r.blocks))
 		for _, b := range r.blocks {
-			a.Argv = append(a.Argv, []string{"kubectl", "delete", kube.CalicoIPAMBlocks.Resource + "." + kube.CalicoIPAMBlocks.Group, b.Name})
+			a.Argv = append(a.Argv, []string{"kubectl", "delete", kube.CalicoIPAMBlocks.GroupResource().String(), b.Name})
 			if b.Affinity != "" {
-				a.Argv = append(a.Argv, []string{"kubectl", "delete", kube.CalicoBlockAffinities.Resource + "." + kube.CalicoBlockAffinities.Group, b.Affinity})
+				a.Argv = append(a.Argv, []string{"kubectl", "delete", kube.CalicoBlockAffinities.GroupResource().String(), b.Affinity})
 			}
 		}
 	}
 	if len(r.leave) == 0 {
 		what = append(what, "then delete IPPool "+r.pool.Name+" (Felix does not SNAT pods' traffic to a pool's range, even a disabled pool's)")
-		a.Argv = append(a.Argv, []string{"kubectl", "delete", calicoIPPools.Resource + "." + calicoIPPools.Group, r.pool.Name})
+		a.Argv = append(a.Argv, []string{"kubectl", "delete", calicoIPPools.GroupResource().String(), r.pool.Name})
 	}
 	if len(r.leave) > 0 {
 		what = append(what, "NOT recycled, no controller owns them (delete and re-create them yourself): "+podList(r.leave, ""))

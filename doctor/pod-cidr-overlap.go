@@ -283,7 +283,7 @@ func (p PodCIDROverlap) clusterConflicts(st *overlapState, suggest string) []ove
 				cf.Summary = fmt.Sprintf("%s overlaps %s: Calico gives pods addresses from it that collide with those addresses; %s; %s",
 					pod.What, h.rng.What, podList(workloads, "no pod has an address from it yet"), blocks)
 				cf.Evidence = append(cf.Evidence, Evidence{Source: "LIST pods (status.podIPs)", Output: podList(workloads, "none in "+pod.Prefix.String())},
-					Evidence{Source: "LIST " + kube.CalicoIPAMBlocks.Resource + "." + kube.CalicoIPAMBlocks.Group, Output: blocks})
+					Evidence{Source: "LIST " + kube.CalicoIPAMBlocks.GroupResource().String(), Output: blocks})
 			}
 			out = append(out, cf)
 		}
@@ -299,40 +299,6 @@ func (p PodCIDROverlap) clusterConflicts(st *overlapState, suggest string) []ove
 
 // podsIn returns the pods (not on the host network) with an address in prefix.
 func (st *overlapState) podsIn(prefix netip.Prefix) []corev1.Pod { return podsIn(st.pods, prefix) }
-
-func podsIn(pods []corev1.Pod, prefix netip.Prefix) []corev1.Pod {
-	var out []corev1.Pod
-	for _, pod := range pods {
-		for _, ip := range pod.Status.PodIPs {
-			if a, err := netip.ParseAddr(ip.IP); err == nil && !pod.Spec.HostNetwork && prefix.Contains(a) {
-				out = append(out, pod)
-				break
-			}
-		}
-	}
-	return out
-}
-
-// podList names the pods and their addresses, or says none.
-func podList(pods []corev1.Pod, none string) string {
-	if len(pods) == 0 {
-		return none
-	}
-	var s []string
-	for _, pod := range pods {
-		s = append(s, pod.Namespace+"/"+pod.Name+" "+pod.Status.PodIP)
-	}
-	return fmt.Sprintf("%d pod(s) have addresses from it: %s", len(pods), strings.Join(s, ", "))
-}
-
-// blockList names IPAM blocks.
-func blockList(blocks []kube.IPAMBlock) string {
-	s := make([]string, len(blocks))
-	for i, b := range blocks {
-		s[i] = b.String()
-	}
-	return strings.Join(s, ", ")
-}
 
 // freePodSubnet proposes a /16 pod subnet that overlaps no range netcert saw (node addresses and
 // routes outside the CNI, Service CIDRs, the pod network); "" when none of the candidates is free.
