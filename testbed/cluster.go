@@ -169,7 +169,7 @@ func (c *Cluster) deleteOnInterrupt() {
 // interrupted writes the run's report, marked interrupted, then tears the cluster down.
 func (c *Cluster) interrupted(why string) {
 	c.rec.Interrupted()
-	writeReport(c.rec, reportName(c.cfg.Name), c.cfg.Logf)
+	writeReport(c.rec, c.cfg.Logf)
 	c.cleanup(why)
 }
 

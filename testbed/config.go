@@ -57,8 +57,13 @@ func ConfigFromEnv(name, cni, podSubnet string) (Config, error) {
 		PodSubnet:  podSubnet,
 		Images:     images.For(mode),
 		Keep:       keep,
-		Logf:       log.New(os.Stderr, "[netcert "+name+"] ", log.Ltime).Printf,
+		Logf:       suiteLogf(name),
 	}, nil
+}
+
+// suiteLogf prints progress lines of the cluster name to stderr.
+func suiteLogf(name string) func(format string, args ...any) {
+	return log.New(os.Stderr, "[netcert "+name+"] ", log.Ltime).Printf
 }
 
 // RepoRoot returns the root of the netcert module (where go.mod is), from the working directory up.

@@ -19,6 +19,21 @@ const (
 	NodeNetwork = "pod-to-node-network-host"
 )
 
+// CrossNodeFrom selects the pod-to-pod cases across nodes that node's pods send.
+func CrossNodeFrom(node string) func(TrafficCase) bool {
+	return func(tc TrafficCase) bool { return tc.Path == CrossNode && tc.From.Node == node }
+}
+
+// CrossNodeVia selects the pod-to-pod cases across nodes that node's pods send or receive.
+func CrossNodeVia(node string) func(TrafficCase) bool {
+	return func(tc TrafficCase) bool { return tc.Path == CrossNode && (tc.From.Node == node || tc.To == node) }
+}
+
+// TestZoneDNS selects the DNS cases of the test zone's record, a name outside the cluster domain.
+func TestZoneDNS(tc TrafficCase) bool {
+	return tc.Path == DNS && tc.Args[len(tc.Args)-1] == TestRecordName
+}
+
 // TrafficCase is one real-traffic check: run the probe with Args inside pod From.
 type TrafficCase struct {
 	Path string   // one of the path kinds above

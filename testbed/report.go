@@ -74,10 +74,24 @@ func failureText(msg string) string {
 	return strings.Join(keep, "\n")
 }
 
-// Step wraps fn as an e2e-framework step whose outcome, duration and failures are recorded under
-// the case caseID.
-func (c *Cluster) Step(caseID, name string, fn StepFunc) features.Func {
-	return func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+// NewFeature starts an e2e-framework feature named after the case rc, labelled fault=<rc.Fault>,
+// cni=<the cluster's CNI> and variant=<rc.Variant> when there is one, whose first setup records
+// that the case began.
+func (c *Cluster) NewFeature(rc reports.Case) *features.FeatureBuilder {
+	f := features.New(rc.Name).WithLabel("fault", rc.Fault).WithLabel("cni", c.cfg.CNI)
+	if rc.Variant != "" {
+		f = f.WithLabel("variant", rc.Variant)
+	}
+	return f.WithSetup("record the case", func(ctx context.Context, _ *testing.T, _ *envconf.Config) context.Context {
+		c.rec.StartCase(rc)
+		return ctx
+	})
+}
+
+// Step returns fn as a named e2e-framework step (for Assess or WithSetup) whose outcome, duration
+// and failures are recorded under the case caseID.
+func (c *Cluster) Step(caseID, name string, fn StepFunc) (string, features.Func) {
+	return name, func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 		st := &stepT{T: t}
 		start := time.Now()
 		defer func() {
@@ -95,9 +109,6 @@ func (c *Cluster) Step(caseID, name string, fn StepFunc) features.Func {
 		return fn(ctx, st, cfg)
 	}
 }
-
-// StartCase records that a case (a feature) began.
-func (c *Cluster) StartCase(rc reports.Case) { c.rec.StartCase(rc) }
 
 // RecordDetection records what detection named in a case, and how long it took.
 func (c *Cluster) RecordDetection(caseID string, took time.Duration, findings []doctor.Finding) {
@@ -186,8 +197,8 @@ func netcertCommit(ctx context.Context) string {
 // reportName is the suite's name in reports: the cluster's name without "netcert-".
 func reportName(cluster string) string { return strings.TrimPrefix(cluster, "netcert-") }
 
-// writeReport writes the run's reports to the report directory and says where.
-func writeReport(rec *reports.Recorder, suite string, logf func(string, ...any)) {
+// writeReport writes the run's reports to the report directory, as <suite>.*, and says where.
+func writeReport(rec *reports.Recorder, logf func(string, ...any)) {
 	dir := os.Getenv(ReportDirEnv)
 	if dir == "" {
 		root, err := RepoRoot()
@@ -198,7 +209,7 @@ func writeReport(rec *reports.Recorder, suite string, logf func(string, ...any))
 		dir = filepath.Join(root, "reports", "out", "suites")
 	}
 	rep := rec.Report()
-	paths, err := reports.WriteFiles(dir, suite, rep)
+	paths, err := reports.WriteFiles(dir, rep.Runs[0].Suite, rep)
 	if err != nil {
 		logf("writing the report failed: %v", err)
 		return

@@ -33,11 +33,12 @@ func TestFailureTextKeepsWhatTestifySaid(t *testing.T) {
 
 func TestStepRecordsOutcomeAndDuration(t *testing.T) {
 	c := New(Config{Name: "netcert-unit", CNI: "flannel", Logf: t.Logf})
-	c.StartCase(reports.Case{ID: "ip-forward-off", Fault: "ip-forward-off"})
-	step := c.Step("ip-forward-off", "baseline", func(ctx context.Context, t T, _ *envconf.Config) context.Context {
+	c.rec.StartCase(reports.Case{ID: "ip-forward-off", Fault: "ip-forward-off"})
+	name, step := c.Step("ip-forward-off", "baseline", func(ctx context.Context, t T, _ *envconf.Config) context.Context {
 		t.Logf("a step that passes")
 		return ctx
 	})
+	assert.Equal(t, "baseline", name)
 	step(context.Background(), t, nil)
 	c.RecordDetection("ip-forward-off", 8700*time.Millisecond, nil)
 	got := c.rec.Run().Cases["ip-forward-off"]

@@ -43,20 +43,13 @@ func (c *Cluster) Feature(s Scenario) features.Feature {
 	if s.Variant != "" {
 		name, caseID = id+" ("+s.Variant+")", id+"/"+s.Variant
 	}
-	step := func(stepName string, fn StepFunc) (string, features.Func) {
-		return stepName, c.Step(caseID, stepName, fn)
-	}
+	step := func(stepName string, fn StepFunc) (string, features.Func) { return c.Step(caseID, stepName, fn) }
 	var dc *doctor.Cluster
 	var fc *faults.Cluster
 	var detected []doctor.Finding
 	var featureT *testing.T // each assessment runs in a subtest: reverts belong to the feature
-	f := features.New(name).WithLabel("fault", id).WithLabel("cni", c.cfg.CNI)
-	if s.Variant != "" {
-		f = f.WithLabel("variant", s.Variant)
-	}
-	return f.WithSetup("connect to the cluster", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+	return c.NewFeature(reports.Case{ID: caseID, Name: name, Fault: id, Variant: s.Variant}).WithSetup("connect to the cluster", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 		var err error
-		c.StartCase(reports.Case{ID: caseID, Name: name, Fault: id, Variant: s.Variant})
 		dc, fc, err = c.Targets(cfg)
 		require.NoError(t, err)
 		featureT = t
@@ -167,12 +160,8 @@ func symptomGone(ctx context.Context, t T, cfg *envconf.Config, breaks func(Traf
 // anywhere, and every repair's plan empty.
 func (c *Cluster) HealthyFeature(problems []doctor.Problem) features.Feature {
 	const caseID = "healthy-cluster"
-	return features.New("healthy cluster").WithLabel("fault", "none").WithLabel("cni", c.cfg.CNI).
-		WithSetup("record", func(ctx context.Context, _ *testing.T, _ *envconf.Config) context.Context {
-			c.StartCase(reports.Case{ID: caseID, Name: "healthy cluster", Fault: "none"})
-			return ctx
-		}).
-		Assess("no check fires and no repair plans anything", c.Step(caseID, "no check fires and no repair plans anything", func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
+	return c.NewFeature(reports.Case{ID: caseID, Name: "healthy cluster", Fault: "none"}).
+		Assess(c.Step(caseID, "no check fires and no repair plans anything", func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
 			dc, _, err := c.Targets(cfg)
 			require.NoError(t, err)
 			for _, p := range problems {

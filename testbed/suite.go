@@ -2,8 +2,6 @@ package testbed
 
 import (
 	"fmt"
-	"log"
-	"os"
 	"testing"
 
 	"sigs.k8s.io/e2e-framework/pkg/env"
@@ -28,7 +26,7 @@ func NewSuite(name, cni, podSubnet string) (env.Environment, *Cluster, error) {
 		err = fmt.Errorf("%s: %w", name, err)
 		rec := reports.NewRecorder(reportName(name), cni)
 		rec.Infrastructure(0, err)
-		writeReport(rec, reportName(name), log.New(os.Stderr, "[netcert "+name+"] ", log.Ltime).Printf)
+		writeReport(rec, suiteLogf(name))
 		return nil, nil, err
 	}
 	cluster := New(cfg)
@@ -42,7 +40,7 @@ func NewSuite(name, cni, podSubnet string) (env.Environment, *Cluster, error) {
 func RunSuite(testenv env.Environment, cluster *Cluster, m *testing.M) int {
 	code := testenv.Run(m)
 	if cluster != nil {
-		writeReport(cluster.rec, reportName(cluster.cfg.Name), cluster.cfg.Logf)
+		writeReport(cluster.rec, cluster.cfg.Logf)
 	}
 	return code
 }

@@ -2,7 +2,6 @@ package testbed
 
 import (
 	"context"
-	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -13,16 +12,12 @@ import (
 )
 
 // TrafficMatrixFeature proves that the healthy cluster of the given number of nodes carries real
-// traffic on every path of the traffic matrix, one subtest per case (case traffic-matrix in the
-// report, with the failing paths).
+// traffic on every path of the traffic matrix (case traffic-matrix in the report; a failing path
+// is named in the step's messages).
 func (c *Cluster) TrafficMatrixFeature(nodes int) features.Feature {
 	const caseID = "traffic-matrix"
-	return features.New("traffic matrix").WithLabel("suite", reportName(c.cfg.Name)).WithLabel("fault", "none").
-		WithSetup("record", func(ctx context.Context, _ *testing.T, _ *envconf.Config) context.Context {
-			c.StartCase(reports.Case{ID: caseID, Name: "traffic matrix", Fault: "none"})
-			return ctx
-		}).
-		Assess("every path carries real traffic", c.Step(caseID, "every path carries real traffic", func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
+	return c.NewFeature(reports.Case{ID: caseID, Name: "traffic matrix", Fault: "none"}).WithLabel("suite", reportName(c.cfg.Name)).
+		Assess(c.Step(caseID, "every path carries real traffic", func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
 			r := cfg.Client().Resources()
 			pods, err := ProbePods(ctx, r)
 			require.NoError(t, err)

@@ -34,9 +34,7 @@ func TestFaults(t *testing.T) {
 			Fault:   faults.IPForwardOff{Node: brokenNode},
 			Problem: doctor.IPForwardOff{},
 			Checks:  checks,
-			Breaks: func(tc testbed.TrafficCase) bool {
-				return tc.Path == testbed.CrossNode && tc.From.Node == brokenNode
-			},
+			Breaks:  testbed.CrossNodeFrom(brokenNode),
 		}),
 		cluster.Feature(testbed.Scenario{
 			Variant: faults.OverlayPortBlockedRawDrop,
@@ -45,9 +43,7 @@ func TestFaults(t *testing.T) {
 			Fault:   faults.OverlayPortBlocked{Node: brokenNode, Port: 4789, Mode: faults.OverlayPortBlockedRawDrop},
 			Problem: doctor.OverlayPortBlocked{},
 			Checks:  checks,
-			Breaks: func(tc testbed.TrafficCase) bool {
-				return tc.Path == testbed.CrossNode && (tc.From.Node == brokenNode || tc.To == brokenNode)
-			},
+			Breaks:  testbed.CrossNodeVia(brokenNode),
 		}),
 		cluster.Feature(testbed.Scenario{
 			Fault: faults.PodCIDROverlap{},
@@ -69,9 +65,7 @@ func TestFaults(t *testing.T) {
 			Fault:   faults.CoreDNSForwardBroken{DeadService: testbed.Namespace + "/" + testbed.DeadUpstream},
 			Problem: doctor.CoreDNSForwardBroken{},
 			Checks:  checks,
-			Breaks: func(tc testbed.TrafficCase) bool {
-				return tc.Path == testbed.DNS && tc.Args[len(tc.Args)-1] == testbed.TestRecordName
-			},
+			Breaks:  testbed.TestZoneDNS,
 		}),
 	)
 }

@@ -31,16 +31,13 @@ func TestFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs a kind cluster")
 	}
-	crossNodeFrom := func(n string) func(testbed.TrafficCase) bool {
-		return func(tc testbed.TrafficCase) bool { return tc.Path == testbed.CrossNode && tc.From.Node == n }
-	}
 	testenv.Test(t,
 		cluster.Feature(testbed.Scenario{
 			Fault:   faults.IPForwardOff{Node: brokenNode},
 			Problem: doctor.IPForwardOff{},
 			Checks:  checks(),
 			// Without forwarding the node routes nothing to or from its pods off the node.
-			Breaks: crossNodeFrom(brokenNode),
+			Breaks: testbed.CrossNodeFrom(brokenNode),
 		}),
 		overlayFeature(faults.OverlayPortBlockedInputDrop),
 		overlayFeature(faults.OverlayPortBlockedRawDrop),
@@ -52,7 +49,7 @@ func TestFaults(t *testing.T) {
 			// The node sends what is meant for the first half of the target's podCIDR, where the
 			// probe pods are, into the fault's veth.
 			Breaks: func(tc testbed.TrafficCase) bool {
-				return crossNodeFrom(brokenNode)(tc) && tc.To == otherNode
+				return testbed.CrossNodeFrom(brokenNode)(tc) && tc.To == otherNode
 			},
 		}),
 		cluster.Feature(testbed.Scenario{
@@ -60,9 +57,7 @@ func TestFaults(t *testing.T) {
 			Problem: doctor.CoreDNSForwardBroken{},
 			Checks:  checks(),
 			// Names outside the cluster domain go to the dead upstream; cluster names still resolve.
-			Breaks: func(tc testbed.TrafficCase) bool {
-				return tc.Path == testbed.DNS && tc.Args[len(tc.Args)-1] == testbed.TestRecordName
-			},
+			Breaks: testbed.TestZoneDNS,
 		}),
 	)
 }
@@ -77,8 +72,6 @@ func overlayFeature(mode string) features.Feature {
 		Checks:  checks(),
 		// The node drops the VXLAN packets that reach it: requests to its pods and the replies
 		// to its pods' requests.
-		Breaks: func(tc testbed.TrafficCase) bool {
-			return tc.Path == testbed.CrossNode && (tc.From.Node == brokenNode || tc.To == brokenNode)
-		},
+		Breaks: testbed.CrossNodeVia(brokenNode),
 	})
 }

@@ -34,15 +34,11 @@ func TestOverlappingPodSubnet(t *testing.T) {
 	var findings []doctor.Finding
 	var featureT *testing.T // the steps run in subtests: the cluster's deletion belongs to the feature
 	const caseID = "pod-cidr-overlap/overlapping-pod-subnet"
-	step := func(name string, fn testbed.StepFunc) (string, features.Func) {
-		return name, cluster.Step(caseID, name, fn)
-	}
-	feature := features.New("pod-cidr-overlap: cluster created with an overlapping pod subnet").
-		WithLabel("fault", "pod-cidr-overlap").WithLabel("cni", "flannel").WithLabel("case", "overlapping-pod-subnet").
-		WithSetup("record", func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+	step := func(name string, fn testbed.StepFunc) (string, features.Func) { return cluster.Step(caseID, name, fn) }
+	feature := cluster.NewFeature(reports.Case{ID: caseID, Name: "pod-cidr-overlap: cluster created with an overlapping pod subnet",
+		Fault: "pod-cidr-overlap", Variant: "overlapping-pod-subnet"}).WithLabel("case", "overlapping-pod-subnet").
+		WithSetup("keep the feature's T", func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 			featureT = t
-			cluster.StartCase(reports.Case{ID: caseID, Name: "pod-cidr-overlap: cluster created with an overlapping pod subnet",
-				Fault: "pod-cidr-overlap", Variant: "overlapping-pod-subnet"})
 			return ctx
 		}).
 		WithSetup(step("create a cluster whose pod subnet lies inside its node network", func(ctx context.Context, t testbed.T, _ *envconf.Config) context.Context {
