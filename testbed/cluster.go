@@ -6,15 +6,11 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
-	"sigs.k8s.io/e2e-framework/pkg/envfuncs"
-	"sigs.k8s.io/e2e-framework/support/kind"
 
 	"github.com/netcert/netcert/reports"
 )
@@ -80,31 +76,37 @@ func (c *Cluster) setup(ctx context.Context, envCfg *envconf.Config) (context.Co
 
 	start := time.Now()
 	logf("creating kind cluster %s (%s images, node image %s)", c.cfg.Name, c.cfg.Images.Mode, c.cfg.Images.Node)
-	create := envfuncs.CreateClusterWithConfig(kind.NewProvider(), c.cfg.Name, c.cfg.KindConfig,
-		kind.WithImage(c.cfg.Images.Node), kind.WithPath(c.kind))
-	if ctx, err = create(ctx, envCfg); err != nil {
-		return ctx, fmt.Errorf("create kind cluster %s: %w", c.cfg.Name, err)
+	if err := c.createKind(ctx, envCfg); err != nil {
+		return ctx, err
 	}
 	logf("kind cluster created in %s", since(start))
 
 	for _, image := range c.cfg.Images.LocalImages(c.cfg.CNI) {
 		t := time.Now()
-		if ctx, err = envfuncs.LoadImageToCluster(c.cfg.Name, image)(ctx, envCfg); err != nil {
+		if err := c.loadImage(ctx, image); err != nil {
 			return ctx, err
 		}
 		logf("loaded %s in %s", image, since(t))
 	}
-	if err := c.install(ctx, envCfg); err != nil {
-		return ctx, err
-	}
-	if err := c.waitReady(ctx, envCfg); err != nil {
-		return ctx, err
-	}
-	if err := c.startNetworkHost(ctx, envCfg.Client().Resources()); err != nil {
+	if err := c.bringUp(ctx, envCfg); err != nil {
+		if ctx.Err() == nil {
+			logf("kind logs of the cluster that did not come up: %s", c.exportKindLogs(ctx, "not-ready"))
+		}
 		return ctx, err
 	}
 	logf("cluster Ready in %s (CNI %s, every node, CoreDNS and netcert probes Ready)", since(start), c.cfg.CNI)
 	return ctx, nil
+}
+
+// bringUp installs the CNI and netcert's workloads on the new cluster and waits for them.
+func (c *Cluster) bringUp(ctx context.Context, envCfg *envconf.Config) error {
+	if err := c.install(ctx, envCfg); err != nil {
+		return err
+	}
+	if err := c.waitReady(ctx, envCfg); err != nil {
+		return err
+	}
+	return c.startNetworkHost(ctx, envCfg.Client().Resources())
 }
 
 // Teardown deletes the cluster and its Docker network, unless the user asked to keep them. It does
@@ -125,8 +127,8 @@ func (c *Cluster) Teardown(ctx context.Context, envCfg *envconf.Config) (context
 		return ctx, err
 	}
 	c.deleted = true
-	// The e2e-framework writes the cluster's kubeconfig to a temporary file: remove it too.
-	if envCfg != nil && strings.HasPrefix(filepath.Base(envCfg.KubeconfigFile()), "kind-cluster-") {
+	// Setup wrote the cluster's kubeconfig to a temporary file: remove it too.
+	if envCfg != nil && isTempKubeconfig(envCfg.KubeconfigFile()) {
 		_ = os.Remove(envCfg.KubeconfigFile())
 	}
 	c.cfg.Logf("deleted cluster %s and its Docker network in %s", c.cfg.Name, since(start))

@@ -201,12 +201,7 @@ func reportName(cluster string) string { return strings.TrimPrefix(cluster, "net
 func writeReport(rec *reports.Recorder, logf func(string, ...any)) {
 	dir := os.Getenv(ReportDirEnv)
 	if dir == "" {
-		root, err := RepoRoot()
-		if err != nil {
-			logf("no report written: %v", err)
-			return
-		}
-		dir = filepath.Join(root, "reports", "out", "suites")
+		dir = outDir("suites")
 	}
 	rep := rec.Report()
 	paths, err := reports.WriteFiles(dir, rep.Runs[0].Suite, rep)
@@ -215,4 +210,14 @@ func writeReport(rec *reports.Recorder, logf func(string, ...any)) {
 		return
 	}
 	logf("run %s; report: %s", rep.Runs[0].Status, strings.Join(paths, ", "))
+}
+
+// outDir is reports/out/<sub> in the repository (in the working directory if the repository's
+// root cannot be found).
+func outDir(sub string) string {
+	root, err := RepoRoot()
+	if err != nil {
+		root = "."
+	}
+	return filepath.Join(root, "reports", "out", sub)
 }
