@@ -35,8 +35,9 @@ vet: ## go vet and gofmt
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 
-lint: ## staticcheck (a Go tool pinned in go.mod)
+lint: ## staticcheck and actionlint for the GitHub workflows (Go tools pinned in go.mod)
 	$(GO) tool staticcheck ./...
+	$(GO) tool actionlint
 
 clean-clusters: ## delete the kind clusters and Docker networks that netcert suites left behind
 	@for c in $$($(GO) run sigs.k8s.io/kind get clusters 2>/dev/null | grep '^netcert-'); do \

@@ -17,22 +17,31 @@ preflight() {
   command -v go >/dev/null || die "Go is not on PATH: install Go $(sed -n 's/^go //p' "$NETCERT_ROOT/go.mod") or newer"
   command -v gcc >/dev/null || apt_install gcc libc6-dev
   command -v debootstrap >/dev/null || apt_install debootstrap
+  # debootstrap checks the Debian archive's signatures (Debian has the keyring; Ubuntu lacks it).
+  [[ -e /usr/share/keyrings/debian-archive-keyring.gpg ]] || apt_install debian-archive-keyring
   command -v jq >/dev/null || apt_install jq
-  # The HTML report's test renders it in headless Chromium (make browser).
-  command -v chromium >/dev/null || apt_install chromium
+  # The HTML report's test renders it in headless Chromium (make browser), or in $NETCERT_CHROMIUM.
+  [[ -n "${NETCERT_CHROMIUM:-}" ]] || command -v chromium >/dev/null || apt_install chromium
 }
 
+# build_binaries [upstream]: every binary of the local images, or in upstream mode only what the
+# upstream images lack (the CNI plugins, netcert's programs, Calico's manifest).
 build_binaries() {
+  ensure_binaries cni-plugins "$(recipe_hash "$NETCERT_ROOT/images/build/cni-plugins.sh" \
+    "=$CNI_PLUGINS_VERSION" "=$FLANNEL_CNI_PLUGIN_VERSION")" build_cni_plugins
+  ensure_binaries netcert "$(netcert_programs_recipe)" build_netcert_programs
+  if [[ ${1:-} == upstream ]]; then
+    ensure_binaries calico-manifest "$(recipe_hash "$NETCERT_ROOT/images/build/calico.sh" "=$CALICO_VERSION" \
+      "=$CALICO_MANIFEST")" copy_calico_manifest
+    return
+  fi
   ensure_binaries kubernetes "$(recipe_hash "$NETCERT_ROOT/images/build/kubernetes.sh" "=$KUBERNETES_VERSION")" build_kubernetes
   ensure_binaries pause "$(recipe_hash "$NETCERT_ROOT/images/build/pause.sh" "=$KUBERNETES_VERSION" "=$PAUSE_VERSION")" build_pause
   ensure_binaries etcd "$(recipe_hash "$NETCERT_ROOT/images/build/etcd.sh" "=$ETCD_VERSION")" build_etcd
   ensure_binaries coredns "$(recipe_hash "$NETCERT_ROOT/images/build/coredns.sh" "=$COREDNS_VERSION")" build_coredns
-  ensure_binaries cni-plugins "$(recipe_hash "$NETCERT_ROOT/images/build/cni-plugins.sh" \
-    "=$CNI_PLUGINS_VERSION" "=$FLANNEL_CNI_PLUGIN_VERSION")" build_cni_plugins
   ensure_binaries flanneld "$(recipe_hash "$NETCERT_ROOT/images/build/flanneld.sh" "=$FLANNEL_VERSION")" build_flanneld
   ensure_binaries calico "$(recipe_hash "$NETCERT_ROOT/images/build/calico.sh" "=$CALICO_VERSION" \
     "=$CALICO_API_VERSION" "=$CALICO_BUILD_VERSION" "=$CALICO_MANIFEST")" build_calico
-  ensure_binaries netcert "$(netcert_programs_recipe)" build_netcert_programs
 }
 
 NODE_ROOTFS=netcert.local/rootfs-node:$DEBIAN_SUITE
@@ -40,14 +49,28 @@ NET_ROOTFS=netcert.local/rootfs-net:$DEBIAN_SUITE
 NODE_ROOTFS_RECIPE=$(recipe_hash "$NETCERT_ROOT/images/build/rootfs.sh" "=node" "=$DEBIAN_SUITE")
 NET_ROOTFS_RECIPE=$(recipe_hash "$NETCERT_ROOT/images/build/rootfs.sh" "=net" "=$DEBIAN_SUITE")
 
-# Mostly downloads and dpkg: runs beside the Go builds, which want the CPUs.
+# build_rootfs_images [upstream]: mostly downloads and dpkg, so it runs beside the Go builds, which
+# want the CPUs. Upstream mode needs only the network agents' root file system (CNI plugins image).
 build_rootfs_images() {
-  ensure_image "$NODE_ROOTFS" "$NODE_ROOTFS_RECIPE" build_rootfs "${node_rootfs_packages[@]}"
   ensure_image "$NET_ROOTFS" "$NET_ROOTFS_RECIPE" build_rootfs "${net_rootfs_packages[@]}"
+  [[ ${1:-} == upstream ]] || ensure_image "$NODE_ROOTFS" "$NODE_ROOTFS_RECIPE" build_rootfs "${node_rootfs_packages[@]}"
 }
 
+# build_images [upstream]: the images built here in either mode, then the local mode's own.
 build_images() {
-  local builders=$NETCERT_ROOT/images/build/images.sh
+  local builders=$NETCERT_ROOT/images/build/images.sh plugin plugins=()
+  for plugin in "${cni_plugins[@]#*/}"; do plugins+=("cni/$plugin=/cni-plugins/$plugin"); done
+  ensure_image "$CNI_PLUGINS_IMAGE" "$(recipe_hash "$builders" "$BIN_DIR/.cni-plugins.recipe" "=$NET_ROOTFS_RECIPE")" \
+    binary_image "$NET_ROOTFS" '["/bin/sh"]' "${plugins[@]}"
+
+  ensure_image "$PROBE_IMAGE" "$(recipe_hash "$builders" "$BIN_DIR/.netcert.recipe")" \
+    binary_image scratch '["/netcert-probe", "serve"]' "netcert-probe=/netcert-probe" "netcert-dns-upstream=/netcert-dns-upstream"
+  [[ ${1:-} == upstream ]] || build_local_images
+}
+
+# build_local_images: the node image (Kubernetes, etcd, CoreDNS, pause), Flannel and Calico.
+build_local_images() {
+  local builders=$NETCERT_ROOT/images/build/images.sh plugin plugins=()
   local k8s=registry.k8s.io v=$KUBERNETES_VERSION bin=/usr/local/bin
   local -A recipe
   recipe[k8s]=$(recipe_hash "$builders" "$BIN_DIR/.kubernetes.recipe")
@@ -74,11 +97,6 @@ build_images() {
 
   ensure_image "$LOCAL_FLANNEL_IMAGE" "$(recipe_hash "$builders" "$BIN_DIR/.flanneld.recipe" "$BIN_DIR/.cni-plugins.recipe" "=$NET_ROOTFS_RECIPE")" \
     binary_image "$NET_ROOTFS" '["/opt/bin/flanneld"]' "flanneld=/opt/bin/flanneld" "cni/flannel=/flannel"
-  local plugin plugins=()
-  for plugin in "${cni_plugins[@]#*/}"; do plugins+=("cni/$plugin=/cni-plugins/$plugin"); done
-  ensure_image "$CNI_PLUGINS_IMAGE" "$(recipe_hash "$builders" "$BIN_DIR/.cni-plugins.recipe" "=$NET_ROOTFS_RECIPE")" \
-    binary_image "$NET_ROOTFS" '["/bin/sh"]' "${plugins[@]}"
-
   # Calico: calico-node with netcert's start script (VXLAN, no BIRD); the CNI image, whose installer
   # copies its /opt/cni/bin to the node; kube-controllers.
   local calico=$BIN_DIR/.calico.recipe start=$NETCERT_ROOT/images/calico/start-calico-node
@@ -91,8 +109,6 @@ build_images() {
     binary_image scratch '["/opt/cni/bin/install"]' "${plugins[@]}" \
     calico/calico=/opt/cni/bin/calico calico/calico=/opt/cni/bin/calico-ipam calico/install=/opt/cni/bin/install
   ensure_image "$LOCAL_CALICO_KUBE_CONTROLLERS_IMAGE" "$(recipe_hash "$builders" "$calico")" calico_kube_controllers_image
-  ensure_image "$PROBE_IMAGE" "$(recipe_hash "$builders" "$BIN_DIR/.netcert.recipe")" \
-    binary_image scratch '["/netcert-probe", "serve"]' "netcert-probe=/netcert-probe" "netcert-dns-upstream=/netcert-dns-upstream"
 }
 
 main() {
@@ -101,11 +117,14 @@ main() {
   step "Docker engine" ensure_docker_engine
   step "OCI runtime wrapper" install_runtime_wrapper
   step "privileged containers" check_privileged_containers
-  build_rootfs_images &
+  local mode=${NETCERT_IMAGES:-local}
+  [[ $mode == local || $mode == upstream ]] || die "NETCERT_IMAGES=$mode: want local or upstream"
+  log "image mode: $mode"
+  build_rootfs_images "$mode" &
   local rootfs_pid=$!
-  build_binaries
+  build_binaries "$mode"
   wait "$rootfs_pid" || die "building the Debian root file systems failed (see the output above)"
-  build_images
+  build_images "$mode"
   log "set-up complete in $(($(date +%s) - SETUP_STARTED))s"
 }
 

@@ -26,10 +26,26 @@ calico_replaces() {
   printf '%s\nreplace %s => %s %s\n' "$replaces" "$calico_api_module" "$calico_api_module" "$CALICO_API_VERSION"
 }
 
-build_calico() {
-  local dir=$MODULES_DIR/calico download
+# calico_download: `go mod download -json` of the Calico module (its Dir holds the manifests).
+calico_download() {
+  local download
   download=$(cd / && go mod download -json "$calico_module@$CALICO_VERSION") ||
     { echo "$download" >&2; return 1; }
+  printf '%s\n' "$download"
+}
+
+# copy_calico_manifest [DOWNLOAD]: the module's manifest of the same commit, for the test bed, which
+# patches it (images, IP pool) when it installs Calico. Upstream mode needs it too.
+copy_calico_manifest() {
+  local download=${1:-}
+  [[ -n "$download" ]] || download=$(calico_download) || return
+  mkdir -p "$NETCERT_CACHE/manifests"
+  install -m 0644 "$(jq -r .Dir <<<"$download")/manifests/$CALICO_MANIFEST" "$NETCERT_CACHE/manifests/"
+}
+
+build_calico() {
+  local dir=$MODULES_DIR/calico download
+  download=$(calico_download) || return
   go_wrapper_module "$dir" netcert.local/build/calico
   calico_replaces "$(jq -r .GoMod <<<"$download")" >>"$dir/go.mod" || return
   go_get "$dir" "$calico_module@$CALICO_VERSION" || return
@@ -49,8 +65,5 @@ build_calico() {
     # CGO off: no BPF data plane; the iptables data plane is complete.
     go_static_build "$dir" "$BIN_DIR/calico/$name" "$calico_module/${cmd#*=}" -ldflags "-s -w $ldflags" || return
   done
-
-  # The manifest of the same commit; the test bed patches it (images, IP pool) when it installs Calico.
-  mkdir -p "$NETCERT_CACHE/manifests"
-  install -m 0644 "$(jq -r .Dir <<<"$download")/manifests/$CALICO_MANIFEST" "$NETCERT_CACHE/manifests/"
+  copy_calico_manifest "$download"
 }

@@ -9,19 +9,26 @@ node_rootfs_packages=(systemd systemd-sysv dbus containerd runc iptables nftable
 # What in-cluster network agents (kube-proxy, flanneld) need.
 net_rootfs_packages=(iptables nftables ipset conntrack kmod iproute2 ca-certificates netbase)
 
-# debian_mirror prints the first non-security Debian archive configured for apt on this machine.
+# debian_mirror prints the Debian archive to debootstrap from: $NETCERT_DEBIAN_MIRROR if set; on
+# Debian, the first non-security archive apt uses; elsewhere (an Ubuntu CI runner) deb.debian.org.
 debian_mirror() {
-  local files=(/etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources)
-  cat "${files[@]}" 2>/dev/null |
-    awk '/^URIs:/ {print $2} /^deb / {for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) {print $i; break}}' |
-    grep -v security | head -n1
+  if [[ -n "${NETCERT_DEBIAN_MIRROR:-}" ]]; then
+    echo "$NETCERT_DEBIAN_MIRROR"
+  elif [[ "$(. /etc/os-release 2>/dev/null && echo "$ID")" != debian ]]; then
+    echo http://deb.debian.org/debian
+  else
+    local files=(/etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources)
+    cat "${files[@]}" 2>/dev/null |
+      awk '/^URIs:/ {print $2} /^deb / {for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) {print $i; break}}' |
+      grep -v security | head -n1
+  fi
 }
 
 # build_rootfs IMAGE RECIPE PACKAGE...: debootstraps a minimal Debian with PACKAGEs and imports it.
 build_rootfs() {
   local image=$1 recipe=$2 dir mirror; shift 2
   mirror=$(debian_mirror)
-  [[ -n "$mirror" ]] || { echo "no Debian archive found in /etc/apt/sources.list*" >&2; return 1; }
+  [[ -n "$mirror" ]] || { echo "no Debian archive found in /etc/apt/sources.list*: set NETCERT_DEBIAN_MIRROR" >&2; return 1; }
   dir=$NETCERT_CACHE/rootfs/${image##*/}
   rm -rf "$dir" && mkdir -p "$dir" "$NETCERT_CACHE/debs"
   debootstrap --variant=minbase --cache-dir="$NETCERT_CACHE/debs" \
