@@ -159,6 +159,32 @@ func TestMerge(t *testing.T) {
 	assert.Error(t, err)
 }
 
+// Two suites on one CNI that ran the same case: a failure in either fails the cell, whichever
+// suite ran last.
+func TestMatrixCellOfTwoSuitesShowsTheWorseOutcome(t *testing.T) {
+	run := func(suite string, outcome Outcome) Run {
+		r := NewRecorder(suite, "flannel")
+		r.Infrastructure(time.Second, nil)
+		r.StartCase(Case{ID: "traffic-matrix", Fault: "none"})
+		r.Step("traffic-matrix", Step{Name: "traffic", Outcome: outcome})
+		return r.Run()
+	}
+	for _, order := range [][]Run{
+		{run("flannel", Failed), run("smoke", Passed)},
+		{run("smoke", Passed), run("flannel", Failed)},
+	} {
+		m := buildMatrix(Report{Runs: order})
+		require.Len(t, m.Rows, 1)
+		c := m.Rows[0].Cells[0]
+		assert.Equal(t, Failed, c.Case.Outcome)
+		assert.Equal(t, order[0].Suite+", "+order[1].Suite, c.Suite)
+		assert.Equal(t, 1, m.Failed)
+		assert.Zero(t, m.Passed)
+	}
+	m := buildMatrix(Report{Runs: []Run{run("smoke", Passed), run("flannel", Passed)}})
+	assert.Equal(t, Passed, m.Rows[0].Cells[0].Case.Outcome)
+}
+
 // The JSON Schema file describes exactly the Go types: the same properties, and required where
 // the field is not omitempty.
 func TestSchemaMatchesTheGoTypes(t *testing.T) {

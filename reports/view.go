@@ -20,11 +20,36 @@ type matrixRow struct {
 	Cells []cell // one per CNI, in CNIs order
 }
 
-// cell is one case on one CNI; Present is false where that CNI did not run the case.
+// cell is one case on one CNI; Present is false where that CNI did not run the case. Suite names
+// every suite that ran it.
 type cell struct {
 	Present bool
 	Suite   string
 	Case    Case
+}
+
+// merge adds another suite's run of the same case on the same CNI: the worse outcome stands (a
+// failure in any suite fails the cell), between equals the later run.
+func (c cell) merge(suite string, other Case) cell {
+	if !c.Present {
+		return cell{Present: true, Suite: suite, Case: other}
+	}
+	merged := cell{Present: true, Suite: c.Suite + ", " + suite, Case: c.Case}
+	if outcomeRank(other.Outcome) >= outcomeRank(c.Case.Outcome) {
+		merged.Case = other
+	}
+	return merged
+}
+
+func outcomeRank(o Outcome) int {
+	switch o {
+	case Failed:
+		return 2
+	case Passed:
+		return 0
+	default:
+		return 1
+	}
 }
 
 // Detect and Repair format the times to detect and repair ("" when absent).
@@ -49,7 +74,7 @@ func msText(v *int64) string {
 }
 
 // buildMatrix lays the runs out as the matrix; a CNI run by several suites merges their cases
-// (a later run of the same case ID wins).
+// (see cell.merge).
 func buildMatrix(rep Report) matrix {
 	m := matrix{Runs: rep.Runs}
 	cells := map[string]map[string]cell{} // case ID → CNI → cell
@@ -63,7 +88,7 @@ func buildMatrix(rep Report) matrix {
 			if cells[id] == nil {
 				cells[id] = map[string]cell{}
 			}
-			cells[id][run.CNI] = cell{Present: true, Suite: run.Suite, Case: c}
+			cells[id][run.CNI] = cells[id][run.CNI].merge(run.Suite, c)
 		}
 	}
 	for cni := range cnis {
