@@ -2,10 +2,13 @@ package doctor
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -135,4 +138,74 @@ func blockList(blocks []kube.IPAMBlock) string {
 		s[i] = b.String()
 	}
 	return strings.Join(s, ", ")
+}
+
+// calicoIPv4PoolsAnnotation pins a pod (or a namespace's pods) to IPPools, by name or CIDR.
+const calicoIPv4PoolsAnnotation = "cni.projectcalico.org/ipv4pools"
+
+// replacementPinned: the pod its controller would make in the pod's place asks for the pool, by
+// the controller's pod template or, where the template does not say, the namespace's annotation
+// (Calico's order). A controller that is gone or of an unknown kind counts as the pod itself.
+func replacementPinned(ctx context.Context, c *Cluster, pod corev1.Pod, pool ipPool) (bool, error) {
+	annotations, err := templateAnnotations(ctx, c, pod)
+	if err != nil {
+		return false, err
+	}
+	if pools, ok := annotations[calicoIPv4PoolsAnnotation]; ok {
+		return namesPool(pools, pool), nil
+	}
+	ns, err := c.Client.CoreV1().Namespaces().Get(ctx, pod.Namespace, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read namespace %s: %w", pod.Namespace, err)
+	}
+	return namesPool(ns.Annotations[calicoIPv4PoolsAnnotation], pool), nil
+}
+
+// templateAnnotations are the annotations of the pod template of the pod's controller.
+func templateAnnotations(ctx context.Context, c *Cluster, pod corev1.Pod) (map[string]string, error) {
+	ref := metav1.GetControllerOf(&pod)
+	if ref == nil {
+		return pod.Annotations, nil
+	}
+	var template *corev1.PodTemplateSpec
+	var err error
+	apps, opts := c.Client.AppsV1(), metav1.GetOptions{}
+	switch ref.Kind {
+	case "ReplicaSet":
+		var o *appsv1.ReplicaSet
+		if o, err = apps.ReplicaSets(pod.Namespace).Get(ctx, ref.Name, opts); err == nil {
+			template = &o.Spec.Template
+		}
+	case "DaemonSet":
+		var o *appsv1.DaemonSet
+		if o, err = apps.DaemonSets(pod.Namespace).Get(ctx, ref.Name, opts); err == nil {
+			template = &o.Spec.Template
+		}
+	case "StatefulSet":
+		var o *appsv1.StatefulSet
+		if o, err = apps.StatefulSets(pod.Namespace).Get(ctx, ref.Name, opts); err == nil {
+			template = &o.Spec.Template
+		}
+	default:
+		return pod.Annotations, nil
+	}
+	if apierrors.IsNotFound(err) {
+		return pod.Annotations, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s %s/%s: %w", ref.Kind, pod.Namespace, ref.Name, err)
+	}
+	return template.Annotations, nil
+}
+
+// namesPool: an ipv4pools annotation value (a JSON list of pool names or CIDRs) names the pool.
+func namesPool(annotation string, pool ipPool) bool {
+	var pools []string
+	if err := json.Unmarshal([]byte(annotation), &pools); err != nil {
+		return false
+	}
+	return slices.Contains(pools, pool.Name) || slices.Contains(pools, pool.CIDR.String())
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -278,6 +279,58 @@ func TestPodCIDROverlapCalicoPoolRepairCreatesAValidPool(t *testing.T) {
 	require.NoError(t, err)
 	cidr, _, _ := unstructured.NestedString(created.Object, "spec", "cidr")
 	assert.Equal(t, "10.244.0.0/16", cidr)
+}
+
+// A pod whose replacement would ask for the overlapping pool (its ReplicaSet's template, or its
+// namespace, pins the pool) is not recycled: it would come back without an address. A pod that
+// still carries a pin its template no longer has is recycled.
+func TestPodCIDROverlapCalicoRepairLeavesPodsPinnedToThePool(t *testing.T) {
+	ctx := context.Background()
+	c, cs, dyn := calicoOverlapCluster(t, true)
+	pinned := `["vlan"]`
+	rs := func(name string, annotations map[string]string) *appsv1.ReplicaSet {
+		return &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name},
+			Spec: appsv1.ReplicaSetSpec{Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Annotations: annotations}}}}
+	}
+	_, err := cs.AppsV1().ReplicaSets("default").Create(ctx, rs("web", map[string]string{calicoIPv4PoolsAnnotation: `["10.250.192.0/18"]`}), metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = cs.AppsV1().ReplicaSets("default").Create(ctx, rs("unpinned", nil), metav1.CreateOptions{})
+	require.NoError(t, err)
+	was := calicoPod("was-pinned", "10.250.192.9", "unpinned")
+	was.Annotations = map[string]string{calicoIPv4PoolsAnnotation: pinned}
+	_, err = cs.CoreV1().Pods("default").Create(ctx, was, metav1.CreateOptions{})
+	require.NoError(t, err)
+
+	p, plan := calicoPlan(t, c)
+	require.Len(t, plan.Actions, 1)
+	summary := plan.Actions[0].Summary
+	assert.Contains(t, summary, "recycle the pods a controller re-creates: 1 pod(s) have addresses from it: default/was-pinned 10.250.192.9")
+	assert.Contains(t, summary, "NOT recycled, pinned to IPPool vlan by their cni.projectcalico.org/ipv4pools annotation "+
+		"(take the pool out of their controller's pod template, then delete them): 1 pod(s) have addresses from it: default/web-1 10.250.192.5")
+	assert.NotContains(t, summary, "then delete IPPool vlan")
+	assert.NotContains(t, plan.Actions[0].Argv, []string{"kubectl", "delete", "pod", "-n", "default", "web-1"})
+
+	rec, err := p.Apply(ctx, c, plan)
+	require.NoError(t, err)
+	assert.Contains(t, rec.Steps[0].Evidence[0].Output, "left for a person: 2 pod(s) have addresses from it: default/bare 10.250.192.70, default/web-1 10.250.192.5")
+	_, err = cs.CoreV1().Pods("default").Get(ctx, "web-1", metav1.GetOptions{})
+	assert.NoError(t, err, "the pinned pod stays")
+	_, err = cs.CoreV1().Pods("default").Get(ctx, "was-pinned", metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err), "recycled: its template no longer pins the pool")
+	pool, err := dyn.Resource(calicoIPPools).Get(ctx, "vlan", metav1.GetOptions{})
+	require.NoError(t, err, "the pool stays, disabled")
+	disabled, _, _ := unstructured.NestedBool(pool.Object, "spec", "disabled")
+	assert.True(t, disabled)
+
+	// The namespace pins the pool; the template says nothing.
+	_, err = cs.AppsV1().ReplicaSets("default").Update(ctx, rs("web", nil), metav1.UpdateOptions{})
+	require.NoError(t, err)
+	_, err = cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default",
+		Annotations: map[string]string{calicoIPv4PoolsAnnotation: pinned}}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, plan = calicoPlan(t, c)
+	require.Len(t, plan.Actions, 1)
+	assert.Contains(t, plan.Actions[0].Summary, "pinned to IPPool vlan by their cni.projectcalico.org/ipv4pools annotation")
 }
 
 func TestPodCIDROverlapCalicoApplyRefusesAChangedCluster(t *testing.T) {

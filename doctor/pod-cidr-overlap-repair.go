@@ -53,7 +53,7 @@ func (p PodCIDROverlap) Plan(ctx context.Context, c *Cluster, findings []Finding
 		if cf.Pool != nil {
 			if !seen["ippool/"+cf.Pool.Name] {
 				seen["ippool/"+cf.Pool.Name] = true
-				r, err := p.poolRepair(st, cf.Pool)
+				r, err := p.poolRepair(ctx, c, st, cf.Pool)
 				if err != nil {
 					return plan, err
 				}
@@ -130,20 +130,26 @@ func (p PodCIDROverlap) inspectObject(ctx context.Context, c *Cluster, n node.No
 // IPAM blocks once they are empty (Felix routes a block to its node while the block exists), and
 // then delete the pool: Felix keeps even a disabled pool in its all-ipam-pools set and does not
 // SNAT pods' traffic to that range, so the hosts there would still not get replies back to pods.
-// Pods without a controller are listed for a person to re-create; their pool stays, disabled.
+// Pods without a controller are listed for a person to re-create, and so are pods whose
+// controller's template or namespace pins them to the pool with Calico's ipv4pools annotation
+// (their replacements would get no address from a disabled pool); their pool stays, disabled.
 type poolRepair struct {
 	pool    ipPool
 	valid   string       // an enabled pool that overlaps nothing; "" when one is created
 	create  netip.Prefix // the CIDR of the pool created when valid is ""
 	recycle []corev1.Pod
-	leave   []corev1.Pod
+	leave   []corev1.Pod     // no controller owns them
+	pinned  []corev1.Pod     // their controller would make pods that ask for this pool (annotation)
 	blocks  []kube.IPAMBlock // the pool's blocks that hold no address of a pod left alone
 }
+
+// kept are the pods the repair leaves with their addresses from the pool.
+func (r poolRepair) kept() []corev1.Pod { return append(slices.Clone(r.leave), r.pinned...) }
 
 // netcertPool names the IPPool the repair creates.
 const netcertPool = "netcert-ippool"
 
-func (p PodCIDROverlap) poolRepair(st *overlapState, pool *ipPool) (poolRepair, error) {
+func (p PodCIDROverlap) poolRepair(ctx context.Context, c *Cluster, st *overlapState, pool *ipPool) (poolRepair, error) {
 	r := poolRepair{pool: *pool}
 	bad := map[string]bool{}
 	for _, cf := range p.clusterConflicts(st, "") {
@@ -165,14 +171,23 @@ func (p PodCIDROverlap) poolRepair(st *overlapState, pool *ipPool) (poolRepair, 
 		r.create = netip.MustParsePrefix(free)
 	}
 	for _, pod := range st.podsIn(pool.CIDR) {
-		if metav1.GetControllerOf(&pod) != nil {
-			r.recycle = append(r.recycle, pod)
-		} else {
+		if metav1.GetControllerOf(&pod) == nil {
 			r.leave = append(r.leave, pod)
+			continue
+		}
+		pinned, err := replacementPinned(ctx, c, pod, *pool)
+		if err != nil {
+			return r, fmt.Errorf("%s: %w", p.ID(), err)
+		}
+		if pinned {
+			r.pinned = append(r.pinned, pod)
+		} else {
+			r.recycle = append(r.recycle, pod)
 		}
 	}
+	kept := r.kept()
 	for _, b := range kube.BlocksIn(st.blocks, pool.CIDR) {
-		if len(podsIn(r.leave, b.CIDR)) == 0 {
+		if len(podsIn(kept, b.CIDR)) == 0 {
 			r.blocks = append(r.blocks, b)
 		}
 	}
@@ -209,12 +224,16 @@ func (r poolRepair) action() Action {
 			}
 		}
 	}
-	if len(r.leave) == 0 {
+	if len(r.kept()) == 0 {
 		what = append(what, "then delete IPPool "+r.pool.Name+" (Felix does not SNAT pods' traffic to a pool's range, even a disabled pool's)")
 		a.Argv = append(a.Argv, []string{"kubectl", "delete", calicoIPPools.GroupResource().String(), r.pool.Name})
 	}
 	if len(r.leave) > 0 {
 		what = append(what, "NOT recycled, no controller owns them (delete and re-create them yourself): "+podList(r.leave, ""))
+	}
+	if len(r.pinned) > 0 {
+		what = append(what, fmt.Sprintf("NOT recycled, pinned to IPPool %s by their %s annotation (take the pool out of their controller's pod template, then delete them): %s",
+			r.pool.Name, calicoIPv4PoolsAnnotation, podList(r.pinned, "")))
 	}
 	a.Summary = strings.Join(what, "; ")
 	return a
@@ -276,8 +295,8 @@ func (p PodCIDROverlap) applyPool(ctx context.Context, c *Cluster, a Action) (St
 			}
 			step.Changed = step.Changed || released
 			if !busy {
-				if len(r.leave) > 0 {
-					break // the pods without a controller keep their addresses, blocks and pool
+				if len(r.kept()) > 0 {
+					break // the pods left alone keep their addresses, blocks and pool
 				}
 				err := c.Dynamic.Resource(calicoIPPools).Delete(ctx, name, metav1.DeleteOptions{})
 				if err != nil && !apierrors.IsNotFound(err) {
@@ -298,8 +317,8 @@ func (p PodCIDROverlap) applyPool(ctx context.Context, c *Cluster, a Action) (St
 		}
 	}
 	out := fmt.Sprintf("IPPool %s is deleted: no pod has an address from it and Calico routes none of it", name)
-	if found && len(r.leave) > 0 {
-		out = fmt.Sprintf("IPPool %s is disabled and no pod a controller owns has an address from it; left for a person: %s", name, podList(r.leave, ""))
+	if found && len(r.kept()) > 0 {
+		out = fmt.Sprintf("IPPool %s is disabled and every pod the repair could recycle was; left for a person: %s", name, podList(r.kept(), ""))
 	}
 	step.Evidence = append(step.Evidence, Evidence{Source: "LIST ippools.crd.projectcalico.org, pods", Output: out})
 	return step, nil
@@ -330,7 +349,7 @@ func (p PodCIDROverlap) currentPoolRepair(ctx context.Context, c *Cluster, name 
 	}
 	for _, cf := range p.clusterConflicts(st, "") {
 		if cf.Pool != nil && cf.Pool.Name == name {
-			r, err := p.poolRepair(st, cf.Pool)
+			r, err := p.poolRepair(ctx, c, st, cf.Pool)
 			return r, true, err
 		}
 	}
