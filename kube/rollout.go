@@ -8,6 +8,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
@@ -82,8 +83,8 @@ func RolloutComplete(d *appsv1.Deployment) (bool, string) {
 	return true, fmt.Sprintf("%d of %d replicas updated and ready (generation %d)", s.UpdatedReplicas, want, d.Generation)
 }
 
-// WaitForRollout polls Deployment namespace/name every interval until its rollout is complete,
-// for at most timeout (zero values take the defaults). It returns the final state in words.
+// WaitForRollout polls Deployment namespace/name every interval until its rollout is complete and
+// no old pod is left terminating, for at most timeout (zero values take the defaults). It returns the final state in words.
 func WaitForRollout(ctx context.Context, c kubernetes.Interface, namespace, name string, timeout, interval time.Duration) (string, error) {
 	if timeout <= 0 {
 		timeout = DefaultRolloutTimeout
@@ -100,8 +101,20 @@ func WaitForRollout(ctx context.Context, c kubernetes.Interface, namespace, name
 		}
 		done, why := RolloutComplete(d)
 		state = why
-		if done || d.Status.ObservedGeneration < d.Generation {
-			return done, nil
+		if done {
+			// Old pods still serve while they terminate (CoreDNS's lameduck): not done until gone.
+			n, err := terminatingPods(ctx, c, d)
+			if err != nil {
+				return false, err
+			}
+			if n > 0 {
+				state = fmt.Sprintf("%s; %d old pod(s) still terminating", why, n)
+				return false, nil
+			}
+			return true, nil
+		}
+		if d.Status.ObservedGeneration < d.Generation {
+			return false, nil
 		}
 		for _, cond := range d.Status.Conditions {
 			if cond.Type == appsv1.DeploymentProgressing && cond.Reason == "ProgressDeadlineExceeded" {
@@ -118,6 +131,28 @@ func WaitForRollout(ctx context.Context, c kubernetes.Interface, namespace, name
 		return state, fmt.Errorf("deployment %s/%s not rolled out after %s: %s", namespace, name, timeout, state)
 	}
 	return state, fmt.Errorf("roll out deployment %s/%s: %w", namespace, name, err)
+}
+
+// terminatingPods counts the Deployment's pods that are being deleted.
+func terminatingPods(ctx context.Context, c kubernetes.Interface, d *appsv1.Deployment) (int, error) {
+	selector := labels.SelectorFromSet(d.Spec.Template.Labels)
+	if d.Spec.Selector != nil {
+		var err error
+		if selector, err = metav1.LabelSelectorAsSelector(d.Spec.Selector); err != nil {
+			return 0, fmt.Errorf("deployment %s/%s: %w", d.Namespace, d.Name, err)
+		}
+	}
+	pods, err := c.CoreV1().Pods(d.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
+	if err != nil {
+		return 0, fmt.Errorf("list the pods of deployment %s/%s: %w", d.Namespace, d.Name, err)
+	}
+	n := 0
+	for _, pod := range pods.Items {
+		if pod.DeletionTimestamp != nil {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // RollCoreDNS rolls the CoreDNS Deployment so that corefile is in force: it sets the pod-template

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/netcert/netcert/kube"
@@ -65,4 +66,21 @@ func TestWaitForRolloutTimesOutAndStopsAtTheProgressDeadline(t *testing.T) {
 
 	_, err = kube.WaitForRollout(context.Background(), fake.NewClientset(), "kube-system", "coredns", time.Minute, time.Millisecond)
 	assert.ErrorContains(t, err, `deployments.apps "coredns" not found`)
+}
+
+// A rolled-out Deployment whose old pod still terminates is not done: that pod may still answer.
+func TestWaitForRolloutWaitsForTerminatingPods(t *testing.T) {
+	now := metav1.Now()
+	old := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "coredns-old",
+		Labels: map[string]string{"k8s-app": "kube-dns"}, DeletionTimestamp: &now, Finalizers: []string{"test"}}}
+	other := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "other", DeletionTimestamp: &now, Finalizers: []string{"test"}}}
+	cs := fake.NewClientset(kubetest.CoreDNS(2), old, other)
+	ctx := context.Background()
+	_, err := kube.WaitForRollout(ctx, cs, "kube-system", "coredns", 20*time.Millisecond, time.Millisecond)
+	assert.EqualError(t, err, "deployment kube-system/coredns not rolled out after 20ms: 2 of 2 replicas updated and ready (generation 1); 1 old pod(s) still terminating")
+
+	require.NoError(t, cs.CoreV1().Pods("kube-system").Delete(ctx, "coredns-old", metav1.DeleteOptions{}))
+	state, err := kube.WaitForRollout(ctx, cs, "kube-system", "coredns", time.Second, time.Millisecond)
+	require.NoError(t, err, "a terminating pod of something else does not count")
+	assert.Equal(t, "2 of 2 replicas updated and ready (generation 1)", state)
 }
