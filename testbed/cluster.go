@@ -17,8 +17,9 @@ import (
 
 // Cluster is one test cluster's life cycle, as e2e-framework environment functions.
 type Cluster struct {
-	cfg  Config
-	kind string // path of the pinned kind binary
+	cfg        Config
+	kind       string // path of the pinned kind binary
+	kubeconfig string // the temporary kubeconfig file Setup wrote
 
 	teardown sync.Mutex // serialises Teardown between the suite and the interrupt handler
 	deleted  bool
@@ -113,8 +114,9 @@ func (c *Cluster) bringUp(ctx context.Context, envCfg *envconf.Config) error {
 // not depend on Setup having succeeded. Use it as an e2e-framework Finish function.
 func (c *Cluster) Teardown(ctx context.Context, envCfg *envconf.Config) (context.Context, error) {
 	if c.cfg.Keep {
-		c.cfg.Logf("keeping cluster %s and its Docker network (%s=1); delete them with: make clean-clusters",
-			c.cfg.Name, KeepEnv)
+		c.removeKubeconfig() // kubectl reaches the kept cluster through kind's context kind-<name>
+		c.cfg.Logf("keeping cluster %s and its Docker network (%s=1; kubectl --context kind-%s); delete them with: make clean-clusters",
+			c.cfg.Name, KeepEnv, c.cfg.Name)
 		return ctx, nil
 	}
 	c.teardown.Lock()
@@ -127,10 +129,7 @@ func (c *Cluster) Teardown(ctx context.Context, envCfg *envconf.Config) (context
 		return ctx, err
 	}
 	c.deleted = true
-	// Setup wrote the cluster's kubeconfig to a temporary file: remove it too.
-	if envCfg != nil && isTempKubeconfig(envCfg.KubeconfigFile()) {
-		_ = os.Remove(envCfg.KubeconfigFile())
-	}
+	c.removeKubeconfig()
 	c.cfg.Logf("deleted cluster %s and its Docker network in %s", c.cfg.Name, since(start))
 	return ctx, nil
 }

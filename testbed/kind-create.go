@@ -65,7 +65,7 @@ func (c *Cluster) createKindOnce(ctx context.Context, envCfg *envconf.Config) er
 			return fmt.Errorf("kind create cluster: %w", err)
 		}
 	}
-	kubeconfig, err := c.writeKubeconfig(ctx, envCfg)
+	kubeconfig, err := c.writeKubeconfig(ctx)
 	if err != nil {
 		return err
 	}
@@ -115,32 +115,31 @@ func kindProgress(line string) bool {
 	return strings.HasPrefix(line, "✓") || strings.HasPrefix(line, "✗") || strings.Contains(line, "ERROR")
 }
 
-// writeKubeconfig writes the cluster's kubeconfig to a temporary file (Teardown removes it) and
-// replaces the one of an earlier attempt.
-func (c *Cluster) writeKubeconfig(ctx context.Context, envCfg *envconf.Config) (string, error) {
+// writeKubeconfig writes the cluster's kubeconfig to a temporary file of its own (Teardown
+// removes it), replacing the one of an earlier attempt.
+func (c *Cluster) writeKubeconfig(ctx context.Context) (string, error) {
 	kubeconfig, err := run(ctx, c.kind, "get", "kubeconfig", "--name", c.cfg.Name)
 	if err != nil {
 		return "", err
 	}
-	if old := envCfg.KubeconfigFile(); isTempKubeconfig(old) {
-		_ = os.Remove(old)
-	}
-	f, err := os.CreateTemp("", kubeconfigPrefix+c.cfg.Name+"-")
+	c.removeKubeconfig()
+	f, err := os.CreateTemp("", "netcert-kubeconfig-"+c.cfg.Name+"-")
 	if err != nil {
 		return "", fmt.Errorf("kubeconfig file: %w", err)
 	}
 	defer f.Close()
+	c.kubeconfig = f.Name()
 	if _, err := f.WriteString(kubeconfig); err != nil {
 		return "", fmt.Errorf("kubeconfig file: %w", err)
 	}
 	return f.Name(), nil
 }
 
-// kubeconfigPrefix names the temporary kubeconfig files the test bed writes.
-const kubeconfigPrefix = "kind-cluster-"
-
-func isTempKubeconfig(path string) bool {
-	return path != "" && strings.HasPrefix(filepath.Base(path), kubeconfigPrefix)
+func (c *Cluster) removeKubeconfig() {
+	if c.kubeconfig != "" {
+		_ = os.Remove(c.kubeconfig)
+		c.kubeconfig = ""
+	}
 }
 
 // waitRegistered waits for the API server to list want nodes and says what was missing if not.

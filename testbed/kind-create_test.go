@@ -24,9 +24,3 @@ func TestRunLoggedLogsKindsStepsAndKeepsTheTailInTheError(t *testing.T) {
 	assert.ErrorContains(t, err, "line 3 | line 4 | line 5 | line 6 | line 7")
 	assert.NotContains(t, err.Error(), "line 2")
 }
-
-func TestIsTempKubeconfig(t *testing.T) {
-	assert.True(t, isTempKubeconfig("/tmp/kind-cluster-netcert-flannel-123"))
-	assert.False(t, isTempKubeconfig("/root/.kube/config"))
-	assert.False(t, isTempKubeconfig(""))
-}
