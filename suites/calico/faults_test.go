@@ -15,7 +15,7 @@ import (
 // The node the faults break: a worker, so the control plane keeps serving the API.
 const brokenNode = clusterName + "-worker"
 
-var problems = testbed.Problems()
+var problems = doctor.Problems()
 
 func TestHealthyCluster(t *testing.T) {
 	if testing.Short() {
@@ -28,7 +28,7 @@ func TestFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs a kind cluster")
 	}
-	checks := testbed.Checks(problems)
+	checks := doctor.Checks(problems)
 	testenv.Test(t,
 		cluster.Feature(testbed.Scenario{
 			Fault:   faults.IPForwardOff{Node: brokenNode},

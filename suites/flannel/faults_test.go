@@ -16,9 +16,9 @@ const (
 	otherNode  = clusterName + "-worker2"
 )
 
-var problems = testbed.Problems()
+var problems = doctor.Problems()
 
-func checks() []doctor.Check { return testbed.Checks(problems) }
+func checks() []doctor.Check { return doctor.Checks(problems) }
 
 func TestHealthyCluster(t *testing.T) {
 	if testing.Short() {

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/netcert/netcert/doctor"
+)
+
+// checkResult is what one check said about the cluster, or why it could not say.
+type checkResult struct {
+	Check    string           `json:"check"`
+	Findings []doctor.Finding `json:"findings,omitempty"`
+	Error    string           `json:"error,omitempty"`
+}
+
+func doctorCommand(ctx context.Context, args []string, stdout, stderr io.Writer, conn connector) int {
+	var asJSON *bool
+	t, s, exit := start(ctx, "doctor", args, stderr, conn, func(fs *flag.FlagSet) {
+		asJSON = fs.Bool("json", false, "print the results as JSON (check, findings with evidence, error)")
+	})
+	if s == nil {
+		return exit
+	}
+	results := diagnose(ctx, s, stderr)
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(results); err != nil {
+			fmt.Fprintf(stderr, "netcert doctor: %v\n", err)
+			return exitTrouble
+		}
+	} else {
+		printResults(stdout, results, t.verbose)
+	}
+	return verdict(results)
+}
+
+// diagnose runs every check of the session, each on its own so that one that cannot evaluate
+// does not hide the others, with a progress line per check.
+func diagnose(ctx context.Context, s *session, progress io.Writer) []checkResult {
+	var results []checkResult
+	for _, p := range s.problems {
+		start := time.Now()
+		fmt.Fprintf(progress, "running %s on %d nodes (%s) ...\n", p.ID(), len(s.cluster.Nodes), s.cluster.CNI)
+		findings, err := p.Run(ctx, s.cluster)
+		r := checkResult{Check: p.ID(), Findings: findings}
+		if err != nil {
+			r.Error = err.Error()
+		}
+		fmt.Fprintf(progress, "  %s: %s in %s\n", p.ID(), resultWord(r), time.Since(start).Round(100*time.Millisecond))
+		results = append(results, r)
+	}
+	return results
+}
+
+// verdict is the exit status: trouble when a check could not evaluate, failed when one failed.
+func verdict(results []checkResult) int {
+	status := exitOK
+	for _, r := range results {
+		if r.Error != "" {
+			return exitTrouble
+		}
+		if len(doctor.Failed(r.Findings)) > 0 {
+			status = exitFailed
+		}
+	}
+	return status
+}
+
+// resultWord sums up one check: "could not evaluate", or its worst status.
+func resultWord(r checkResult) string {
+	if r.Error != "" {
+		return "could not evaluate"
+	}
+	worst := doctor.NotApplicable
+	for _, f := range r.Findings {
+		if rank(f.Status) > rank(worst) {
+			worst = f.Status
+		}
+	}
+	return string(worst)
+}
+
+func rank(s doctor.Status) int {
+	switch s {
+	case doctor.Fail:
+		return 3
+	case doctor.Warn:
+		return 2
+	case doctor.Pass:
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,84 @@
+// Command netcert runs netcert's checks and repairs against a running cluster.
+//
+//	netcert doctor --kind NAME [flags]          name each network problem, with evidence
+//	netcert repair --kind NAME [--apply] [flags] plan the repairs of what doctor names; apply them
+//
+// Node access goes through kind (docker exec) for now, so the cluster must be a kind cluster on
+// this machine; the checks that send traffic use netcert's probe pods (namespace netcert-system),
+// which the test bed's clusters run. Exit status: 0 nothing failed, 1 a check failed (doctor) or a
+// failure remains (repair), 2 bad usage or a check that could not evaluate.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit statuses.
+const (
+	exitOK       = 0
+	exitFailed   = 1
+	exitTrouble  = 2
+	usageSummary = `usage: netcert <command> [flags]
+
+commands:
+  doctor   run every check against a cluster and name each problem with its evidence
+  repair   plan the repairs of what doctor names; with --apply, carry them out and check again
+
+Run 'netcert <command> -h' for the flags.
+`
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, connect))
+}
+
+// connector builds what the checks look at from the target flags (a seam for tests).
+type connector func(ctx context.Context, t target, stderr io.Writer) (*session, error)
+
+// start parses a command's flags (the shared ones, and those extra registers) and connects to the
+// target. When it could not, having said why, s is nil and exit is the command's exit status.
+func start(ctx context.Context, command string, args []string, stderr io.Writer, conn connector, extra func(*flag.FlagSet)) (t target, s *session, exit int) {
+	fs := flag.NewFlagSet("netcert "+command, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	t.register(fs)
+	extra(fs)
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return t, nil, exitOK
+	} else if err != nil {
+		return t, nil, exitTrouble
+	}
+	s, err := conn(ctx, t, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "netcert %s: %v\n", command, err)
+		return t, nil, exitTrouble
+	}
+	return t, s, exitOK
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, conn connector) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, usageSummary)
+		if len(args) == 0 {
+			return exitTrouble
+		}
+		return exitOK
+	}
+	switch args[0] {
+	case "doctor":
+		return doctorCommand(ctx, args[1:], stdout, stderr, conn)
+	case "repair":
+		return repairCommand(ctx, args[1:], stdout, stderr, conn)
+	default:
+		fmt.Fprintf(stderr, "netcert: unknown command %q\n\n%s", args[0], usageSummary)
+		return exitTrouble
+	}
+}

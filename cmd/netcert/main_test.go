@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/netcert/netcert/doctor"
+)
+
+// fakeProblem is a check whose verdict is its state ("ok", "broken", "error"); its repair sets
+// the state to "ok" unless it is manual.
+type fakeProblem struct {
+	id     string
+	state  *string
+	manual bool
+}
+
+func (p fakeProblem) ID() string { return p.id }
+
+func (p fakeProblem) Run(context.Context, *doctor.Cluster) ([]doctor.Finding, error) {
+	switch *p.state {
+	case "error":
+		return nil, errors.New("cannot reach the nodes")
+	case "broken":
+		return []doctor.Finding{{Check: p.id, Node: "w1", Status: doctor.Fail, Summary: p.id + " is broken",
+			Evidence: []doctor.Evidence{{Source: "w1$ look", Output: "broken"}}}}, nil
+	}
+	return []doctor.Finding{{Check: p.id, Node: "w1", Status: doctor.Pass, Summary: p.id + " is fine"}}, nil
+}
+
+func (p fakeProblem) Plan(context.Context, *doctor.Cluster, []doctor.Finding) (doctor.Plan, error) {
+	if *p.state != "broken" {
+		return doctor.Plan{Check: p.id}, nil
+	}
+	if p.manual {
+		return doctor.Plan{Check: p.id, Manual: []string{"re-create the cluster"}}, nil
+	}
+	return doctor.Plan{Check: p.id, Actions: []doctor.Action{{Node: "w1", Summary: "fix " + p.id, Argv: [][]string{{"fix", p.id}}}}}, nil
+}
+
+func (p fakeProblem) Apply(context.Context, *doctor.Cluster, doctor.Plan) (doctor.Record, error) {
+	*p.state = "ok"
+	return doctor.Record{Check: p.id, Steps: []doctor.Step{{Action: doctor.Action{Summary: "fix " + p.id}, Changed: true}}}, nil
+}
+
+// cli runs the command line against problems with the given states.
+func cli(t *testing.T, problems []doctor.Problem, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	conn := func(context.Context, target, io.Writer) (*session, error) {
+		return &session{cluster: &doctor.Cluster{CNI: "flannel"}, problems: problems}, nil
+	}
+	code := run(context.Background(), args, &stdout, &stderr, conn)
+	return code, stdout.String(), stderr.String()
+}
+
+func states(s ...string) ([]doctor.Problem, []*string) {
+	var problems []doctor.Problem
+	var ptrs []*string
+	for i, state := range s {
+		state := state
+		ptrs = append(ptrs, &state)
+		problems = append(problems, fakeProblem{id: []string{"ip-forward-off", "coredns-forward-broken", "pod-cidr-overlap"}[i], state: &state})
+	}
+	return problems, ptrs
+}
+
+func TestDoctorHealthy(t *testing.T) {
+	problems, _ := states("ok", "ok")
+	code, out, progress := cli(t, problems, "doctor", "--kind", "x")
+	assert.Equal(t, exitOK, code)
+	assert.Contains(t, out, "2 checks: 2 Pass")
+	assert.Contains(t, progress, "running ip-forward-off on 0 nodes (flannel) ...")
+	assert.Contains(t, progress, "  coredns-forward-broken: Pass in")
+}
+
+func TestDoctorNamesTheFailureWithEvidence(t *testing.T) {
+	problems, _ := states("ok", "broken")
+	code, out, _ := cli(t, problems, "doctor", "-v")
+	assert.Equal(t, exitFailed, code)
+	assert.Regexp(t, `coredns-forward-broken\s+Fail\s+w1\s+coredns-forward-broken is broken`, out)
+	assert.Contains(t, out, "evidence of coredns-forward-broken Fail [w1]:\n  w1$ look\n    broken\n")
+	assert.Contains(t, out, "2 checks: 1 Fail, 1 Pass")
+}
+
+func TestDoctorReportsACheckThatCannotEvaluateAndRunsTheOthers(t *testing.T) {
+	problems, _ := states("error", "broken")
+	code, out, _ := cli(t, problems, "doctor")
+	assert.Equal(t, exitTrouble, code)
+	assert.Contains(t, out, "could not evaluate: cannot reach the nodes")
+	assert.Contains(t, out, "coredns-forward-broken is broken")
+}
+
+func TestDoctorJSON(t *testing.T) {
+	problems, _ := states("broken", "error")
+	code, out, _ := cli(t, problems, "doctor", "--json")
+	assert.Equal(t, exitTrouble, code)
+	var results []checkResult
+	require.NoError(t, json.Unmarshal([]byte(out), &results))
+	require.Len(t, results, 2)
+	assert.Equal(t, doctor.Fail, results[0].Findings[0].Status)
+	assert.Equal(t, "broken", results[0].Findings[0].Evidence[0].Output)
+	assert.Equal(t, "cannot reach the nodes", results[1].Error)
+}
+
+func TestRepairPlansOnlyUnlessAsked(t *testing.T) {
+	problems, st := states("broken", "ok")
+	code, out, _ := cli(t, problems, "repair", "-v")
+	assert.Equal(t, exitFailed, code)
+	assert.Contains(t, out, "plan for ip-forward-off:\n  - w1: fix ip-forward-off\n      $ fix ip-forward-off\n")
+	assert.Contains(t, out, "nothing changed: run again with --apply")
+	assert.Equal(t, "broken", *st[0])
+
+	code, out, _ = cli(t, problems, "repair", "--apply")
+	assert.Equal(t, exitOK, code, out)
+	assert.Contains(t, out, "applied fix ip-forward-off: changed")
+	assert.Contains(t, out, "ip-forward-off repaired: the check passes again")
+	assert.Contains(t, out, "0 problem(s) still failing")
+	assert.Equal(t, "ok", *st[0])
+
+	code, out, _ = cli(t, problems, "repair", "--apply")
+	assert.Equal(t, exitOK, code)
+	assert.Equal(t, "no check failed: nothing to repair\n", out)
+}
+
+func TestRepairLeavesManualPlansToAPerson(t *testing.T) {
+	st := "broken"
+	code, out, _ := cli(t, []doctor.Problem{fakeProblem{id: "pod-cidr-overlap", state: &st, manual: true}}, "repair", "--apply")
+	assert.Equal(t, exitFailed, code)
+	assert.Contains(t, out, "  - by hand: re-create the cluster")
+	assert.Contains(t, out, "not applied: the plan has steps for a person")
+	assert.Equal(t, "broken", st)
+}
+
+func TestUsage(t *testing.T) {
+	code, _, errOut := cli(t, nil)
+	assert.Equal(t, exitTrouble, code)
+	assert.Contains(t, errOut, "usage: netcert <command>")
+	code, _, errOut = cli(t, nil, "certify")
+	assert.Equal(t, exitTrouble, code)
+	assert.Contains(t, errOut, `unknown command "certify"`)
+	code, _, _ = cli(t, nil, "doctor", "--no-such-flag")
+	assert.Equal(t, exitTrouble, code)
+	code, _, errOut = cli(t, nil, "repair", "-h")
+	assert.Equal(t, exitOK, code)
+	assert.Contains(t, errOut, "-apply")
+}
+
+func TestConnectNeedsAKindClusterAndKnownChecks(t *testing.T) {
+	_, err := connect(context.Background(), target{cni: "auto"}, io.Discard)
+	assert.ErrorContains(t, err, "--kind NAME is required")
+	_, err = connect(context.Background(), target{kind: "x", cni: "cilium"}, io.Discard)
+	assert.ErrorContains(t, err, "--cni cilium: netcert knows flannel and calico")
+	_, err = connect(context.Background(), target{kind: "x", cni: "auto", checks: "ip-forward-off,mtu"}, io.Discard)
+	assert.EqualError(t, err, `--checks: no check "mtu" (known: ip-forward-off, overlay-port-blocked, pod-cidr-overlap, coredns-forward-broken)`)
+
+	picked, err := selectProblems(doctor.Problems(), " coredns-forward-broken , ip-forward-off")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"coredns-forward-broken", "ip-forward-off"}, problemIDs(picked))
+}
+
+func TestDetectCNI(t *testing.T) {
+	ds := func(ns, name string) runtime.Object {
+		return &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	}
+	for want, objs := range map[string][]runtime.Object{
+		"calico":  {ds("kube-system", "calico-node"), ds("kube-system", "kube-proxy")},
+		"flannel": {ds("kube-flannel", "kube-flannel-ds"), ds("kube-system", "kube-proxy")},
+	} {
+		got, err := detectCNI(context.Background(), fake.NewClientset(objs...))
+		require.NoError(t, err)
+		assert.Equal(t, want, got)
+	}
+	_, err := detectCNI(context.Background(), fake.NewClientset(ds("kube-system", "kindnet"), ds("kube-system", "kube-proxy")))
+	assert.EqualError(t, err, "cannot tell the CNI: no calico-node or flannel DaemonSet among kube-system/kindnet, kube-system/kube-proxy; netcert knows Flannel and Calico (pass --cni to say which)")
+	_, err = detectCNI(context.Background(), fake.NewClientset(ds("kube-system", "calico-node"), ds("kube-flannel", "kube-flannel-ds")))
+	assert.ErrorContains(t, err, "both Calico and Flannel")
+}

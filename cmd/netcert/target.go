@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/netcert/netcert/doctor"
+	"github.com/netcert/netcert/node"
+	"github.com/netcert/netcert/podprobe"
+)
+
+// target is the cluster to look at and what to run, from the flags both commands share.
+type target struct {
+	kind       string // kind cluster name: node access
+	kubeconfig string
+	context    string
+	cni        string // auto, flannel or calico
+	checks     string // comma-separated check IDs; empty: all
+	verbose    bool
+}
+
+func (t *target) register(fs *flag.FlagSet) {
+	fs.StringVar(&t.kind, "kind", "", "the kind cluster to look at (required: nodes are reached with docker exec through kind)")
+	fs.StringVar(&t.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+	fs.StringVar(&t.context, "context", "", "kubeconfig context (default: kind-<kind cluster>)")
+	fs.StringVar(&t.cni, "cni", "auto", "the cluster's CNI: auto (from its DaemonSets), flannel or calico")
+	fs.StringVar(&t.checks, "checks", "", "comma-separated check IDs to run (default: all: "+strings.Join(problemIDs(doctor.Problems()), ", ")+")")
+	fs.BoolVar(&t.verbose, "v", false, "print the evidence of every finding and the commands of every action")
+}
+
+// session is a connected target: the cluster the checks look at and the problems to run.
+type session struct {
+	cluster  *doctor.Cluster
+	problems []doctor.Problem
+}
+
+// connect reaches the cluster: its kind nodes, its API through the kubeconfig, its CNI and
+// netcert's probe pods. It fails with what to do when any of them is missing.
+func connect(ctx context.Context, t target, stderr io.Writer) (*session, error) {
+	problems, err := selectProblems(doctor.Problems(), t.checks)
+	if err != nil {
+		return nil, err
+	}
+	if t.cni != "auto" && t.cni != "flannel" && t.cni != "calico" {
+		return nil, fmt.Errorf("--cni %s: netcert knows flannel and calico (or auto: read it from the cluster)", t.cni)
+	}
+	if t.kind == "" {
+		return nil, errors.New("--kind NAME is required: netcert reaches nodes through kind (docker exec) for now; `kind get clusters` lists them")
+	}
+	nodes, err := node.KindNodes(t.kind)
+	if err != nil {
+		return nil, err
+	}
+	kubeContext := t.context
+	if kubeContext == "" {
+		kubeContext = "kind-" + t.kind
+	}
+	restCfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
+		&clientcmd.ClientConfigLoadingRules{ExplicitPath: t.kubeconfig, Precedence: clientcmd.NewDefaultClientConfigLoadingRules().Precedence},
+		&clientcmd.ConfigOverrides{CurrentContext: kubeContext}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig context %s: %w (kind writes kind-<name> when it creates a cluster: `kind export kubeconfig --name %s`, or pass --kubeconfig/--context)", kubeContext, err, t.kind)
+	}
+	restCfg.Timeout = 30 * time.Second
+	client, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	if _, err := client.Discovery().ServerVersion(); err != nil {
+		return nil, fmt.Errorf("the API server of context %s does not answer: %w", kubeContext, err)
+	}
+	dyn, err := dynamic.NewForConfig(restCfg)
+	if err != nil {
+		return nil, fmt.Errorf("dynamic kubernetes client: %w", err)
+	}
+	cni := t.cni
+	if cni == "auto" {
+		if cni, err = detectCNI(ctx, client); err != nil {
+			return nil, err
+		}
+	}
+	if n, err := runningProbePods(ctx, client); err != nil || n == 0 {
+		fmt.Fprintf(stderr, "warning: netcert's probe pods are not running (namespace %s): the checks that send traffic from them (overlay-port-blocked, coredns-forward-broken) cannot evaluate\n", podprobe.Namespace)
+	}
+	c := &doctor.Cluster{Nodes: nodes, Client: client, Dynamic: dyn, CNI: cni,
+		Probe: &podprobe.Prober{Config: restCfg, Client: client}}
+	return &session{cluster: c, problems: problems}, nil
+}
+
+// detectCNI names the CNI from the DaemonSets that run it.
+func detectCNI(ctx context.Context, client kubernetes.Interface) (string, error) {
+	list, err := client.AppsV1().DaemonSets("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return "", fmt.Errorf("list DaemonSets to tell the CNI: %w (or pass --cni)", err)
+	}
+	var names, found []string
+	for _, ds := range list.Items {
+		names = append(names, ds.Namespace+"/"+ds.Name)
+		switch {
+		case strings.Contains(ds.Name, "calico-node"):
+			found = append(found, "calico")
+		case strings.Contains(ds.Name, "flannel"):
+			found = append(found, "flannel")
+		}
+	}
+	slices.Sort(found)
+	found = slices.Compact(found)
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		return "", fmt.Errorf("cannot tell the CNI: no calico-node or flannel DaemonSet among %s; netcert knows Flannel and Calico (pass --cni to say which)", strings.Join(names, ", "))
+	default:
+		return "", fmt.Errorf("cannot tell the CNI: both Calico and Flannel DaemonSets run; pass --cni")
+	}
+}
+
+func runningProbePods(ctx context.Context, client kubernetes.Interface) (int, error) {
+	pods, err := client.CoreV1().Pods(podprobe.Namespace).List(ctx, metav1.ListOptions{LabelSelector: podprobe.Selector})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, p := range pods.Items {
+		if p.Status.Phase == corev1.PodRunning {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// selectProblems keeps the problems whose IDs are listed (all when ids is empty).
+func selectProblems(all []doctor.Problem, ids string) ([]doctor.Problem, error) {
+	if strings.TrimSpace(ids) == "" {
+		return all, nil
+	}
+	var out []doctor.Problem
+	for _, id := range strings.Split(ids, ",") {
+		id = strings.TrimSpace(id)
+		i := slices.IndexFunc(all, func(p doctor.Problem) bool { return p.ID() == id })
+		if i < 0 {
+			return nil, fmt.Errorf("--checks: no check %q (known: %s)", id, strings.Join(problemIDs(all), ", "))
+		}
+		out = append(out, all[i])
+	}
+	return out, nil
+}
+
+func problemIDs(problems []doctor.Problem) []string {
+	ids := make([]string, len(problems))
+	for i, p := range problems {
+		ids[i] = p.ID()
+	}
+	return ids
+}
