@@ -65,6 +65,9 @@ build_images() {
 
   ensure_image "$PROBE_IMAGE" "$(recipe_hash "$builders" "$BIN_DIR/.netcert.recipe")" \
     binary_image scratch '["/netcert-probe", "serve"]' "netcert-probe=/netcert-probe" "netcert-dns-upstream=/netcert-dns-upstream"
+  # The node agent idles; netcert runs nsenter in it (node/agent.go).
+  ensure_image "$AGENT_IMAGE" "$(recipe_hash "$builders" "=$NET_ROOTFS_RECIPE")" \
+    binary_image "$NET_ROOTFS" '["sleep", "infinity"]'
   [[ ${1:-} == upstream ]] || build_local_images
 }
 

@@ -38,6 +38,7 @@ type Set struct {
 	CalicoCNI         string // the calico CNI and IPAM plugins and their installer
 	CalicoControllers string // calico-kube-controllers
 	Probe             string // netcert's probe and DNS upstream (always built here)
+	Agent             string // netcert's node agent (always built here)
 	KubernetesVersion string
 }
 
@@ -84,6 +85,7 @@ func For(mode Mode) Set {
 		CalicoCNI:         v["LOCAL_CALICO_CNI_IMAGE"],
 		CalicoControllers: v["LOCAL_CALICO_KUBE_CONTROLLERS_IMAGE"],
 		Probe:             v["PROBE_IMAGE"],
+		Agent:             v["AGENT_IMAGE"],
 		KubernetesVersion: v["KUBERNETES_VERSION"],
 	}
 	if mode == Upstream {
@@ -98,7 +100,7 @@ func For(mode Mode) Set {
 }
 
 // LocalImages returns the images of the set that are built here and loaded into a cluster with the
-// CNI cni ("flannel" or "calico"): netcert's probe, and the CNI's images in local mode.
+// CNI cni ("flannel" or "calico"): netcert's probe and node agent, and the CNI's images in local mode.
 func (s Set) LocalImages(cni string) []string {
 	var images []string
 	switch {
@@ -109,7 +111,7 @@ func (s Set) LocalImages(cni string) []string {
 	case cni == "calico" && s.Mode == Local:
 		images = []string{s.CalicoNode, s.CalicoCNI, s.CalicoControllers}
 	}
-	return append(images, s.Probe)
+	return append(images, s.Probe, s.Agent)
 }
 
 // CacheEnv overrides the directory where `make setup` keeps what it builds (images/lib.sh).

@@ -28,11 +28,12 @@ func TestVersionsPinEveryImage(t *testing.T) {
 
 func TestLocalImagesPerCNI(t *testing.T) {
 	local, upstream := For(Local), For(Upstream)
-	assert.Equal(t, []string{local.Flannel, local.CNIPlugins, local.Probe}, local.LocalImages("flannel"))
-	assert.Equal(t, []string{local.CalicoNode, local.CalicoCNI, local.CalicoControllers, local.Probe},
+	assert.Equal(t, []string{local.Flannel, local.CNIPlugins, local.Probe, local.Agent}, local.LocalImages("flannel"))
+	assert.Equal(t, []string{local.CalicoNode, local.CalicoCNI, local.CalicoControllers, local.Probe, local.Agent},
 		local.LocalImages("calico"))
-	assert.Equal(t, []string{upstream.CNIPlugins, upstream.Probe}, upstream.LocalImages("flannel"))
-	assert.Equal(t, []string{upstream.Probe}, upstream.LocalImages("calico"))
+	assert.Equal(t, []string{upstream.CNIPlugins, upstream.Probe, upstream.Agent}, upstream.LocalImages("flannel"))
+	assert.Equal(t, []string{upstream.Probe, upstream.Agent}, upstream.LocalImages("calico"))
+	assert.Equal(t, "netcert.local/agent:dev", local.Agent)
 	assert.Equal(t, "docker.io/calico/node:v3.28.5", upstream.CalicoNode)
 }
 

@@ -1,7 +1,6 @@
 package podprobe
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -11,11 +10,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/remotecommand"
 
 	"github.com/netcert/netcert/doctor"
+	"github.com/netcert/netcert/kube"
 	"github.com/netcert/netcert/probe"
 )
 
@@ -41,20 +39,11 @@ var _ doctor.Prober = (*Prober)(nil)
 func (p *Prober) Run(ctx context.Context, pod corev1.Pod, args ...string) (probe.Result, doctor.Evidence, error) {
 	argv := append([]string{"/netcert-probe"}, args...)
 	ev := doctor.Evidence{Source: fmt.Sprintf("pod %s/%s (node %s)$ %s", pod.Namespace, pod.Name, pod.Spec.NodeName, strings.Join(argv, " "))}
-	req := p.Client.CoreV1().RESTClient().Post().Resource("pods").Namespace(pod.Namespace).Name(pod.Name).
-		SubResource("exec").VersionedParams(&corev1.PodExecOptions{
-		Container: Container, Command: argv, Stdout: true, Stderr: true,
-	}, scheme.ParameterCodec)
-	exec, err := remotecommand.NewSPDYExecutor(p.Config, "POST", req.URL())
+	stdout, stderr, execErr := kube.Exec(ctx, p.Config, p.Client, pod.Namespace, pod.Name, Container, argv)
+	ev.Output = strings.TrimSpace(string(stdout))
+	res, err := probe.ParseResult(stdout)
 	if err != nil {
-		return probe.Result{}, ev, fmt.Errorf("exec in %s: %w", pod.Name, err)
-	}
-	var stdout, stderr bytes.Buffer
-	execErr := exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &stdout, Stderr: &stderr})
-	ev.Output = strings.TrimSpace(stdout.String())
-	res, err := probe.ParseResult(stdout.Bytes())
-	if err != nil {
-		return probe.Result{}, ev, fmt.Errorf("%s: no probe result (exec: %v, stderr: %s): %w", ev.Source, execErr, strings.TrimSpace(stderr.String()), err)
+		return probe.Result{}, ev, fmt.Errorf("%s: no probe result (exec: %v, stderr: %s): %w", ev.Source, execErr, strings.TrimSpace(string(stderr)), err)
 	}
 	return res, ev, nil
 }

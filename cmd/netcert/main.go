@@ -1,12 +1,14 @@
 // Command netcert runs netcert's checks and repairs against a running cluster.
 //
-//	netcert doctor --kind NAME [flags]          name each network problem, with evidence
-//	netcert repair --kind NAME [--apply] [flags] plan the repairs of what doctor names; apply them
+//	netcert doctor [--kind NAME] [flags]           name each network problem, with evidence
+//	netcert repair [--kind NAME] [--apply] [flags] plan the repairs of what doctor names; apply them
+//	netcert agent install|remove [flags]           the node agent, for --nodes agent
 //
-// Node access goes through kind (docker exec) for now, so the cluster must be a kind cluster on
-// this machine; the checks that send traffic use netcert's probe pods (namespace netcert-system),
-// which the test bed's clusters run. Exit status: 0 nothing failed, 1 a check failed (doctor) or a
-// failure remains (repair), 2 bad usage or a check that could not evaluate.
+// Nodes are reached through kind (docker exec) for a kind cluster on this machine, or through
+// netcert's agent pods on any cluster; the checks that send traffic use netcert's probe pods
+// (namespace netcert-system), which the test bed's clusters run. Exit status: 0 nothing failed,
+// 1 a check failed (doctor) or a failure remains (repair), 2 bad usage or a check that could not
+// evaluate.
 package main
 
 import (
@@ -30,6 +32,8 @@ const (
 commands:
   doctor   run every check against a cluster and name each problem with its evidence
   repair   plan the repairs of what doctor names; with --apply, carry them out and check again
+  agent    install or remove netcert's node agent, through which doctor and repair reach the
+           nodes of any cluster (--nodes agent)
 
 Run 'netcert <command> -h' for the flags.
 `
@@ -77,6 +81,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, conn conn
 		return doctorCommand(ctx, args[1:], stdout, stderr, conn)
 	case "repair":
 		return repairCommand(ctx, args[1:], stdout, stderr, conn)
+	case "agent":
+		return agentCommand(ctx, args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "netcert: unknown command %q\n\n%s", args[0], usageSummary)
 		return exitTrouble

@@ -152,17 +152,22 @@ func TestUsage(t *testing.T) {
 	assert.Contains(t, errOut, `unknown command "certify"`)
 	code, _, _ = cli(t, nil, "doctor", "--no-such-flag")
 	assert.Equal(t, exitTrouble, code)
+	code, _, errOut = cli(t, nil, "agent", "start")
+	assert.Equal(t, exitTrouble, code)
+	assert.Contains(t, errOut, "usage: netcert agent install|remove")
 	code, _, errOut = cli(t, nil, "repair", "-h")
 	assert.Equal(t, exitOK, code)
 	assert.Contains(t, errOut, "-apply")
 }
 
-func TestConnectNeedsAKindClusterAndKnownChecks(t *testing.T) {
-	_, err := connect(context.Background(), target{cni: "auto"}, io.Discard)
-	assert.ErrorContains(t, err, "--kind NAME is required")
-	_, err = connect(context.Background(), target{kind: "x", cni: "cilium"}, io.Discard)
+func TestConnectRefusesBadFlags(t *testing.T) {
+	_, err := connect(context.Background(), target{cni: "auto", nodes: "kind"}, io.Discard)
+	assert.ErrorContains(t, err, "--nodes kind needs --kind NAME")
+	_, err = connect(context.Background(), target{cni: "auto", nodes: "ssh"}, io.Discard)
+	assert.ErrorContains(t, err, "--nodes ssh: want kind or agent")
+	_, err = connect(context.Background(), target{clusterFlags: clusterFlags{kind: "x"}, cni: "cilium"}, io.Discard)
 	assert.ErrorContains(t, err, "--cni cilium: netcert knows flannel and calico")
-	_, err = connect(context.Background(), target{kind: "x", cni: "auto", checks: "ip-forward-off,mtu"}, io.Discard)
+	_, err = connect(context.Background(), target{clusterFlags: clusterFlags{kind: "x"}, cni: "auto", checks: "ip-forward-off,mtu"}, io.Discard)
 	assert.EqualError(t, err, `--checks: no check "mtu" (known: ip-forward-off, overlay-port-blocked, pod-cidr-overlap, coredns-forward-broken)`)
 
 	picked, err := selectProblems(doctor.Problems(), " coredns-forward-broken , ip-forward-off")

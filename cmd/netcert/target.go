@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/netcert/netcert/doctor"
@@ -21,20 +22,54 @@ import (
 	"github.com/netcert/netcert/podprobe"
 )
 
-// target is the cluster to look at and what to run, from the flags both commands share.
-type target struct {
-	kind       string // kind cluster name: node access
+// clusterFlags say which cluster: its kubeconfig context and, for a kind cluster, its name.
+type clusterFlags struct {
+	kind       string // kind cluster name
 	kubeconfig string
 	context    string
-	cni        string // auto, flannel or calico
-	checks     string // comma-separated check IDs; empty: all
-	verbose    bool
+}
+
+func (f *clusterFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.kind, "kind", "", "a kind cluster on this machine: its context is kind-<name>, and its nodes are reached with docker exec unless --nodes agent")
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+	fs.StringVar(&f.context, "context", "", "kubeconfig context (default: kind-<name> with --kind, else the current context)")
+}
+
+// connectAPI returns the REST config and a client of the cluster, once its API server answers.
+func (f clusterFlags) connectAPI() (*rest.Config, kubernetes.Interface, error) {
+	kubeContext := f.context
+	if kubeContext == "" && f.kind != "" {
+		kubeContext = "kind-" + f.kind
+	}
+	restCfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
+		&clientcmd.ClientConfigLoadingRules{ExplicitPath: f.kubeconfig, Precedence: clientcmd.NewDefaultClientConfigLoadingRules().Precedence},
+		&clientcmd.ConfigOverrides{CurrentContext: kubeContext}).ClientConfig()
+	if err != nil {
+		return nil, nil, fmt.Errorf("kubeconfig (context %q): %w (kind writes the context kind-<name> when it creates a cluster: `kind export kubeconfig --name <name>`; or pass --kubeconfig/--context)", kubeContext, err)
+	}
+	restCfg.Timeout = 30 * time.Second
+	client, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	if _, err := client.Discovery().ServerVersion(); err != nil {
+		return nil, nil, fmt.Errorf("the API server (context %q) does not answer: %w", kubeContext, err)
+	}
+	return restCfg, client, nil
+}
+
+// target is the cluster to look at and what to run, from the flags doctor and repair share.
+type target struct {
+	clusterFlags
+	nodes   string // kind or agent: how nodes are reached
+	cni     string // auto, flannel or calico
+	checks  string // comma-separated check IDs; empty: all
+	verbose bool
 }
 
 func (t *target) register(fs *flag.FlagSet) {
-	fs.StringVar(&t.kind, "kind", "", "the kind cluster to look at (required: nodes are reached with docker exec through kind)")
-	fs.StringVar(&t.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
-	fs.StringVar(&t.context, "context", "", "kubeconfig context (default: kind-<kind cluster>)")
+	t.clusterFlags.register(fs)
+	fs.StringVar(&t.nodes, "nodes", "", "how nodes are reached: kind (docker exec; the default with --kind) or agent (netcert's agent pods, `netcert agent install`; the default otherwise)")
 	fs.StringVar(&t.cni, "cni", "auto", "the cluster's CNI: auto (from its DaemonSets), flannel or calico")
 	fs.StringVar(&t.checks, "checks", "", "comma-separated check IDs to run (default: all: "+strings.Join(problemIDs(doctor.Problems()), ", ")+")")
 	fs.BoolVar(&t.verbose, "v", false, "print the evidence of every finding and the commands of every action")
@@ -46,8 +81,9 @@ type session struct {
 	problems []doctor.Problem
 }
 
-// connect reaches the cluster: its kind nodes, its API through the kubeconfig, its CNI and
-// netcert's probe pods. It fails with what to do when any of them is missing.
+// connect reaches the cluster: its API through the kubeconfig, its nodes (through kind or
+// netcert's agent), its CNI and netcert's probe pods. It fails with what to do when any of them
+// is missing.
 func connect(ctx context.Context, t target, stderr io.Writer) (*session, error) {
 	problems, err := selectProblems(doctor.Problems(), t.checks)
 	if err != nil {
@@ -56,30 +92,31 @@ func connect(ctx context.Context, t target, stderr io.Writer) (*session, error) 
 	if t.cni != "auto" && t.cni != "flannel" && t.cni != "calico" {
 		return nil, fmt.Errorf("--cni %s: netcert knows flannel and calico (or auto: read it from the cluster)", t.cni)
 	}
-	if t.kind == "" {
-		return nil, errors.New("--kind NAME is required: netcert reaches nodes through kind (docker exec) for now; `kind get clusters` lists them")
+	nodeAccess := t.nodes
+	if nodeAccess == "" {
+		nodeAccess = "agent"
+		if t.kind != "" {
+			nodeAccess = "kind"
+		}
 	}
-	nodes, err := node.KindNodes(t.kind)
+	if nodeAccess != "kind" && nodeAccess != "agent" {
+		return nil, fmt.Errorf("--nodes %s: want kind or agent", nodeAccess)
+	}
+	if nodeAccess == "kind" && t.kind == "" {
+		return nil, errors.New("--nodes kind needs --kind NAME (`kind get clusters` lists them)")
+	}
+	restCfg, client, err := t.connectAPI()
 	if err != nil {
 		return nil, err
 	}
-	kubeContext := t.context
-	if kubeContext == "" {
-		kubeContext = "kind-" + t.kind
+	var nodes []node.Node
+	if nodeAccess == "kind" {
+		nodes, err = node.KindNodes(t.kind)
+	} else {
+		nodes, err = node.AgentNodes(ctx, restCfg, client)
 	}
-	restCfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
-		&clientcmd.ClientConfigLoadingRules{ExplicitPath: t.kubeconfig, Precedence: clientcmd.NewDefaultClientConfigLoadingRules().Precedence},
-		&clientcmd.ConfigOverrides{CurrentContext: kubeContext}).ClientConfig()
 	if err != nil {
-		return nil, fmt.Errorf("kubeconfig context %s: %w (kind writes kind-<name> when it creates a cluster: `kind export kubeconfig --name %s`, or pass --kubeconfig/--context)", kubeContext, err, t.kind)
-	}
-	restCfg.Timeout = 30 * time.Second
-	client, err := kubernetes.NewForConfig(restCfg)
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes client: %w", err)
-	}
-	if _, err := client.Discovery().ServerVersion(); err != nil {
-		return nil, fmt.Errorf("the API server of context %s does not answer: %w", kubeContext, err)
+		return nil, err
 	}
 	dyn, err := dynamic.NewForConfig(restCfg)
 	if err != nil {

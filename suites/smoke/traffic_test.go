@@ -1,10 +1,21 @@
 package smoke
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/netcert/netcert/doctor"
+)
 
 func TestTrafficMatrix(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs a kind cluster")
 	}
 	testenv.Test(t, cluster.TrafficMatrixFeature(3))
+}
+
+func TestNodeAgent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a kind cluster")
+	}
+	testenv.Test(t, cluster.AgentFeature(doctor.Problems()))
 }
