@@ -64,6 +64,7 @@ type target struct {
 	nodes   string // kind or agent: how nodes are reached
 	cni     string // auto, flannel or calico
 	checks  string // comma-separated check IDs; empty: all
+	dnsName string // the name coredns-forward-broken asks the forward targets for
 	verbose bool
 }
 
@@ -72,6 +73,7 @@ func (t *target) register(fs *flag.FlagSet) {
 	fs.StringVar(&t.nodes, "nodes", "", "how nodes are reached: kind (docker exec; the default with --kind) or agent (netcert's agent pods, `netcert agent install`; the default otherwise)")
 	fs.StringVar(&t.cni, "cni", "auto", "the cluster's CNI: auto (from its DaemonSets), flannel or calico")
 	fs.StringVar(&t.checks, "checks", "", "comma-separated check IDs to run (default: all: "+strings.Join(problemIDs(doctor.Problems()), ", ")+")")
+	fs.StringVar(&t.dnsName, "dns-name", doctor.DefaultQueryName, "the name coredns-forward-broken asks CoreDNS's upstreams for: one they answer with a record (the default is the test bed's own zone)")
 	fs.BoolVar(&t.verbose, "v", false, "print the evidence of every finding and the commands of every action")
 }
 
@@ -88,6 +90,11 @@ func connect(ctx context.Context, t target, stderr io.Writer) (*session, error) 
 	problems, err := selectProblems(doctor.Problems(), t.checks)
 	if err != nil {
 		return nil, err
+	}
+	for i, p := range problems {
+		if _, ok := p.(doctor.CoreDNSForwardBroken); ok {
+			problems[i] = doctor.CoreDNSForwardBroken{QueryName: t.dnsName}
+		}
 	}
 	if t.cni != "auto" && t.cni != "flannel" && t.cni != "calico" {
 		return nil, fmt.Errorf("--cni %s: netcert knows flannel and calico (or auto: read it from the cluster)", t.cni)
