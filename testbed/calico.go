@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/e2e-framework/klient/k8s"
 	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
 
+	"github.com/netcert/netcert/fixtures"
 	"github.com/netcert/netcert/images"
 	"github.com/netcert/netcert/kube"
 )
@@ -49,7 +50,7 @@ func installCalico(ctx context.Context, r *resources.Resources, cfg Config) erro
 	if err != nil {
 		return err
 	}
-	return applyManifest(ctx, r, images.CalicoManifest(), manifest, decoder.MutateOption(calicoPatch(cfg.Images, cfg.PodSubnet)))
+	return fixtures.ApplyManifest(ctx, r, images.CalicoManifest(), manifest, decoder.MutateOption(calicoPatch(cfg.Images, cfg.PodSubnet)))
 }
 
 // calicoPatch adapts Calico's manifest to the test bed: the images of the set, never pulled when

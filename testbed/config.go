@@ -14,11 +14,11 @@ import (
 // KeepEnv keeps the cluster (and its Docker network) after a suite, for debugging, when set to 1.
 const KeepEnv = "NETCERT_KEEP_CLUSTER"
 
-// Probe workloads (fixtures/netcert-system.yaml).
+// netcert's workloads in the test clusters (fixtures/netcert-probes.yaml, netcert-test-dns.yaml).
 const (
 	Namespace      = podprobe.Namespace
 	ProbeSelector  = "app.kubernetes.io/name=netcert-probe"
-	ProbeService   = "netcert-probe"
+	ProbeService   = podprobe.ProbeService
 	DNSUpstream    = "dns-upstream"
 	DeadUpstream   = "dead-upstream" // a Service without endpoints: nothing answers on its ClusterIP
 	TestZone       = "netcert.test."

@@ -4,11 +4,13 @@ import (
 	"context"
 
 	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
+
+	"github.com/netcert/netcert/fixtures"
 )
 
 // installFlannel applies netcert's Flannel fixture (VXLAN backend) for the cluster's pod subnet.
 func installFlannel(ctx context.Context, r *resources.Resources, cfg Config) error {
-	return apply(ctx, r, "flannel.yaml", map[string]string{
+	return fixtures.Apply(ctx, r, "flannel.yaml", map[string]string{
 		"FlannelImage":          cfg.Images.Flannel,
 		"FlannelCNIPluginImage": cfg.Images.FlannelCNIPlugin,
 		"CNIPluginsImage":       cfg.Images.CNIPlugins,

@@ -1,14 +1,12 @@
 package testbed
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
-	"sigs.k8s.io/e2e-framework/klient/decoder"
 	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
@@ -20,7 +18,10 @@ import (
 // start before the CNI, so it never runs with a forward that leaves the machine.
 func (c *Cluster) install(ctx context.Context, envCfg *envconf.Config) error {
 	r := envCfg.Client().Resources()
-	if err := apply(ctx, r, "netcert-system.yaml", map[string]string{
+	if err := fixtures.Apply(ctx, r, "netcert-probes.yaml", map[string]string{"ProbeImage": c.cfg.Images.Probe}); err != nil {
+		return err
+	}
+	if err := fixtures.Apply(ctx, r, "netcert-test-dns.yaml", map[string]string{
 		"ProbeImage": c.cfg.Images.Probe,
 		"TestZone":   TestZone,
 		"TestRecord": TestRecordName + "=" + TestRecordIP,
@@ -36,24 +37,6 @@ func (c *Cluster) install(ctx context.Context, envCfg *envconf.Config) error {
 		return err
 	}
 	return cni.install(ctx, r, c.cfg)
-}
-
-// apply renders a fixture and creates its objects.
-func apply(ctx context.Context, r *resources.Resources, fixture string, data any) error {
-	manifest, err := fixtures.Render(fixture, data)
-	if err != nil {
-		return err
-	}
-	return applyManifest(ctx, r, fixture, manifest)
-}
-
-// applyManifest creates the objects of a manifest, each changed by the mutate options first
-// (existing objects, from a kept cluster, stay as they are).
-func applyManifest(ctx context.Context, r *resources.Resources, name string, manifest []byte, opts ...decoder.DecodeOption) error {
-	if err := decoder.DecodeEach(ctx, bytes.NewReader(manifest), decoder.CreateIgnoreAlreadyExists(r), opts...); err != nil {
-		return fmt.Errorf("apply %s: %w", name, err)
-	}
-	return nil
 }
 
 // hermeticCoreDNS points CoreDNS's only forward at netcert's DNS upstream Service and rolls CoreDNS

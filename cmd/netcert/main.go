@@ -3,10 +3,12 @@
 //	netcert doctor [--kind NAME] [flags]           name each network problem, with evidence
 //	netcert repair [--kind NAME] [--apply] [flags] plan the repairs of what doctor names; apply them
 //	netcert agent install|remove [flags]           the node agent, for --nodes agent
+//	netcert probes install|remove [flags]          the probe pods the traffic checks send from
 //
 // Nodes are reached through kind (docker exec) for a kind cluster on this machine, or through
 // netcert's agent pods on any cluster; the checks that send traffic use netcert's probe pods
-// (namespace netcert-system), which the test bed's clusters run. Exit status: 0 nothing failed,
+// (namespace netcert-system), which the test bed's clusters run and `netcert probes install`
+// installs. Exit status: 0 nothing failed,
 // 1 a check failed (doctor) or a failure remains (repair), 2 bad usage or a check that could not
 // evaluate.
 package main
@@ -34,6 +36,7 @@ commands:
   repair   plan the repairs of what doctor names; with --apply, carry them out and check again
   agent    install or remove netcert's node agent, through which doctor and repair reach the
            nodes of any cluster (--nodes agent)
+  probes   install or remove netcert's probe pods, which the traffic checks send from
 
 Run 'netcert <command> -h' for the flags.
 `
@@ -81,8 +84,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, conn conn
 		return doctorCommand(ctx, args[1:], stdout, stderr, conn)
 	case "repair":
 		return repairCommand(ctx, args[1:], stdout, stderr, conn)
-	case "agent":
-		return agentCommand(ctx, args[1:], stdout, stderr)
+	case "agent", "probes":
+		return workloadCommand(ctx, args[0], args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "netcert: unknown command %q\n\n%s", args[0], usageSummary)
 		return exitTrouble

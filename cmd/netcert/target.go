@@ -136,7 +136,7 @@ func connect(ctx context.Context, t target, stderr io.Writer) (*session, error) 
 		}
 	}
 	if n, err := runningProbePods(ctx, client); err != nil || n == 0 {
-		fmt.Fprintf(stderr, "warning: netcert's probe pods are not running (namespace %s): the checks that send traffic from them (overlay-port-blocked, coredns-forward-broken) cannot evaluate\n", podprobe.Namespace)
+		fmt.Fprintf(stderr, "warning: netcert's probe pods are not running (namespace %s): the checks that send traffic from them (overlay-port-blocked, coredns-forward-broken) cannot evaluate: `netcert probes install`\n", podprobe.Namespace)
 	}
 	c := &doctor.Cluster{Nodes: nodes, Client: client, Dynamic: dyn, CNI: cni,
 		Probe: &podprobe.Prober{Config: restCfg, Client: client}}

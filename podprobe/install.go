@@ -1,0 +1,75 @@
+package podprobe
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
+
+	"github.com/netcert/netcert/fixtures"
+)
+
+// ProbeSets are the probe DaemonSets (fixtures/netcert-probes.yaml): two pods per node.
+var ProbeSets = []string{"probe-a", "probe-b"}
+
+// ProbeService fronts the pods of set a.
+const ProbeService = "netcert-probe"
+
+// Install creates netcert's probes (namespace, DaemonSets, Service; what exists stays, but probes
+// of another image are an error) and waits up to timeout for a Ready probe of each set on every
+// node.
+func Install(ctx context.Context, config *rest.Config, client kubernetes.Interface, image string, timeout time.Duration) error {
+	existing, err := client.AppsV1().DaemonSets(Namespace).Get(ctx, ProbeSets[0], metav1.GetOptions{})
+	if err == nil {
+		if have := existing.Spec.Template.Spec.Containers[0].Image; have != image {
+			return fmt.Errorf("netcert's probes are installed already, with image %s: remove them first to install %s", have, image)
+		}
+	} else if !apierrors.IsNotFound(err) {
+		return fmt.Errorf("read DaemonSet %s/%s: %w", Namespace, ProbeSets[0], err)
+	}
+	r, err := resources.New(config)
+	if err != nil {
+		return fmt.Errorf("kubernetes client: %w", err)
+	}
+	if err := fixtures.Apply(ctx, r, "netcert-probes.yaml", map[string]string{"ProbeImage": image}); err != nil {
+		return err
+	}
+	var state string
+	err = wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
+		for _, name := range ProbeSets {
+			ds, err := client.AppsV1().DaemonSets(Namespace).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			s := ds.Status
+			state = fmt.Sprintf("%s: %d of %d Ready", name, s.NumberReady, s.DesiredNumberScheduled)
+			if s.ObservedGeneration < ds.Generation || s.DesiredNumberScheduled == 0 || s.NumberReady < s.DesiredNumberScheduled {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("netcert's probes not Ready on every node after %s (%s): is image %s available to the nodes? %w", timeout, state, image, err)
+	}
+	return nil
+}
+
+// Remove deletes the probe DaemonSets and their Service; the namespace stays.
+func Remove(ctx context.Context, client kubernetes.Interface) error {
+	for _, name := range ProbeSets {
+		if err := client.AppsV1().DaemonSets(Namespace).Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("delete DaemonSet %s/%s: %w", Namespace, name, err)
+		}
+	}
+	if err := client.CoreV1().Services(Namespace).Delete(ctx, ProbeService, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete Service %s/%s: %w", Namespace, ProbeService, err)
+	}
+	return nil
+}
