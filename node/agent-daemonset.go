@@ -65,15 +65,21 @@ func InstallAgent(ctx context.Context, client kubernetes.Interface, image string
 	err = wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
 		ds, err := dsClient.Get(ctx, AgentName, metav1.GetOptions{})
 		if err != nil {
-			return false, err
+			if state == "" { // keep what was seen last: the final read may fail only for the deadline
+				state = "cannot read it: " + err.Error()
+			}
+			return false, nil // the API server may be busy; retry until the timeout
 		}
 		s := ds.Status
 		state = fmt.Sprintf("%d of %d agents ready and up to date", min(s.NumberReady, s.UpdatedNumberScheduled), s.DesiredNumberScheduled)
 		return s.ObservedGeneration >= ds.Generation && s.DesiredNumberScheduled > 0 &&
 			s.NumberReady == s.DesiredNumberScheduled && s.UpdatedNumberScheduled == s.DesiredNumberScheduled, nil
 	})
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("waiting for netcert's agent (%s): %w", state, ctx.Err())
+	}
 	if err != nil {
-		return fmt.Errorf("netcert agent not running on every node after %s (%s): is image %s available to the nodes? %w", timeout, state, image, err)
+		return fmt.Errorf("netcert agent not running on every node after %s (%s): is image %s available to the nodes?", timeout, state, image)
 	}
 	return nil
 }

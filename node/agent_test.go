@@ -86,4 +86,5 @@ func TestInstallAgentSaysWhyItIsNotReady(t *testing.T) {
 	cs := fake.NewClientset()
 	err := InstallAgent(context.Background(), cs, "agent:1", 50*time.Millisecond)
 	assert.ErrorContains(t, err, "netcert agent not running on every node after 50ms (0 of 0 agents ready and up to date): is image agent:1 available to the nodes?")
+	assert.NotContains(t, err.Error(), "rate")
 }

@@ -45,7 +45,10 @@ func Install(ctx context.Context, config *rest.Config, client kubernetes.Interfa
 		for _, name := range ProbeSets {
 			ds, err := client.AppsV1().DaemonSets(Namespace).Get(ctx, name, metav1.GetOptions{})
 			if err != nil {
-				return false, err
+				if state == "" { // keep what was seen last: the final read may fail only for the deadline
+					state = name + ": cannot read it: " + err.Error()
+				}
+				return false, nil // the API server may be busy; retry until the timeout
 			}
 			s := ds.Status
 			state = fmt.Sprintf("%s: %d of %d Ready", name, s.NumberReady, s.DesiredNumberScheduled)
@@ -55,8 +58,11 @@ func Install(ctx context.Context, config *rest.Config, client kubernetes.Interfa
 		}
 		return true, nil
 	})
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("waiting for netcert's probes (%s): %w", state, ctx.Err())
+	}
 	if err != nil {
-		return fmt.Errorf("netcert's probes not Ready on every node after %s (%s): is image %s available to the nodes? %w", timeout, state, image, err)
+		return fmt.Errorf("netcert's probes not Ready on every node after %s (%s): is image %s available to the nodes?", timeout, state, image)
 	}
 	return nil
 }
