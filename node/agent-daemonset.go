@@ -9,8 +9,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/netcert/netcert/kube"
 )
 
 // AgentDaemonSet is netcert's node agent: on every node, every taint tolerated, a privileged pod
@@ -61,25 +62,8 @@ func InstallAgent(ctx context.Context, client kubernetes.Interface, image string
 	if err != nil {
 		return fmt.Errorf("install DaemonSet %s/%s: %w", AgentNamespace, AgentName, err)
 	}
-	var state string
-	err = wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
-		ds, err := dsClient.Get(ctx, AgentName, metav1.GetOptions{})
-		if err != nil {
-			if state == "" { // keep what was seen last: the final read may fail only for the deadline
-				state = "cannot read it: " + err.Error()
-			}
-			return false, nil // the API server may be busy; retry until the timeout
-		}
-		s := ds.Status
-		state = fmt.Sprintf("%d of %d agents ready and up to date", min(s.NumberReady, s.UpdatedNumberScheduled), s.DesiredNumberScheduled)
-		return s.ObservedGeneration >= ds.Generation && s.DesiredNumberScheduled > 0 &&
-			s.NumberReady == s.DesiredNumberScheduled && s.UpdatedNumberScheduled == s.DesiredNumberScheduled, nil
-	})
-	if err != nil && ctx.Err() != nil {
-		return fmt.Errorf("waiting for netcert's agent (%s): %w", state, ctx.Err())
-	}
-	if err != nil {
-		return fmt.Errorf("netcert agent not running on every node after %s (%s): is image %s available to the nodes?", timeout, state, image)
+	if err := kube.WaitForDaemonSets(ctx, client, AgentNamespace, []string{AgentName}, timeout); err != nil {
+		return fmt.Errorf("netcert agent: %w: is image %s available to the nodes?", err, image)
 	}
 	return nil
 }

@@ -85,6 +85,6 @@ func TestInstallAgentCreatesUpdatesAndWaits(t *testing.T) {
 func TestInstallAgentSaysWhyItIsNotReady(t *testing.T) {
 	cs := fake.NewClientset()
 	err := InstallAgent(context.Background(), cs, "agent:1", 50*time.Millisecond)
-	assert.ErrorContains(t, err, "netcert agent not running on every node after 50ms (0 of 0 agents ready and up to date): is image agent:1 available to the nodes?")
+	assert.ErrorContains(t, err, "netcert agent: not Ready on every node after 50ms (netcert-agent: 0 of 0 ready and up to date): is image agent:1 available to the nodes?")
 	assert.NotContains(t, err.Error(), "rate")
 }

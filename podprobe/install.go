@@ -7,12 +7,12 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
 
 	"github.com/netcert/netcert/fixtures"
+	"github.com/netcert/netcert/kube"
 )
 
 // ProbeSets are the probe DaemonSets (fixtures/netcert-probes.yaml): two pods per node.
@@ -40,29 +40,8 @@ func Install(ctx context.Context, config *rest.Config, client kubernetes.Interfa
 	if err := fixtures.Apply(ctx, r, "netcert-probes.yaml", map[string]string{"ProbeImage": image}); err != nil {
 		return err
 	}
-	var state string
-	err = wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
-		for _, name := range ProbeSets {
-			ds, err := client.AppsV1().DaemonSets(Namespace).Get(ctx, name, metav1.GetOptions{})
-			if err != nil {
-				if state == "" { // keep what was seen last: the final read may fail only for the deadline
-					state = name + ": cannot read it: " + err.Error()
-				}
-				return false, nil // the API server may be busy; retry until the timeout
-			}
-			s := ds.Status
-			state = fmt.Sprintf("%s: %d of %d Ready", name, s.NumberReady, s.DesiredNumberScheduled)
-			if s.ObservedGeneration < ds.Generation || s.DesiredNumberScheduled == 0 || s.NumberReady < s.DesiredNumberScheduled {
-				return false, nil
-			}
-		}
-		return true, nil
-	})
-	if err != nil && ctx.Err() != nil {
-		return fmt.Errorf("waiting for netcert's probes (%s): %w", state, ctx.Err())
-	}
-	if err != nil {
-		return fmt.Errorf("netcert's probes not Ready on every node after %s (%s): is image %s available to the nodes?", timeout, state, image)
+	if err := kube.WaitForDaemonSets(ctx, client, Namespace, ProbeSets, timeout); err != nil {
+		return fmt.Errorf("netcert's probes: %w: is image %s available to the nodes?", err, image)
 	}
 	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
 	"sigs.k8s.io/e2e-framework/klient/wait"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
+
+	"github.com/netcert/netcert/kube"
 )
 
 // ReadyTimeout bounds each readiness wait of Setup.
@@ -85,9 +87,8 @@ func daemonSetReady(r *resources.Resources, ns, name string, want int) func(cont
 		if err := r.Get(ctx, name, ns, &ds); err != nil {
 			return false, nil
 		}
-		s := ds.Status
-		return s.ObservedGeneration >= ds.Generation && int(s.DesiredNumberScheduled) == want &&
-			s.NumberReady == s.DesiredNumberScheduled && s.UpdatedNumberScheduled == s.DesiredNumberScheduled, nil
+		ready, _ := kube.DaemonSetReady(&ds)
+		return ready && int(ds.Status.DesiredNumberScheduled) == want, nil
 	}
 }
 
