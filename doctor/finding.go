@@ -34,11 +34,12 @@ type Finding struct {
 }
 
 func (f Finding) String() string {
-	where := f.Node
-	if f.Object != "" {
-		where = strings.TrimPrefix(where+" "+f.Object, " ")
-	}
-	return fmt.Sprintf("%s %s [%s]: %s", f.Status, f.Check, where, f.Summary)
+	return fmt.Sprintf("%s %s [%s]: %s", f.Status, f.Check, f.Where(), f.Summary)
+}
+
+// Where names the node and the object the finding is about ("" for neither).
+func (f Finding) Where() string {
+	return strings.TrimSpace(f.Node + " " + f.Object)
 }
 
 // Failed returns the findings with status Fail.

@@ -48,6 +48,21 @@ func (p *Prober) Run(ctx context.Context, pod corev1.Pod, args ...string) (probe
 	return res, ev, nil
 }
 
+// RunningPods lists the Running probe pods (set a) that are not being deleted.
+func RunningPods(ctx context.Context, client kubernetes.Interface) ([]corev1.Pod, error) {
+	pods, err := client.CoreV1().Pods(Namespace).List(ctx, metav1.ListOptions{LabelSelector: Selector})
+	if err != nil {
+		return nil, fmt.Errorf("list probe pods: %w", err)
+	}
+	var running []corev1.Pod
+	for _, pod := range pods.Items {
+		if pod.Status.Phase == corev1.PodRunning && pod.DeletionTimestamp == nil {
+			running = append(running, pod)
+		}
+	}
+	return running, nil
+}
+
 // PodOn returns the Running probe pod (set a) on node.
 func (p *Prober) PodOn(ctx context.Context, node string) (corev1.Pod, error) {
 	pods, err := p.Client.CoreV1().Pods(Namespace).List(ctx, metav1.ListOptions{
@@ -82,15 +97,9 @@ func (p *Prober) PodToPod(ctx context.Context, from, to string) (bool, doctor.Ev
 // answers when the query gets an answer from any node: a network fault that cuts off one node must
 // not make a working upstream look dead. The evidence lists every node's result.
 func (p *Prober) DNS(ctx context.Context, server, name string) (bool, doctor.Evidence, error) {
-	pods, err := p.Client.CoreV1().Pods(Namespace).List(ctx, metav1.ListOptions{LabelSelector: Selector})
+	running, err := RunningPods(ctx, p.Client)
 	if err != nil {
-		return false, doctor.Evidence{}, fmt.Errorf("list probe pods: %w", err)
-	}
-	var running []corev1.Pod
-	for _, pod := range pods.Items {
-		if pod.Status.Phase == corev1.PodRunning && pod.DeletionTimestamp == nil {
-			running = append(running, pod)
-		}
+		return false, doctor.Evidence{}, err
 	}
 	if len(running) == 0 {
 		return false, doctor.Evidence{}, fmt.Errorf("no running netcert probe pod in %s", Namespace)

@@ -70,12 +70,21 @@ func (c *Cluster) createKindOnce(ctx context.Context, envCfg *envconf.Config) er
 		return err
 	}
 	envCfg.WithKubeconfigFile(kubeconfig)
-	out, err := run(ctx, c.kind, "get", "nodes", "--name", c.cfg.Name)
+	nodes, err := c.kindNodes(ctx)
 	if err != nil {
 		return err
 	}
-	want := len(strings.Fields(out))
-	return c.waitRegistered(ctx, envCfg, want)
+	return c.waitRegistered(ctx, envCfg, len(nodes))
+}
+
+// kindNodes lists the names of the cluster's node containers (kind says "No kind nodes found"
+// on standard error when there are none).
+func (c *Cluster) kindNodes(ctx context.Context) ([]string, error) {
+	out, err := exec.CommandContext(ctx, c.kind, "get", "nodes", "--name", c.cfg.Name).Output()
+	if err != nil {
+		return nil, fmt.Errorf("kind get nodes --name %s: %w", c.cfg.Name, err)
+	}
+	return strings.Fields(string(out)), nil
 }
 
 // runLogged runs cmd and logs the lines that kind prints when a step ends (✓, ✗) or fails; the
@@ -179,8 +188,7 @@ func (l kindLogs) String() string {
 // exportKindLogs keeps kind's logs of the cluster (nodes' journals, containers, pods) under
 // reports/out/kind-logs/<cluster>-<label>.
 func (c *Cluster) exportKindLogs(ctx context.Context, label string) kindLogs {
-	if nodes, err := run(ctx, c.kind, "get", "nodes", "--name", c.cfg.Name); err != nil || len(strings.Fields(nodes)) == 0 ||
-		strings.Contains(nodes, "No kind nodes") {
+	if nodes, err := c.kindNodes(ctx); err != nil || len(nodes) == 0 {
 		return kindLogs{none: "kind left no node"}
 	}
 	dir := filepath.Join(outDir("kind-logs"), c.cfg.Name+"-"+label)

@@ -45,11 +45,10 @@ func printResults(w io.Writer, results []checkResult, verbose bool) {
 }
 
 func where(f doctor.Finding) string {
-	w := strings.TrimSpace(f.Node + " " + f.Object)
-	if w == "" {
-		return "cluster"
+	if w := f.Where(); w != "" {
+		return w
 	}
-	return w
+	return "cluster"
 }
 
 func printEvidence(w io.Writer, evidence []doctor.Evidence) {

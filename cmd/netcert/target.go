@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -135,7 +134,7 @@ func connect(ctx context.Context, t target, stderr io.Writer) (*session, error) 
 			return nil, err
 		}
 	}
-	if n, err := runningProbePods(ctx, client); err != nil || n == 0 {
+	if running, err := podprobe.RunningPods(ctx, client); err != nil || len(running) == 0 {
 		fmt.Fprintf(stderr, "warning: netcert's probe pods are not running (namespace %s): the checks that send traffic from them (overlay-port-blocked, coredns-forward-broken) cannot evaluate: `netcert probes install`\n", podprobe.Namespace)
 	}
 	c := &doctor.Cluster{Nodes: nodes, Client: client, Dynamic: dyn, CNI: cni,
@@ -169,20 +168,6 @@ func detectCNI(ctx context.Context, client kubernetes.Interface) (string, error)
 	default:
 		return "", fmt.Errorf("cannot tell the CNI: both Calico and Flannel DaemonSets run; pass --cni")
 	}
-}
-
-func runningProbePods(ctx context.Context, client kubernetes.Interface) (int, error) {
-	pods, err := client.CoreV1().Pods(podprobe.Namespace).List(ctx, metav1.ListOptions{LabelSelector: podprobe.Selector})
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, p := range pods.Items {
-		if p.Status.Phase == corev1.PodRunning {
-			n++
-		}
-	}
-	return n, nil
 }
 
 // selectProblems keeps the problems whose IDs are listed (all when ids is empty).
