@@ -31,10 +31,30 @@ type Finding struct {
 	Status   Status     `json:"status"`
 	Summary  string     `json:"summary"`
 	Evidence []Evidence `json:"evidence,omitempty"`
+	// Path is the traffic path the finding is about, by its stable ID (traffic.PathCrossNode, …).
+	Path string `json:"path,omitempty"`
+	// Crosses names the nodes that the finding's failing traffic crossed: a node-level cause on
+	// one of them explains it.
+	Crosses []string `json:"crosses,omitempty"`
+	// Services names the Services ("namespace/name") that the finding's failing traffic went
+	// through, or, for a node-level cause, the Services it breaks there.
+	Services []string `json:"services,omitempty"`
+	// CausedBy is set on a consequence: the Ref of the root-cause finding that explains it. A
+	// finding with CausedBy is not a root cause and is not repaired on its own.
+	CausedBy string `json:"caused_by,omitempty"`
+}
+
+// Ref names the finding stably in a sweep: its check and where ("ip-forward-off kind-worker").
+func (f Finding) Ref() string {
+	return strings.TrimSpace(f.Check + " " + f.Where())
 }
 
 func (f Finding) String() string {
-	return fmt.Sprintf("%s %s [%s]: %s", f.Status, f.Check, f.Where(), f.Summary)
+	s := fmt.Sprintf("%s %s [%s]: %s", f.Status, f.Check, f.Where(), f.Summary)
+	if f.CausedBy != "" {
+		s += " (caused by " + f.CausedBy + ")"
+	}
+	return s
 }
 
 // Where names the node and the object the finding is about ("" for neither).
