@@ -78,14 +78,14 @@ func TestLiveNetfilterViews(t *testing.T) {
 	assert.NotNil(t, xt.chain("ip", "filter", "KUBE-SERVICES"), "kube-proxy's chains")
 	assert.NotNil(t, xt.chain("ip", "nat", "KUBE-SERVICES"))
 	assert.Empty(t, healthy.ruleset(nfNative).Chains, "every nft table is iptables-nft's (shown once, in that view) or ip6")
-	assert.Empty(t, blockingRules(healthy, 8472), "nothing on a healthy Flannel node drops VXLAN")
+	assert.Empty(t, portRules(blockingRules(healthy, 8472)), "nothing on a healthy Flannel node drops VXLAN")
 
 	blocked, err := readNodeViews(t.Context(), liveNetfilterNode(t, true))
 	require.NoError(t, err)
 	assert.Equal(t, []string{
 		"iptables-nft filter INPUT: -A INPUT -p udp -m udp --dport 8472 -m comment --comment netcert-fault -j DROP",
 		`nft inet netcert_fault input: udp dport 8472 counter packets 0 bytes 0 drop comment "netcert-fault"`,
-	}, ruleTexts(blockingRules(blocked, 8472)), "each injector's rule, once: the nft view leaves out what iptables-nft shows")
+	}, ruleTexts(portRules(blockingRules(blocked, 8472))), "each injector's rule, once: the nft view leaves out what iptables-nft shows")
 }
 
 func TestLiveSysctlAndCorefile(t *testing.T) {

@@ -23,8 +23,7 @@ func parseIptablesSave(backend nfBackend, text string) (*nfRuleset, error) {
 		case table == "":
 			return nil, fmt.Errorf("%s line %d: %q outside a table", backend, i+1, line)
 		case line[0] == ':':
-			name, _, _ := strings.Cut(line[1:], " ")
-			rs.Chains = append(rs.Chains, &nfChain{Family: "ip", Table: table, Name: name, Hook: xtHooks[name]})
+			rs.Chains = append(rs.Chains, parseXtChain(table, line[1:]))
 		default:
 			r, err := parseIptablesRule(line)
 			if err != nil {
@@ -44,6 +43,23 @@ func parseIptablesSave(backend nfBackend, text string) (*nfRuleset, error) {
 		}
 	}
 	return rs, nil
+}
+
+// parseXtChain parses a chain declaration "NAME POLICY [packets:bytes]" (POLICY "-" for a user
+// chain; the counter only with -c).
+func parseXtChain(table, decl string) *nfChain {
+	f := append(strings.Fields(decl), "")
+	c := &nfChain{Family: "ip", Table: table, Name: f[0], Hook: xtHooks[f[0]]}
+	if len(f) > 2 && f[1] != "-" {
+		c.Policy = f[1]
+	}
+	if len(f) > 3 && strings.HasPrefix(f[2], "[") {
+		pk, _, _ := strings.Cut(strings.Trim(f[2], "[]"), ":")
+		if n, err := strconv.ParseUint(pk, 10, 64); err == nil {
+			c.PolicyCounted, c.PolicyPackets = true, n
+		}
+	}
+	return c
 }
 
 // xtToken is one word of an iptables-save rule; quoted words are never options.

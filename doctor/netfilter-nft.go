@@ -75,6 +75,9 @@ func (p *nftParser) line(body string, handle int) error {
 				if w == "hook" && i+1 < len(words) {
 					p.chain.Hook = words[i+1]
 				}
+				if w == "policy" && i+1 < len(words) {
+					p.chain.Policy = strings.ToUpper(strings.TrimSuffix(words[i+1], ";"))
+				}
 			}
 			return nil
 		}

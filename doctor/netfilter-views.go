@@ -86,18 +86,19 @@ func readNodeViews(ctx context.Context, n node.Node) (*nodeViews, error) {
 // ref names a rule stably across reads: nft by its handle, iptables by its table, chain and
 // text (equal rules in one chain share a ref; the first stands for them all).
 func (r *nfRule) ref() string {
-	if r.Backend == nfNative {
+	if r.Backend == nfNative && !r.Policy {
 		return fmt.Sprintf("nft %s %s %s handle %d", r.Family, r.Table, r.Chain, r.Handle)
 	}
 	return string(r.Backend) + " " + r.Where() + ": " + r.Text
 }
 
-// rulesByRef indexes every rule of the views by ref (the first of equal iptables rules wins).
+// rulesByRef indexes every rule of the views, and every DROP policy, by ref (the first of equal
+// iptables rules wins).
 func rulesByRef(v *nodeViews) map[string]*nfRule {
 	out := map[string]*nfRule{}
 	for _, rs := range v.sets {
 		for _, c := range rs.Chains {
-			for _, r := range c.Rules {
+			for _, r := range c.withPolicy(rs.Backend) {
 				if _, ok := out[r.ref()]; !ok {
 					out[r.ref()] = r
 				}

@@ -73,6 +73,7 @@ type nfRule struct {
 	Comments []string
 	Verdict  string // ACCEPT, DROP, REJECT, RETURN, JUMP, GOTO, or another target's name
 	Target   string // the chain of a JUMP or GOTO
+	Policy   bool   // the chain's policy, as a rule after its last one (Text "policy DROP")
 }
 
 // Where is the rule's table and chain, with the nft family: "raw PREROUTING", "inet t input".
@@ -104,9 +105,37 @@ func (r *nfRule) matchesUDPPort(port int) bool {
 	return true
 }
 
-// blocks reports whether the rule drops or rejects UDP to port.
+// blocks reports whether the rule drops or rejects UDP to port by an explicit port match.
 func (r *nfRule) blocks(port int) bool {
-	return (r.Verdict == "DROP" || r.Verdict == "REJECT") && r.matchesUDPPort(port)
+	return r.drops() && r.matchesUDPPort(port)
+}
+
+// drops reports whether the rule's verdict discards the packet: DROP, REJECT, or a chain's
+// DROP policy.
+func (r *nfRule) drops() bool { return r.Verdict == "DROP" || r.Verdict == "REJECT" }
+
+// mayDropUDPPort reports whether the rule discards packets and nothing netcert reads of it rules
+// out UDP to port: any shape (no port, an address or set match, an interface, a policy) may be
+// what drops the overlay; the kernel's counters decide whether it does.
+func (r *nfRule) mayDropUDPPort(port int) bool {
+	if !r.drops() {
+		return false
+	}
+	if r.Protos != nil {
+		udp := false
+		for _, p := range r.Protos {
+			udp = udp || p == "udp" || p == "17"
+		}
+		if udp == r.ProtoNeg {
+			return false
+		}
+	}
+	for _, m := range r.DPorts {
+		if !m.matches(port) {
+			return false
+		}
+	}
+	return true
 }
 
 // fromPods reports whether the rule matches only packets that come in on pods' interfaces
@@ -138,6 +167,29 @@ type nfChain struct {
 	Family, Table, Name string
 	Hook                string // the base chain's hook; "" for a chain reached by jumps only
 	Rules               []*nfRule
+	// Policy is a base chain's policy (ACCEPT or DROP), with its packet counter where the view
+	// prints one (iptables-save -c does, nft does not).
+	Policy        string
+	PolicyCounted bool
+	PolicyPackets uint64
+}
+
+// withPolicy returns the chain's rules followed by its DROP policy, if it has one.
+func (c *nfChain) withPolicy(backend nfBackend) []*nfRule {
+	if p := c.policyRule(backend); p != nil {
+		return append(c.Rules[:len(c.Rules):len(c.Rules)], p)
+	}
+	return c.Rules
+}
+
+// policyRule returns the chain's DROP policy as a rule after its last one, or nil when the chain
+// has none: what no rule decides, the policy drops.
+func (c *nfChain) policyRule(backend nfBackend) *nfRule {
+	if c.Hook == "" || c.Policy != "DROP" {
+		return nil
+	}
+	return &nfRule{Backend: backend, Family: c.Family, Table: c.Table, Chain: c.Name, Index: len(c.Rules) + 1,
+		Text: "policy DROP", Counted: c.PolicyCounted, Packets: c.PolicyPackets, Verdict: "DROP", Policy: true}
 }
 
 // nfRuleset is one view of a node's netfilter rules.

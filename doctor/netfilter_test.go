@@ -196,9 +196,9 @@ func TestTokenizeXtQuotes(t *testing.T) {
 }
 
 func TestBlockingRulesOfTheCapturedScenarios(t *testing.T) {
-	assert.Empty(t, blockingRules(parsedViews(t, "flannel-healthy"), 8472), "decoys only")
+	assert.Empty(t, portRules(blockingRules(parsedViews(t, "flannel-healthy"), 8472)), "decoys only")
 
-	all := ruleTexts(blockingRules(parsedViews(t, "blocked"), 8472))
+	all := ruleTexts(portRules(blockingRules(parsedViews(t, "blocked"), 8472)))
 	assert.Equal(t, []string{
 		"iptables-legacy filter INPUT: -A INPUT -p udp -m udp --dport 8472 -j REJECT --reject-with icmp-port-unreachable",
 		"iptables-legacy filter FORWARD: -A FORWARD -s 10.0.0.0/8 -p udp -m multiport --dports 8470:8479,9000 -j DROP",
@@ -215,16 +215,16 @@ func TestBlockingRulesOfTheCapturedScenarios(t *testing.T) {
 		"nft netdev edge ingress: ip saddr 10.0.0.0/8 udp dport 8472 counter packets 0 bytes 0 reject with icmp admin-prohibited",
 	}, all, "iptables-nft's tables and the ip6 table are not read again from the nft ruleset")
 
-	calico := blockingRules(parsedViews(t, "calico-healthy"), 4789)
+	calico := portRules(blockingRules(parsedViews(t, "calico-healthy"), 4789))
 	require.Len(t, calico, 1)
 	assert.True(t, calico[0].allowListed, "Felix drops VXLAN only from hosts outside its allow-list")
 	assert.Equal(t, []string{"cali:4cgmbdWsLmozYhJh", "Drop IPv4 VXLAN packets from non-allowed hosts"}, calico[0].Comments)
 
 	for _, scenario := range []string{"raw-drop", "nft-drop", "output-reject", "legacy-reject"} {
-		rules := blockingRules(parsedViews(t, scenario), 8472)
+		rules := portRules(blockingRules(parsedViews(t, scenario), 8472))
 		require.Len(t, rules, 1, scenario)
 		assert.False(t, rules[0].allowListed, scenario)
-		repaired := blockingRules(parsedViews(t, scenario+"-repaired"), 8472)
+		repaired := portRules(blockingRules(parsedViews(t, scenario+"-repaired"), 8472))
 		require.Len(t, repaired, 1, scenario)
 		assert.True(t, repaired[0].allowListed, scenario+": netcert's ACCEPTs come first")
 		assert.Equal(t, rules[0].ref(), repaired[0].ref(), "the same rule across reads")
@@ -250,7 +250,7 @@ func TestBlockingRulesSkipRulesThatSeeOnlyPodTraffic(t *testing.T) {
 COMMIT
 `)
 	require.NoError(t, err)
-	got := ruleTexts(blockingRules(&nodeViews{sets: []*nfRuleset{rs}}, 4789))
+	got := ruleTexts(portRules(blockingRules(&nodeViews{sets: []*nfRuleset{rs}}, 4789)))
 	assert.Equal(t, []string{"iptables-nft filter INPUT: -A INPUT -i eth0 -p udp -m udp --dport 4789 -j DROP"}, got)
 
 	nft, err := parseNftRuleset(`table inet fw {
@@ -262,6 +262,37 @@ COMMIT
 }
 `)
 	require.NoError(t, err)
-	got = ruleTexts(blockingRules(&nodeViews{sets: []*nfRuleset{nft}}, 4789))
+	got = ruleTexts(portRules(blockingRules(&nodeViews{sets: []*nfRuleset{nft}}, 4789)))
 	assert.Equal(t, []string{`nft inet fw input: iifname != "cali*" udp dport 4789 counter packets 0 bytes 0 drop`}, got)
+}
+
+// portRules keeps the rules that name the overlay port: the suspects even without a counter.
+func portRules(rules []*overlayRule) []*overlayRule {
+	var out []*overlayRule
+	for _, r := range rules {
+		if r.explicit {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Rules of other shapes are candidates too, left to the counters; those whose protocol or port
+// rules out the overlay are not.
+func TestBlockingRulesKeepOtherShapesForTheCounters(t *testing.T) {
+	var others []string
+	for _, r := range blockingRules(parsedViews(t, "flannel-healthy"), 8472) {
+		others = append(others, string(r.Backend)+" "+r.Where()+" "+r.position())
+	}
+	assert.Contains(t, others, "iptables-nft filter KUBE-FORWARD #1", "conntrack INVALID drops any protocol")
+	assert.NotContains(t, others, "iptables-nft filter HOST-FW #2", "tcp/8472 is not the overlay")
+	assert.NotContains(t, others, "iptables-nft filter HOST-FW #5", "every udp port but 53, 123 and 8472")
+	rs, err := parseIptablesSave(nfLegacy, "*filter\n:INPUT DROP [7:420]\n:OUTPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n[1:2] -A INPUT -i lo -j ACCEPT\nCOMMIT\n")
+	require.NoError(t, err)
+	policies := blockingRules(&nodeViews{sets: []*nfRuleset{rs}}, 8472)
+	require.Len(t, policies, 2, "INPUT's and FORWARD's DROP policies")
+	assert.Equal(t, "policy DROP", policies[0].Text)
+	assert.Equal(t, 2, policies[0].Index, "after the chain's last rule")
+	assert.Equal(t, uint64(7), policies[0].Packets)
+	assert.True(t, policies[0].Counted)
 }

@@ -86,9 +86,12 @@ func guardsFor(v *nodeViews, r *nfRule, peers []overlayPeer, port int) []overlay
 			for _, p := range peers {
 				addrs = append(addrs, p.Addr.String())
 			}
-			out = append(out, overlayGuard{dir: dir, peers: peers, argv: []string{"nft", "insert", "rule",
-				r.Family, r.Table, r.Chain, "handle", strconv.Itoa(r.Handle), "ip", field, "{ " + strings.Join(addrs, ", ") + " }",
-				"udp", "dport", strconv.Itoa(port), "accept", "comment", strconv.Quote(overlayRepairComment)}})
+			where := []string{"nft", "insert", "rule", r.Family, r.Table, r.Chain, "handle", strconv.Itoa(r.Handle)}
+			if r.Policy { // after the chain's last rule, where the policy applies
+				where = []string{"nft", "add", "rule", r.Family, r.Table, r.Chain}
+			}
+			out = append(out, overlayGuard{dir: dir, peers: peers, argv: append(where, "ip", field, "{ "+strings.Join(addrs, ", ")+" }",
+				"udp", "dport", strconv.Itoa(port), "accept", "comment", strconv.Quote(overlayRepairComment))})
 			continue
 		}
 		flag := map[string]string{"in": "-s", "out": "-d"}[dir]
@@ -259,7 +262,7 @@ func (p OverlayPortBlocked) applyAction(ctx context.Context, n node.Node, a Acti
 		return step, fmt.Errorf("%s: %w", p.ID(), err)
 	}
 	r := rulesByRef(v)[a.Object]
-	if r == nil || !r.blocks(port) {
+	if r == nil || !r.mayDropUDPPort(port) {
 		step.Evidence = append(step.Evidence, Evidence{Source: node.CommandLine(n, nfViewArgv(a.Object)), Output: "the rule is gone: nothing to do"})
 		return step, nil
 	}

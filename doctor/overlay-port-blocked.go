@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/netcert/netcert/node"
 )
@@ -57,18 +58,25 @@ func overlayPort(ctx context.Context, c *Cluster) (int, []Evidence, error) {
 	return 0, nil, fmt.Errorf("no overlay known for CNI %q: netcert knows flannel and calico", c.CNI)
 }
 
-// overlayRule is a rule that drops or rejects UDP to the overlay port, with what the probes
-// showed of it.
+// overlayRule is a rule or chain policy that may drop the overlay's packets, with what the
+// kernel's counters showed of it.
 type overlayRule struct {
 	*nfRule
-	allowListed   bool // an ACCEPT allow-list for the port comes before it in its chain
-	probed        bool // its counter was read before and after the node's probes
-	before, after uint64
+	explicit    bool // it names the overlay port (a port match): suspect even when no counter moves
+	allowListed bool // an ACCEPT allow-list for the port comes before it in its chain
+	probed      bool // its counter was read around an idle window and a round of probes
+	// idle and probedDelta are the packets it counted while nothing was probed and while the
+	// node's failing pairs were probed again, over windows of about the same length.
+	idle, probedDelta uint64
+	risen             bool // it counted the probes: probedDelta exceeds idle by the probes' packets
 }
 
-func (o *overlayRule) confirmed() bool { return o.probed && o.Counted && o.after > o.before }
+func (o *overlayRule) confirmed() bool { return o.risen }
 
-// blockingRules returns the rules of the views that drop or reject UDP to port.
+// blockingRules returns the rules and DROP policies of the views that may drop UDP to port: those
+// that name the port, and those of any other shape (no port, an address or set match, a chain's
+// policy) whose matches netcert reads do not rule it out. Rules only pods' own traffic reaches
+// are left out.
 func blockingRules(v *nodeViews, port int) []*overlayRule {
 	var out []*overlayRule
 	for _, rs := range v.sets {
@@ -78,9 +86,9 @@ func blockingRules(v *nodeViews, port int) []*overlayRule {
 				continue
 			}
 			allow := false
-			for _, r := range c.Rules {
-				if r.blocks(port) && !r.fromPods() {
-					out = append(out, &overlayRule{nfRule: r, allowListed: allow})
+			for _, r := range c.withPolicy(rs.Backend) {
+				if r.mayDropUDPPort(port) && !r.fromPods() {
+					out = append(out, &overlayRule{nfRule: r, explicit: r.blocks(port), allowListed: allow})
 				}
 				allow = allow || r.allowList(port)
 			}
@@ -192,8 +200,23 @@ func (p OverlayPortBlocked) evaluate(ctx context.Context, c *Cluster) (*overlayS
 	return st, nil
 }
 
-// confirm reads the counters of n's rules, probes n's pairs again and reads them once more.
+// dropIdleWindow is how long the counters are watched with no probe, to tell the drops the
+// probes cause from the node's other traffic.
+var dropIdleWindow = 2 * time.Second
+
+// confirm reads the counters of n's rules around an idle window and around a second round of
+// n's probes: a rule is confirmed when it counted at least the probes' packets (one per failing
+// probe, halved for slack) more while they ran than while nothing was probed.
 func (p OverlayPortBlocked) confirm(ctx context.Context, c *Cluster, n node.Node, st *overlayState) error {
+	idleStart, err := readNodeViews(ctx, n)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(dropIdleWindow):
+	}
 	before, err := readNodeViews(ctx, n)
 	if err != nil {
 		return err
@@ -205,27 +228,39 @@ func (p OverlayPortBlocked) confirm(ctx context.Context, c *Cluster, n node.Node
 	if err != nil {
 		return err
 	}
-	b, a := rulesByRef(before), rulesByRef(after)
+	need := uint64(max(1, (len(st.failing(n.Name()))+1)/2))
+	i, b, a := rulesByRef(idleStart), rulesByRef(before), rulesByRef(after)
 	for _, r := range st.rules[n.Name()] {
+		ri, ok0 := i[r.ref()]
 		rb, ok1 := b[r.ref()]
 		ra, ok2 := a[r.ref()]
-		if ok1 && ok2 && r.Counted {
-			r.probed, r.before, r.after = true, rb.Packets, ra.Packets
+		if !ok0 || !ok1 || !ok2 || !r.Counted {
+			continue
 		}
+		r.probed, r.idle, r.probedDelta = true, delta(ri.Packets, rb.Packets), delta(rb.Packets, ra.Packets)
+		r.risen = r.probedDelta >= r.idle+need
 	}
 	return nil
 }
 
+// delta is how much a counter rose (0 when it was reset in between).
+func delta(before, after uint64) uint64 {
+	if after < before {
+		return 0
+	}
+	return after - before
+}
+
 // blocking returns the rules the repair must get around on a node: the confirmed ones or, when
-// none is confirmed but the node's pairs fail, those without a counter that no allow-list
-// guards (they cannot be confirmed, and nothing else explains the failure there).
+// none is confirmed but the node's pairs fail, those naming the port without a counter that no
+// allow-list guards (they cannot be confirmed, and nothing else explains the failure there).
 func (st *overlayState) blocking(nodeName string) []*overlayRule {
 	var confirmed, uncounted []*overlayRule
 	for _, r := range st.rules[nodeName] {
 		switch {
 		case r.confirmed():
 			confirmed = append(confirmed, r)
-		case !r.Counted && !r.allowListed:
+		case !r.Counted && !r.allowListed && r.explicit:
 			uncounted = append(uncounted, r)
 		}
 	}
@@ -266,6 +301,7 @@ func (p OverlayPortBlocked) findings(c *Cluster, st *overlayState) []Finding {
 		for _, r := range st.rules[name] {
 			switch {
 			case containsRule(blocking, r):
+			case !r.explicit: // another shape, not seen dropping: no suspect
 			case r.allowListed:
 				listed = append(listed, r)
 			default:
@@ -331,13 +367,14 @@ func containsRule(list []*overlayRule, r *overlayRule) bool {
 	return false
 }
 
-// describeRules says where each rule is and what it does: "iptables-nft raw PREROUTING drops
-// udp/8472 (counter 0→6 while the probes ran)".
+// describeRules names each rule exactly and says what the kernel showed of it: "iptables-nft
+// filter INPUT #1 `-A INPUT -s 172.18.0.3/32 -p udp -j DROP` drops udp/8472 (counted 6 packets
+// while the probes ran, 0 while idle)".
 func describeRules(rules []*overlayRule, port int) string {
 	var parts []string
 	for _, r := range rules {
 		verb := map[string]string{"DROP": "drops", "REJECT": "rejects"}[r.Verdict]
-		s := fmt.Sprintf("%s %s %s udp/%d", r.Backend, r.Where(), verb, port)
+		s := fmt.Sprintf("%s %s %s `%s` %s udp/%d", r.Backend, r.Where(), r.position(), r.Text, verb, port)
 		if state := r.state(); state != "" {
 			s += " (" + state + ")"
 		}
@@ -346,11 +383,22 @@ func describeRules(rules []*overlayRule, port int) string {
 	return strings.Join(parts, "; ")
 }
 
-// state says what the probes showed of the rule: its counter rising, or that it has none.
+// position is where the rule sits in its chain: "#3", "handle 12", or "policy".
+func (r *nfRule) position() string {
+	switch {
+	case r.Policy:
+		return "policy"
+	case r.Backend == nfNative:
+		return fmt.Sprintf("handle %d", r.Handle)
+	}
+	return fmt.Sprintf("#%d", r.Index)
+}
+
+// state says what the kernel showed of the rule: its counter rising, or that it has none.
 func (o *overlayRule) state() string {
 	switch {
 	case o.confirmed():
-		return fmt.Sprintf("counter %d→%d while the probes ran", o.before, o.after)
+		return fmt.Sprintf("counted %d packets while the probes ran, %d while idle", o.probedDelta, o.idle)
 	case !o.Counted:
 		return "no counter: not confirmed"
 	}
@@ -363,7 +411,7 @@ func (st *overlayState) ruleEvidence(nodeName string, r *overlayRule) Evidence {
 	out := r.Where() + ": " + r.Text
 	switch {
 	case r.probed:
-		out += fmt.Sprintf("\npackets %d before and %d after probing %s's pairs again", r.before, r.after, nodeName)
+		out += fmt.Sprintf("\npackets +%d in %s with no probe, then +%d while %s's pairs were probed again", r.idle, dropIdleWindow, r.probedDelta, nodeName)
 	case r.Counted:
 		out += fmt.Sprintf("\npackets %d", r.Packets)
 	default:

@@ -147,7 +147,7 @@ func TestOverlayPortBlockedOnARealKernel(t *testing.T) {
 			findings, err := OverlayPortBlocked{}.Run(ctx, c)
 			require.NoError(t, err)
 			require.Equal(t, []string{"Fail kind-worker"}, statuses(findings), "%v", findings)
-			assert.Contains(t, findings[0].Summary, "(counter 4→8 while the probes ran)")
+			assert.Contains(t, findings[0].Summary, "(counted 4 packets while the probes ran, 0 while idle)")
 
 			plan, err := OverlayPortBlocked{}.Plan(ctx, c, findings)
 			require.NoError(t, err)
@@ -167,7 +167,7 @@ func TestOverlayPortBlockedOnARealKernel(t *testing.T) {
 			require.NoError(t, revert(ctx), "revert again")
 			v, err := readNodeViews(ctx, w)
 			require.NoError(t, err)
-			assert.Empty(t, blockingRules(v, 8472), "the fault is gone")
+			assert.Empty(t, portRules(blockingRules(v, 8472)), "the fault is gone")
 			guards, want := 0, 2 // one per peer, left in place
 			if mode == faults.OverlayPortBlockedNftDrop {
 				want = 0 // deleted with the fault's table

@@ -53,7 +53,7 @@ func (o *overlayNode) blocking() bool {
 }
 
 var (
-	xtCounter  = regexp.MustCompile(`^\[\d+:\d+\]`)
+	xtCounter  = regexp.MustCompile(`^\[\d+:\d+\]|^(:\S+ DROP )\[\d+:\d+\]`)
 	nftCounter = regexp.MustCompile(`counter packets \d+ bytes \d+`)
 )
 
@@ -62,7 +62,7 @@ func (o *overlayNode) render(t *testing.T, view string) string {
 	for i, line := range lines {
 		for _, h := range o.hot {
 			if strings.Contains(line, h) {
-				line = xtCounter.ReplaceAllString(line, fmt.Sprintf("[%d:%d]", o.packets, 78*o.packets))
+				line = xtCounter.ReplaceAllString(line, fmt.Sprintf("${1}[%d:%d]", o.packets, 78*o.packets))
 				lines[i] = nftCounter.ReplaceAllString(line, fmt.Sprintf("counter packets %d bytes %d", o.packets, 78*o.packets))
 			}
 		}
@@ -105,6 +105,9 @@ func (p *overlayProber) DNS(context.Context, string, string) (bool, Evidence, er
 // overlayCluster is kind-control-plane (172.18.0.2), kind-worker (172.18.0.3) and kind-worker2
 // (172.18.0.4), as in capture.sh; kind-worker runs scenario with hot rules, the others are healthy.
 func overlayCluster(t *testing.T, cni, scenario string, hot ...string) (*Cluster, *overlayNode, *overlayProber) {
+	idle := dropIdleWindow
+	dropIdleWindow = 0 // the fake's counters move only when probed
+	t.Cleanup(func() { dropIdleWindow = idle })
 	healthy := "flannel-healthy"
 	if cni == "calico" {
 		healthy = "calico-healthy"
@@ -144,7 +147,7 @@ func TestOverlayPortBlockedQuietOnHealthyNodes(t *testing.T) {
 	c, _, _ := overlayCluster(t, "calico", "calico-healthy")
 	findings, err := OverlayPortBlocked{}.Run(t.Context(), c)
 	require.NoError(t, err)
-	assert.Contains(t, findings[1].Summary, "no netfilter rule drops or rejects udp/4789 (read iptables-legacy, iptables-nft, nft); 1 rule(s) drop it only after an ACCEPT allow-list: iptables-nft filter cali-INPUT drops udp/4789")
+	assert.Contains(t, findings[1].Summary, "no netfilter rule drops or rejects udp/4789 (read iptables-legacy, iptables-nft, nft); 1 rule(s) drop it only after an ACCEPT allow-list: iptables-nft filter cali-INPUT #")
 }
 
 // The four shapes of the fault, each fixed by netcert's repair as capture.sh ran it for real.
@@ -152,18 +155,18 @@ var overlayScenarios = []struct {
 	scenario, hot, where string
 	argv                 [][]string
 }{
-	{"raw-drop", "-A PREROUTING -p udp -m udp --dport 8472", "iptables-nft raw PREROUTING drops udp/8472", [][]string{
+	{"raw-drop", "-A PREROUTING -p udp -m udp --dport 8472", "iptables-nft raw PREROUTING #1 `-A PREROUTING -p udp -m udp --dport 8472 -m comment --comment netcert-fault -j DROP` drops udp/8472", [][]string{
 		{"iptables-nft", "-w", "-t", "raw", "-I", "PREROUTING", "1", "-s", "172.18.0.2/32", "-p", "udp", "-m", "udp", "--dport", "8472", "-m", "comment", "--comment", "netcert-repair overlay-port-blocked", "-j", "ACCEPT"},
 		{"iptables-nft", "-w", "-t", "raw", "-I", "PREROUTING", "1", "-s", "172.18.0.4/32", "-p", "udp", "-m", "udp", "--dport", "8472", "-m", "comment", "--comment", "netcert-repair overlay-port-blocked", "-j", "ACCEPT"},
 	}},
-	{"nft-drop", `drop comment "netcert-fault"`, "nft inet netcert_fault input drops udp/8472", [][]string{
+	{"nft-drop", `drop comment "netcert-fault"`, "nft inet netcert_fault input handle 2 `udp dport 8472 counter packets 4 bytes 312 drop comment \"netcert-fault\"` drops udp/8472", [][]string{
 		{"nft", "insert", "rule", "inet", "netcert_fault", "input", "handle", "2", "ip", "saddr", "{ 172.18.0.2, 172.18.0.4 }", "udp", "dport", "8472", "accept", "comment", `"netcert-repair overlay-port-blocked"`},
 	}},
-	{"output-reject", "--dports 8000:9000", "iptables-nft filter OUTPUT rejects udp/8472", [][]string{
+	{"output-reject", "--dports 8000:9000", "iptables-nft filter OUTPUT #2 `-A OUTPUT -p udp -m multiport --dports 8000:9000 -j REJECT --reject-with icmp-port-unreachable` rejects udp/8472", [][]string{
 		{"iptables-nft", "-w", "-t", "filter", "-I", "OUTPUT", "2", "-d", "172.18.0.2/32", "-p", "udp", "-m", "udp", "--dport", "8472", "-m", "comment", "--comment", "netcert-repair overlay-port-blocked", "-j", "ACCEPT"},
 		{"iptables-nft", "-w", "-t", "filter", "-I", "OUTPUT", "2", "-d", "172.18.0.4/32", "-p", "udp", "-m", "udp", "--dport", "8472", "-m", "comment", "--comment", "netcert-repair overlay-port-blocked", "-j", "ACCEPT"},
 	}},
-	{"legacy-reject", "--dport 8472 -j REJECT", "iptables-legacy filter INPUT rejects udp/8472", [][]string{
+	{"legacy-reject", "--dport 8472 -j REJECT", "iptables-legacy filter INPUT #1 `-A INPUT -p udp -m udp --dport 8472 -j REJECT --reject-with icmp-port-unreachable` rejects udp/8472", [][]string{
 		{"iptables-legacy", "-w", "-t", "filter", "-I", "INPUT", "1", "-s", "172.18.0.2/32", "-p", "udp", "-m", "udp", "--dport", "8472", "-m", "comment", "--comment", "netcert-repair overlay-port-blocked", "-j", "ACCEPT"},
 		{"iptables-legacy", "-w", "-t", "filter", "-I", "INPUT", "1", "-s", "172.18.0.4/32", "-p", "udp", "-m", "udp", "--dport", "8472", "-m", "comment", "--comment", "netcert-repair overlay-port-blocked", "-j", "ACCEPT"},
 	}},
@@ -179,10 +182,10 @@ func TestOverlayPortBlockedFiresAndRepairs(t *testing.T) {
 			require.Equal(t, []string{"Fail kind-worker"}, statuses(findings))
 			f := findings[0]
 			assert.Equal(t, "udp/8472", f.Object)
-			assert.Equal(t, sc.where+" (counter 4→8 while the probes ran): pod traffic kind-control-plane→kind-worker, kind-worker2→kind-worker, kind-worker→kind-control-plane, kind-worker→kind-worker2 fails", f.Summary)
+			assert.Equal(t, sc.where+" (counted 4 packets while the probes ran, 0 while idle): pod traffic kind-control-plane→kind-worker, kind-worker2→kind-worker, kind-worker→kind-control-plane, kind-worker→kind-worker2 fails", f.Summary)
 			var counters []string
 			for _, ev := range f.Evidence {
-				if strings.Contains(ev.Output, "packets 4 before and 8 after") {
+				if strings.Contains(ev.Output, "packets +0 in 0s with no probe, then +4 while kind-worker's pairs were probed again") {
 					counters = append(counters, ev.Source)
 				}
 			}
@@ -225,8 +228,8 @@ func TestOverlayPortBlockedWarnsOnARuleThatDropsNothingNow(t *testing.T) {
 	findings, err := OverlayPortBlocked{}.Run(t.Context(), c)
 	require.NoError(t, err)
 	require.Equal(t, []string{"Pass kind-control-plane", "Warn kind-worker", "Pass kind-worker2"}, statuses(findings))
-	assert.Contains(t, findings[1].Summary, "iptables-legacy filter INPUT rejects udp/8472")
-	assert.Contains(t, findings[1].Summary, "nft ip fw pre drops udp/8472 (no counter: not confirmed)")
+	assert.Contains(t, findings[1].Summary, "iptables-legacy filter INPUT #1 `-A INPUT -p udp -m udp --dport 8472 -j REJECT --reject-with icmp-port-unreachable` rejects udp/8472")
+	assert.Contains(t, findings[1].Summary, "nft ip fw pre handle 6 `udp dport 8000-9000 drop` drops udp/8472 (no counter: not confirmed)")
 	assert.Contains(t, findings[1].Summary, "but no pod traffic to or from kind-worker was seen failing through it")
 	assert.Len(t, findings[1].Evidence, 14, "the port and the 13 rules")
 }
@@ -236,7 +239,7 @@ func TestOverlayPortBlockedNamesOnlyConfirmedRules(t *testing.T) {
 	findings, err := OverlayPortBlocked{}.Run(t.Context(), c)
 	require.NoError(t, err)
 	require.Equal(t, []string{"Fail kind-worker"}, statuses(findings))
-	assert.True(t, strings.HasPrefix(findings[0].Summary, "iptables-nft raw PREROUTING drops udp/8472 (counter 4→8 while the probes ran): pod traffic"))
+	assert.True(t, strings.HasPrefix(findings[0].Summary, "iptables-nft raw PREROUTING #1 `-A PREROUTING -p udp -m udp --dport 8472 -m comment --comment netcert-fault -j DROP` drops udp/8472 (counted 4 packets while the probes ran, 0 while idle): pod traffic"), findings[0].Summary)
 	assert.Contains(t, findings[0].Summary, "(12 more rule(s) there drop udp/8472 but were not seen dropping)")
 	plan, err := OverlayPortBlocked{}.Plan(t.Context(), c, findings)
 	require.NoError(t, err)
@@ -252,7 +255,7 @@ func TestOverlayPortBlockedSuspectsAnUncountedRule(t *testing.T) {
 	findings, err := OverlayPortBlocked{}.Run(t.Context(), c)
 	require.NoError(t, err)
 	require.Equal(t, []string{"Fail kind-worker"}, statuses(findings), "no counter rose: the rule without one is the suspect")
-	assert.True(t, strings.HasPrefix(findings[0].Summary, "nft ip fw pre drops udp/8472 (no counter: not confirmed): pod traffic"))
+	assert.True(t, strings.HasPrefix(findings[0].Summary, "nft ip fw pre handle 6 `udp dport 8000-9000 drop` drops udp/8472 (no counter: not confirmed): pod traffic"), findings[0].Summary)
 	plan, err := OverlayPortBlocked{}.Plan(t.Context(), c, findings)
 	require.NoError(t, err)
 	require.Len(t, plan.Actions, 1)
@@ -348,4 +351,61 @@ func TestSameGuardIgnoresOnlyTheInsertPosition(t *testing.T) {
 	nft := []string{"nft", "insert", "rule", "inet", "t", "input", "handle", "3", "accept"}
 	assert.True(t, sameGuard(nft, slices.Clone(nft)))
 	assert.False(t, sameGuard(nft, append(slices.Clone(nft[:7]), "4", "accept")), "another handle is another rule")
+}
+
+// Shapes no injector of netcert's produces: no port named, a set match in a user chain, a
+// chain's DROP policy, a native nft set of peers. The kernel's counters name them all the same.
+func TestOverlayPortBlockedNamesAnyShapeTheCountersConfirm(t *testing.T) {
+	accept := func(backend, chain, pos, peer string) []string {
+		return []string{backend, "-w", "-t", "filter", "-I", chain, pos, "-s", peer + "/32", "-p", "udp", "-m", "udp",
+			"--dport", "8472", "-m", "comment", "--comment", overlayRepairComment, "-j", "ACCEPT"}
+	}
+	for _, sc := range []struct {
+		scenario, hot, named string
+		argv                 [][]string
+	}{
+		{"peer-udp-drop", "-p udp -j DROP", "iptables-legacy filter INPUT #1 `-A INPUT -s 172.18.0.2/32 -p udp -j DROP` drops udp/8472",
+			[][]string{accept("iptables-legacy", "INPUT", "1", "172.18.0.2"), accept("iptables-legacy", "INPUT", "1", "172.18.0.4")}},
+		{"chain-set-drop", "--match-set quarantined-hosts", "iptables-legacy filter QUARANTINE #1 `-A QUARANTINE -m set --match-set quarantined-hosts src -j DROP` drops udp/8472",
+			[][]string{accept("iptables-legacy", "QUARANTINE", "1", "172.18.0.2"), accept("iptables-legacy", "QUARANTINE", "1", "172.18.0.4")}},
+		{"policy-drop", ":INPUT DROP", "iptables-legacy filter INPUT policy `policy DROP` drops udp/8472",
+			[][]string{accept("iptables-legacy", "INPUT", "5", "172.18.0.2"), accept("iptables-legacy", "INPUT", "5", "172.18.0.4")}},
+		{"nft-set-drop", "ip saddr @peers", "nft inet hostfw input handle 3",
+			[][]string{{"nft", "insert", "rule", "inet", "hostfw", "input", "handle", "3", "ip", "saddr", "{ 172.18.0.2, 172.18.0.4 }",
+				"udp", "dport", "8472", "accept", "comment", `"netcert-repair overlay-port-blocked"`}}},
+	} {
+		t.Run(sc.scenario, func(t *testing.T) {
+			c, _, _ := overlayCluster(t, "flannel", sc.scenario, sc.hot)
+			findings, err := OverlayPortBlocked{}.Run(t.Context(), c)
+			require.NoError(t, err)
+			require.Equal(t, []string{"Fail kind-worker"}, statuses(findings))
+			assert.True(t, strings.HasPrefix(findings[0].Summary, sc.named), findings[0].Summary)
+			assert.Contains(t, findings[0].Summary, "counted 4 packets while the probes ran, 0 while idle")
+			assert.NotContains(t, findings[0].Summary, "more rule(s)", "a shape that does not name the port is no suspect unless it counts")
+			plan, err := OverlayPortBlocked{}.Plan(t.Context(), c, findings)
+			require.NoError(t, err)
+			require.Len(t, plan.Actions, 1, "the ACCEPTs before the first rule also pass the later ones")
+			assert.Equal(t, sc.argv, plan.Actions[0].Argv)
+		})
+	}
+}
+
+// A rule of another shape whose counter moves as much with no probe as with them counts other
+// traffic: it is not named, and an uncounted shape that names no port is no suspect either.
+func TestOverlayPortBlockedIgnoresBackgroundDrops(t *testing.T) {
+	c, w, prober := overlayCluster(t, "flannel", "peer-udp-drop")
+	for _, peer := range []string{"kind-control-plane", "kind-worker2"} {
+		prober.broken[peer+"→kind-worker"], prober.broken["kind-worker→"+peer] = true, true
+	}
+	w.hot = []string{"-p udp -j DROP"}
+	w.Handle("iptables-legacy-save -c", func([]string) (string, int) {
+		w.packets += 5 // background: every read sees more, probed or not
+		return w.render(t, "legacy.save"), 0
+	})
+	w.scenario = "peer-udp-drop-repaired" // not blocking: the counters move only with the reads
+	findings, err := OverlayPortBlocked{}.Run(t.Context(), c)
+	require.NoError(t, err)
+	for _, f := range findings {
+		assert.NotEqual(t, Fail, f.Status, "%s", f)
+	}
 }
