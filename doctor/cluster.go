@@ -10,6 +10,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/netcert/netcert/node"
+	"github.com/netcert/netcert/traffic"
 )
 
 // Cluster is what checks and repairs look at: the nodes, the API, which CNI runs, and a way to
@@ -20,9 +21,18 @@ type Cluster struct {
 	// Dynamic reads the CNI's own resources (Calico's IPPools and FelixConfiguration); checks that
 	// need it fail to evaluate on Calico without it.
 	Dynamic dynamic.Interface
-	CNI     string       // "flannel" or "calico"
-	Probe   Prober       // live traffic; checks that need it fail to evaluate without it
+	CNI     string // "flannel" or "calico"
+	Probe   Prober // live traffic; checks that need it fail to evaluate without it
+	// Traffic sends the traffic matrix (traffic-path-broken); the check cannot evaluate without it.
+	Traffic TrafficSender
 	Log     *slog.Logger // optional
+}
+
+// TrafficSender sends the cases of the traffic matrix (netcert's probe pods).
+type TrafficSender interface {
+	traffic.Sender
+	// External reports whether it can send from outside the cluster (external-to-nodeport).
+	External() bool
 }
 
 // Prober sends real traffic from inside the cluster network (netcert's probe pods). Checks may

@@ -124,6 +124,15 @@ func (p CoreDNSForwardBroken) Run(ctx context.Context, c *Cluster) ([]Finding, e
 			failed++
 			f.Status = Fail
 			f.Summary = fmt.Sprintf("%s, which does not answer %s: names outside the cluster do not resolve", what, p.queryName())
+			// The queries went to the target's endpoints: a node-level cause there explains them.
+			svc, nodes, err := trafficTarget(ctx, c, u.target.Address)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", p.ID(), err)
+			}
+			f.Crosses = nodes
+			if svc != "" {
+				f.Services = []string{svc}
+			}
 		}
 		findings = append(findings, f)
 	}

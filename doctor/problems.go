@@ -1,13 +1,18 @@
 package doctor
 
 // Problems are every check with its repair, with default settings: what the CLI runs, and what
-// every fault suite runs in every feature, so that a fault is named by its own check and by no other.
+// every fault suite runs in every feature, so that a fault is named by its own check and by no
+// other. They come in causal order: node-level causes first, then the cluster-level checks whose
+// failures such causes explain (a CoreDNS upstream that does not answer), then the traffic over
+// the core paths; a repair loop repairs the first root cause first.
 func Problems() []Problem {
 	return []Problem{
 		IPForwardOff{},
 		OverlayPortBlocked{},
 		PodCIDROverlap{},
+		KubeProxyRulesMissing{},
 		CoreDNSForwardBroken{},
+		TrafficPathBroken{},
 	}
 }
 

@@ -13,13 +13,17 @@ import (
 
 	"github.com/netcert/netcert/fixtures"
 	"github.com/netcert/netcert/kube"
+	"github.com/netcert/netcert/traffic"
 )
 
 // ProbeSets are the probe DaemonSets (fixtures/netcert-probes.yaml): two pods per node.
 var ProbeSets = []string{"probe-a", "probe-b"}
 
+// ProbeServices front the pods of set a: by cluster IP, and by node port.
+var ProbeServices = []string{traffic.ProbeService, traffic.NodePortService}
+
 // ProbeService fronts the pods of set a.
-const ProbeService = "netcert-probe"
+const ProbeService = traffic.ProbeService
 
 // Install creates netcert's probes (namespace, DaemonSets, Service; what exists stays, but probes
 // of another image are an error) and waits up to timeout for a Ready probe of each set on every
@@ -46,15 +50,17 @@ func Install(ctx context.Context, config *rest.Config, client kubernetes.Interfa
 	return nil
 }
 
-// Remove deletes the probe DaemonSets and their Service; the namespace stays.
+// Remove deletes the probe DaemonSets and their Services; the namespace stays.
 func Remove(ctx context.Context, client kubernetes.Interface) error {
 	for _, name := range ProbeSets {
 		if err := client.AppsV1().DaemonSets(Namespace).Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("delete DaemonSet %s/%s: %w", Namespace, name, err)
 		}
 	}
-	if err := client.CoreV1().Services(Namespace).Delete(ctx, ProbeService, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("delete Service %s/%s: %w", Namespace, ProbeService, err)
+	for _, name := range ProbeServices {
+		if err := client.CoreV1().Services(Namespace).Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("delete Service %s/%s: %w", Namespace, name, err)
+		}
 	}
 	return nil
 }

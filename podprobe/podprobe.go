@@ -15,6 +15,7 @@ import (
 	"github.com/netcert/netcert/doctor"
 	"github.com/netcert/netcert/kube"
 	"github.com/netcert/netcert/probe"
+	"github.com/netcert/netcert/traffic"
 )
 
 // Where netcert's probe pods run and how they are labelled.
@@ -25,27 +26,64 @@ const (
 	UDPPort   = "8082"
 )
 
-// Prober runs netcert-probe in the probe pods of a cluster.
+// Prober runs netcert-probe in the probe pods of a cluster and, when Outside is set, on a host
+// outside it.
 type Prober struct {
 	Config *rest.Config
 	Client kubernetes.Interface
+	// Outside runs netcert-probe with argv outside the cluster (the test bed's node-network
+	// host) and returns what it printed and where it ran; nil: no external paths.
+	Outside func(ctx context.Context, argv []string) (stdout, stderr []byte, source string, err error)
 }
 
-var _ doctor.Prober = (*Prober)(nil)
+var (
+	_ doctor.Prober        = (*Prober)(nil)
+	_ doctor.TrafficSender = (*Prober)(nil)
+)
 
-// Run runs `netcert-probe ARGS...` in pod and returns its result with the evidence of the call. A
-// probe that ran and found the target unreachable is a Result with OK false; an error means the
-// probe could not be run.
+// Run runs `netcert-probe ARGS...` in pod's probe container and returns its result with the
+// evidence of the call. A probe that ran and found the target unreachable is a Result with OK
+// false; an error means the probe could not be run.
 func (p *Prober) Run(ctx context.Context, pod corev1.Pod, args ...string) (probe.Result, doctor.Evidence, error) {
+	return p.runIn(ctx, pod.Namespace, pod.Name, pod.Spec.NodeName, Container, args)
+}
+
+func (p *Prober) runIn(ctx context.Context, namespace, name, nodeName, container string, args []string) (probe.Result, doctor.Evidence, error) {
 	argv := append([]string{"/netcert-probe"}, args...)
-	ev := doctor.Evidence{Source: fmt.Sprintf("pod %s/%s (node %s)$ %s", pod.Namespace, pod.Name, pod.Spec.NodeName, strings.Join(argv, " "))}
-	stdout, stderr, execErr := kube.Exec(ctx, p.Config, p.Client, pod.Namespace, pod.Name, Container, argv)
+	ev := doctor.Evidence{Source: fmt.Sprintf("pod %s/%s (node %s)$ %s", namespace, name, nodeName, strings.Join(argv, " "))}
+	stdout, stderr, execErr := kube.Exec(ctx, p.Config, p.Client, namespace, name, container, argv)
+	return parsed(ev, stdout, stderr, execErr)
+}
+
+// parsed decodes a probe's one-line result into the evidence of its call.
+func parsed(ev doctor.Evidence, stdout, stderr []byte, runErr error) (probe.Result, doctor.Evidence, error) {
 	ev.Output = strings.TrimSpace(string(stdout))
 	res, err := probe.ParseResult(stdout)
 	if err != nil {
-		return probe.Result{}, ev, fmt.Errorf("%s: no probe result (exec: %v, stderr: %s): %w", ev.Source, execErr, strings.TrimSpace(string(stderr)), err)
+		return probe.Result{}, ev, fmt.Errorf("%s: no probe result (run: %v, stderr: %s): %w", ev.Source, runErr, strings.TrimSpace(string(stderr)), err)
 	}
 	return res, ev, nil
+}
+
+// External reports whether the prober can send from outside the cluster.
+func (p *Prober) External() bool { return p.Outside != nil }
+
+// Send runs one case of the traffic matrix: in its pod's container, or outside the cluster.
+func (p *Prober) Send(ctx context.Context, c traffic.Case) (traffic.Result, error) {
+	var res probe.Result
+	var ev doctor.Evidence
+	var err error
+	if c.External {
+		if p.Outside == nil {
+			return traffic.Result{}, fmt.Errorf("no host outside the cluster to send %s from", c.Path)
+		}
+		argv := append([]string{"/netcert-probe"}, c.Args...)
+		stdout, stderr, source, runErr := p.Outside(ctx, argv)
+		res, ev, err = parsed(doctor.Evidence{Source: source}, stdout, stderr, runErr)
+	} else {
+		res, ev, err = p.runIn(ctx, c.From.Namespace, c.From.Name, c.From.Node, c.Container, c.Args)
+	}
+	return traffic.Result{OK: res.OK, Error: res.Error, Source: ev.Source, Output: ev.Output}, err
 }
 
 // RunningPods lists the Running probe pods (set a) that are not being deleted.

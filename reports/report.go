@@ -75,6 +75,14 @@ type Case struct {
 	// HealedByCNI: the traffic the fault broke flowed again before detection ran — the CNI
 	// repaired the fault on its own.
 	HealedByCNI bool `json:"healed_by_cni"`
+	// Paths tallies the traffic cases the case sent last, per path ID (pod-to-pod/cross-node, …).
+	Paths map[string]PathTally `json:"paths,omitempty"`
+}
+
+// PathTally counts the traffic cases of one path that passed and failed.
+type PathTally struct {
+	Passed int `json:"passed"`
+	Failed int `json:"failed"`
 }
 
 // Step is one step of a case, or the infrastructure.
@@ -93,6 +101,8 @@ type Finding struct {
 	Object   string     `json:"object,omitempty"`
 	Summary  string     `json:"summary"`
 	Evidence []Evidence `json:"evidence,omitempty"`
+	Path     string     `json:"path,omitempty"`      // the traffic path it is about
+	CausedBy string     `json:"caused_by,omitempty"` // a consequence: the root cause that explains it
 }
 
 // Evidence is what a finding was read from, and what it returned.

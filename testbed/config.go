@@ -17,7 +17,6 @@ const KeepEnv = "NETCERT_KEEP_CLUSTER"
 // netcert's workloads in the test clusters (fixtures/netcert-probes.yaml, netcert-test-dns.yaml).
 const (
 	Namespace      = podprobe.Namespace
-	ProbeSelector  = "app.kubernetes.io/name=netcert-probe"
 	ProbeService   = podprobe.ProbeService
 	DNSUpstream    = "dns-upstream"
 	DeadUpstream   = "dead-upstream" // a Service without endpoints: nothing answers on its ClusterIP

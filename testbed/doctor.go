@@ -13,7 +13,7 @@ import (
 )
 
 // Targets returns what the doctor looks at and what faults break, for this test cluster: its kind
-// nodes, its API and its probe pods.
+// nodes, its API, its probe pods and its node-network host (the sender outside the cluster).
 func (c *Cluster) Targets(envCfg *envconf.Config) (*doctor.Cluster, *faults.Cluster, error) {
 	nodes, err := node.KindNodes(c.cfg.Name)
 	if err != nil {
@@ -27,10 +27,10 @@ func (c *Cluster) Targets(envCfg *envconf.Config) (*doctor.Cluster, *faults.Clus
 	if err != nil {
 		return nil, nil, fmt.Errorf("dynamic kubernetes client: %w", err)
 	}
-	prober, err := NewProber(envCfg)
+	prober, err := c.Prober(envCfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	return &doctor.Cluster{Nodes: nodes, Client: client, Dynamic: dyn, CNI: c.cfg.CNI, Probe: prober},
+	return &doctor.Cluster{Nodes: nodes, Client: client, Dynamic: dyn, CNI: c.cfg.CNI, Probe: prober, Traffic: prober},
 		&faults.Cluster{Nodes: nodes, Client: client, Dynamic: dyn, CNI: c.cfg.CNI}, nil
 }

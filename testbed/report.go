@@ -20,6 +20,7 @@ import (
 	"github.com/netcert/netcert/doctor"
 	"github.com/netcert/netcert/node"
 	"github.com/netcert/netcert/reports"
+	"github.com/netcert/netcert/traffic"
 )
 
 // ReportDirEnv overrides where a suite run writes its reports (default reports/out/suites).
@@ -122,12 +123,28 @@ func (c *Cluster) RecordDetection(caseID string, took time.Duration, findings []
 func reportFindings(findings []doctor.Finding) []reports.Finding {
 	out := make([]reports.Finding, len(findings))
 	for i, f := range findings {
-		out[i] = reports.Finding{Check: f.Check, Status: string(f.Status), Node: f.Node, Object: f.Object, Summary: f.Summary}
+		out[i] = reports.Finding{Check: f.Check, Status: string(f.Status), Node: f.Node, Object: f.Object, Summary: f.Summary,
+			Path: f.Path, CausedBy: f.CausedBy}
 		for _, e := range f.Evidence {
 			out[i].Evidence = append(out[i].Evidence, reports.Evidence{Source: e.Source, Output: e.Output})
 		}
 	}
 	return out
+}
+
+// recordPaths tallies a run of the traffic matrix per path ID in the case.
+func (c *Cluster) recordPaths(caseID string, cases []TrafficCase, results []traffic.Result) {
+	tally := map[string]reports.PathTally{}
+	for i, tc := range cases {
+		t := tally[tc.Path]
+		if results[i].OK {
+			t.Passed++
+		} else {
+			t.Failed++
+		}
+		tally[tc.Path] = t
+	}
+	c.rec.Update(caseID, func(rc *reports.Case) { rc.Paths = tally })
 }
 
 func ptr[V any](v V) *V { return &v }

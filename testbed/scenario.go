@@ -3,7 +3,7 @@ package testbed
 import (
 	"context"
 	"fmt"
-	"sync"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +15,7 @@ import (
 	"github.com/netcert/netcert/doctor"
 	"github.com/netcert/netcert/faults"
 	"github.com/netcert/netcert/reports"
+	"github.com/netcert/netcert/traffic"
 )
 
 // DetectDeadline bounds how long the doctor may take to name an injected fault.
@@ -57,7 +58,7 @@ func (c *Cluster) Feature(s Scenario) features.Feature {
 	}).
 		Assess(step("baseline: every check passes and the traffic matrix is healthy", func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
 			requireNoProblems(ctx, t, dc, s.Checks)
-			requireTrafficHealthy(ctx, t, cfg)
+			c.requireTrafficHealthy(ctx, t, cfg)
 			return ctx
 		})).
 		Assess(step("inject "+id, func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
@@ -81,7 +82,7 @@ func (c *Cluster) Feature(s Scenario) features.Feature {
 			return ctx
 		})).
 		Assess(step("the symptom is real: the traffic this fault breaks fails", func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
-			cases, results := runTraffic(ctx, t, cfg)
+			cases, results := c.runTraffic(ctx, t, cfg)
 			broken := 0
 			for i, tc := range cases {
 				if s.Breaks(tc) {
@@ -92,30 +93,36 @@ func (c *Cluster) Feature(s Scenario) features.Feature {
 			require.Positive(t, broken, "the scenario names no traffic that %s breaks", id)
 			return ctx
 		})).
-		Assess(step("detection: the doctor names exactly "+id, func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
+		Assess(step("detection: the doctor names exactly "+id+" as the root cause", func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
 			start := time.Now()
-			var last []doctor.Finding
+			var failed []doctor.Finding
 			for time.Since(start) < DetectDeadline {
-				findings, err := doctor.Diagnose(ctx, dc, s.Checks)
+				findings, err := doctor.Sweep(ctx, dc, s.Checks)
 				require.NoError(t, err)
-				last = doctor.Failed(findings)
-				if len(last) > 0 {
+				failed = doctor.Failed(findings)
+				if len(failed) > 0 {
 					break
 				}
 				time.Sleep(2 * time.Second)
 			}
-			if len(last) == 0 && symptomGone(ctx, t, cfg, s.Breaks) {
+			if len(failed) == 0 && c.symptomGone(ctx, t, cfg, s.Breaks) {
 				c.rec.Update(caseID, func(rc *reports.Case) { rc.HealedByCNI = true })
-				require.Fail(t, fmt.Sprintf("the CNI healed %s on its own before the doctor named it: the traffic it broke flows again", id))
+				require.Fail(t, fmt.Sprintf("the CNI healed %s on its own before the doctor named it: the traffic it broke flowed again", id))
 			}
-			require.NotEmpty(t, last, "no Fail finding within %s", DetectDeadline)
-			c.RecordDetection(caseID, time.Since(start), last)
-			for _, f := range last {
-				assert.Equal(t, id, f.Check, "unexpected Fail: %s", f)
+			require.NotEmpty(t, failed, "no Fail finding within %s", DetectDeadline)
+			c.RecordDetection(caseID, time.Since(start), failed)
+			roots := doctor.RootCauses(failed)
+			require.NotEmpty(t, roots, "every failure is a consequence: %v", failed)
+			for _, f := range failed {
 				assert.NotEmpty(t, f.Evidence, "a finding without evidence: %s", f)
+				if f.CausedBy == "" {
+					assert.Equal(t, id, f.Check, "unexpected root cause: %s", f)
+				} else {
+					assert.True(t, strings.HasPrefix(f.CausedBy, id+" "), "a consequence of another cause: %s", f)
+				}
 			}
-			detected = last
-			c.cfg.Logf("%s detected in %s: %s", id, since(start), last[0])
+			detected = roots
+			c.cfg.Logf("%s detected in %s: %s (%d consequence(s) marked)", id, since(start), roots[0], len(failed)-len(roots))
 			return ctx
 		})).
 		Assess(step("repair: plan, apply, and apply again to change nothing", func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
@@ -139,15 +146,15 @@ func (c *Cluster) Feature(s Scenario) features.Feature {
 		})).
 		Assess(step("verify: every check passes and real traffic flows again", func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
 			requireNoProblems(ctx, t, dc, s.Checks)
-			requireTrafficHealthy(ctx, t, cfg)
+			c.requireTrafficHealthy(ctx, t, cfg)
 			return ctx
 		})).Feature()
 }
 
 // symptomGone runs the traffic matrix again and reports whether every case the fault broke
 // passes now.
-func symptomGone(ctx context.Context, t T, cfg *envconf.Config, breaks func(TrafficCase) bool) bool {
-	cases, results := runTraffic(ctx, t, cfg)
+func (c *Cluster) symptomGone(ctx context.Context, t T, cfg *envconf.Config, breaks func(TrafficCase) bool) bool {
+	cases, results := c.runTraffic(ctx, t, cfg)
 	for i, tc := range cases {
 		if breaks(tc) && !results[i].OK {
 			return false
@@ -175,7 +182,7 @@ func (c *Cluster) HealthyFeature(problems []doctor.Problem) features.Feature {
 				require.NoError(t, err)
 				assert.True(t, plan.Empty(), "%s plans %+v on a healthy cluster", p.ID(), plan)
 			}
-			requireTrafficHealthy(ctx, t, cfg)
+			c.requireTrafficHealthy(ctx, t, cfg)
 			return ctx
 		})).Feature()
 }
@@ -190,51 +197,29 @@ func requireNoProblems(ctx context.Context, t T, dc *doctor.Cluster, checks []do
 	}
 }
 
-// trafficWorkers is how many traffic cases run at once: failing cases wait for their timeout.
-const trafficWorkers = 4
-
-// runTraffic runs the whole traffic matrix once, a few cases at a time.
-func runTraffic(ctx context.Context, t T, cfg *envconf.Config) ([]TrafficCase, []probeResult) {
+// runTraffic runs the whole traffic matrix once.
+func (c *Cluster) runTraffic(ctx context.Context, t T, cfg *envconf.Config) ([]TrafficCase, []traffic.Result) {
 	t.Helper()
-	cases, err := TrafficMatrix(ctx, cfg.Client().Resources())
+	cases, err := TrafficMatrix(ctx, cfg)
 	require.NoError(t, err)
-	prober, err := NewProber(cfg)
+	prober, err := c.Prober(cfg)
 	require.NoError(t, err)
-	results := make([]probeResult, len(cases))
-	errs := make([]error, len(cases))
-	slots := make(chan struct{}, trafficWorkers)
-	var wg sync.WaitGroup
-	for i, tc := range cases {
-		slots <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			res, err := Probe(ctx, prober, tc.From, tc.Args...)
-			results[i], errs[i] = probeResult{OK: res.OK, Err: res.Error}, err
-		})
-	}
-	wg.Wait()
-	for i, tc := range cases {
-		require.NoError(t, errs[i], tc.Name)
-	}
+	results, err := traffic.Run(ctx, prober, cases)
+	require.NoError(t, err)
 	return cases, results
-}
-
-type probeResult struct {
-	OK  bool
-	Err string
 }
 
 // requireTrafficHealthy requires every traffic case to pass, allowing the CNI a short while to
 // settle after a repair.
-func requireTrafficHealthy(ctx context.Context, t T, cfg *envconf.Config) {
+func (c *Cluster) requireTrafficHealthy(ctx context.Context, t T, cfg *envconf.Config) {
 	t.Helper()
 	var failed []string
 	for attempt := 0; attempt < 10; attempt++ {
-		cases, results := runTraffic(ctx, t, cfg)
+		cases, results := c.runTraffic(ctx, t, cfg)
 		failed = failed[:0]
 		for i, tc := range cases {
 			if !results[i].OK {
-				failed = append(failed, fmt.Sprintf("%s: %s", tc.Name, results[i].Err))
+				failed = append(failed, fmt.Sprintf("%s %s: %s", tc.Path, tc.Name, results[i].Error))
 			}
 		}
 		if len(failed) == 0 {

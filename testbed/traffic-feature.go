@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
 	"github.com/netcert/netcert/reports"
+	"github.com/netcert/netcert/traffic"
 )
 
 // TrafficMatrixFeature proves that the healthy cluster of the given number of nodes carries real
@@ -18,8 +19,7 @@ func (c *Cluster) TrafficMatrixFeature(nodes int) features.Feature {
 	const caseID = "traffic-matrix"
 	return c.NewFeature(reports.Case{ID: caseID, Name: "traffic matrix", Fault: "none"}).WithLabel("suite", reportName(c.cfg.Name)).
 		Assess(c.Step(caseID, "every path carries real traffic", func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
-			r := cfg.Client().Resources()
-			pods, err := ProbePods(ctx, r)
+			pods, err := ProbePods(ctx, cfg)
 			require.NoError(t, err)
 			onNode := map[string]bool{}
 			for _, p := range pods {
@@ -28,24 +28,24 @@ func (c *Cluster) TrafficMatrixFeature(nodes int) features.Feature {
 			require.Len(t, onNode, nodes, "a probe pair on each of the %d nodes", nodes)
 			require.Len(t, pods, 2*nodes)
 
-			cases, err := TrafficMatrix(ctx, r)
-			require.NoError(t, err)
-			prober, err := NewProber(cfg)
-			require.NoError(t, err)
+			cases, results := c.runTraffic(ctx, t, cfg)
 			perPath := map[string]int{}
-			for _, tc := range cases {
+			for i, tc := range cases {
 				perPath[tc.Path]++
-				res, err := Probe(ctx, prober, tc.From, tc.Args...)
-				require.NoError(t, err, tc.Name)
-				assert.True(t, res.OK, "%s: %s", tc.Name, res.Error)
+				assert.True(t, results[i].OK, "%s %s: %s", tc.Path, tc.Name, results[i].Error)
 			}
-			// Per node: the pair of its two pods and every other node, HTTP and UDP each; the
-			// Service; two DNS names; HTTP and UDP to the node-network host.
-			assert.Equal(t, 2*nodes, perPath[SameNode])
-			assert.Equal(t, 2*nodes*(nodes-1), perPath[CrossNode])
-			assert.Equal(t, nodes, perPath[ClusterIP])
-			assert.Equal(t, 2*nodes, perPath[DNS])
-			assert.Equal(t, 2*nodes, perPath[NodeNetwork], "HTTP and UDP to the node-network host from every node")
+			c.recordPaths(caseID, cases, results)
+			// Per node: its pod's peer container; the pair of its two pods and every other node,
+			// HTTP and UDP each; the Service; the NodePort from outside; two DNS names; HTTP and UDP
+			// to the node-network host.
+			assert.Equal(t, nodes, perPath[traffic.ContainerToContainer])
+			assert.Equal(t, 2*nodes, perPath[traffic.PodToPodSameNode])
+			assert.Equal(t, 2*nodes*(nodes-1), perPath[traffic.PodToPodCrossNode])
+			assert.Equal(t, nodes, perPath[traffic.PodToClusterIP])
+			assert.Equal(t, nodes, perPath[traffic.ExternalToNodePort])
+			assert.Equal(t, nodes, perPath[traffic.DNSClusterName])
+			assert.Equal(t, nodes, perPath[traffic.DNSTestZone])
+			assert.Equal(t, 2*nodes, perPath[traffic.PodToNodeNetworkHost], "HTTP and UDP to the node-network host from every node")
 			return ctx
 		})).Feature()
 }

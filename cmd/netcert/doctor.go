@@ -26,7 +26,7 @@ func doctorCommand(ctx context.Context, args []string, stdout, stderr io.Writer,
 	if s == nil {
 		return exit
 	}
-	results := diagnose(ctx, s, stderr)
+	results, findings := diagnose(ctx, s, stderr)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -35,14 +35,35 @@ func doctorCommand(ctx context.Context, args []string, stdout, stderr io.Writer,
 			return exitTrouble
 		}
 	} else {
-		printResults(stdout, results, t.verbose)
+		printResults(stdout, results, findings, t.verbose)
 	}
 	return verdict(results)
 }
 
 // diagnose runs every check of the session, each on its own so that one that cannot evaluate
-// does not hide the others, with a progress line per check.
-func diagnose(ctx context.Context, s *session, progress io.Writer) []checkResult {
+// does not hide the others, with a progress line per check, and explains the findings: it
+// returns each check's result, its findings marked with their causes, and every finding in
+// causal order (root causes first, then their consequences).
+func diagnose(ctx context.Context, s *session, progress io.Writer) ([]checkResult, []doctor.Finding) {
+	results := sweep(ctx, s, progress)
+	var all []doctor.Finding
+	for _, r := range results {
+		all = append(all, r.Findings...)
+	}
+	explained := doctor.Explain(all)
+	for i := range results {
+		results[i].Findings = nil
+		for _, f := range explained {
+			if f.Check == results[i].Check {
+				results[i].Findings = append(results[i].Findings, f)
+			}
+		}
+	}
+	return results, explained
+}
+
+// sweep runs every check once.
+func sweep(ctx context.Context, s *session, progress io.Writer) []checkResult {
 	var results []checkResult
 	for _, p := range s.problems {
 		start := time.Now()

@@ -125,8 +125,7 @@ func TestRepairPlansOnlyUnlessAsked(t *testing.T) {
 	code, out, _ = cli(t, problems, "repair", "--apply")
 	assert.Equal(t, exitOK, code, out)
 	assert.Contains(t, out, "applied fix ip-forward-off: changed")
-	assert.Contains(t, out, "ip-forward-off repaired: the check passes again")
-	assert.Contains(t, out, "0 problem(s) still failing")
+	assert.Contains(t, out, "looking again (sweep 2) ...\nevery check passes now")
 	assert.Equal(t, "ok", *st[0])
 
 	code, out, _ = cli(t, problems, "repair", "--apply")
@@ -139,8 +138,67 @@ func TestRepairLeavesManualPlansToAPerson(t *testing.T) {
 	code, out, _ := cli(t, []doctor.Problem{fakeProblem{id: "pod-cidr-overlap", state: &st, manual: true}}, "repair", "--apply")
 	assert.Equal(t, exitFailed, code)
 	assert.Contains(t, out, "  - by hand: re-create the cluster")
-	assert.Contains(t, out, "not applied: the plan has steps for a person")
+	assert.Contains(t, out, "1 root cause(s) left that netcert does not repair on its own")
 	assert.Equal(t, "broken", st)
+}
+
+// symptomProblem fails, crossing node w1, while its cause is broken; its own repair would
+// rewrite something (it records that it ran).
+type symptomProblem struct {
+	cause   *string
+	applied *int
+}
+
+func (symptomProblem) ID() string { return "coredns-forward-broken" }
+func (p symptomProblem) Run(context.Context, *doctor.Cluster) ([]doctor.Finding, error) {
+	if *p.cause == "broken" {
+		return []doctor.Finding{{Check: p.ID(), Object: "forward 10.96.0.53", Status: doctor.Fail, Summary: "the upstream does not answer", Crosses: []string{"w1"}}}, nil
+	}
+	return []doctor.Finding{{Check: p.ID(), Object: "forward 10.96.0.53", Status: doctor.Pass, Summary: "the upstream answers"}}, nil
+}
+func (p symptomProblem) Plan(_ context.Context, _ *doctor.Cluster, fs []doctor.Finding) (doctor.Plan, error) {
+	plan := doctor.Plan{Check: p.ID()}
+	for _, f := range fs {
+		if f.Status == doctor.Fail && f.CausedBy == "" {
+			plan.Manual = append(plan.Manual, "point CoreDNS elsewhere")
+		}
+	}
+	return plan, nil
+}
+func (p symptomProblem) Apply(context.Context, *doctor.Cluster, doctor.Plan) (doctor.Record, error) {
+	*p.applied++
+	return doctor.Record{}, nil
+}
+
+func TestRepairFixesTheRootCauseAndLooksAgain(t *testing.T) {
+	cause, applied := "broken", 0
+	problems := []doctor.Problem{fakeProblem{id: "ip-forward-off", state: &cause}, symptomProblem{cause: &cause, applied: &applied}}
+	code, out, _ := cli(t, problems, "doctor")
+	assert.Equal(t, exitFailed, code)
+	assert.Regexp(t, `(?s)ip-forward-off\s+Fail\s+w1.*coredns-forward-broken\s+Fail \(consequence\)\s+forward 10.96.0.53\s+the upstream does not answer \[caused by ip-forward-off w1\]`, out)
+	assert.Contains(t, out, "1 root cause(s), 1 consequence(s)")
+
+	code, out, _ = cli(t, problems, "repair", "--apply")
+	assert.Equal(t, exitOK, code, out)
+	assert.Contains(t, out, "root cause: Fail ip-forward-off [w1]: ip-forward-off is broken\n  consequence: coredns-forward-broken forward 10.96.0.53: the upstream does not answer\n")
+	assert.NotContains(t, out, "plan for coredns-forward-broken", "a consequence is not planned on its own")
+	assert.Contains(t, out, "every check passes now")
+	assert.Zero(t, applied, "no CoreDNS edit because ip_forward was off")
+}
+
+func TestRepairStopsWhenARepairDoesNotTake(t *testing.T) {
+	st := "broken"
+	stubborn := stubbornProblem{fakeProblem{id: "ip-forward-off", state: &st}}
+	code, out, _ := cli(t, []doctor.Problem{stubborn}, "repair", "--apply")
+	assert.Equal(t, exitFailed, code)
+	assert.Contains(t, out, "ip-forward-off w1 still fails after its repair: stopping")
+}
+
+// stubbornProblem's repair changes nothing.
+type stubbornProblem struct{ fakeProblem }
+
+func (p stubbornProblem) Apply(context.Context, *doctor.Cluster, doctor.Plan) (doctor.Record, error) {
+	return doctor.Record{Check: p.id}, nil
 }
 
 func TestUsage(t *testing.T) {
@@ -171,7 +229,7 @@ func TestConnectRefusesBadFlags(t *testing.T) {
 	_, err = connect(context.Background(), target{clusterFlags: clusterFlags{kind: "x"}, cni: "cilium"}, io.Discard)
 	assert.ErrorContains(t, err, "--cni cilium: netcert knows flannel and calico")
 	_, err = connect(context.Background(), target{clusterFlags: clusterFlags{kind: "x"}, cni: "auto", checks: "ip-forward-off,mtu"}, io.Discard)
-	assert.EqualError(t, err, `--checks: no check "mtu" (known: ip-forward-off, overlay-port-blocked, pod-cidr-overlap, coredns-forward-broken)`)
+	assert.EqualError(t, err, `--checks: no check "mtu" (known: ip-forward-off, overlay-port-blocked, pod-cidr-overlap, kube-proxy-rules-missing, coredns-forward-broken, traffic-path-broken)`)
 
 	picked, err := selectProblems(doctor.Problems(), " coredns-forward-broken , ip-forward-off")
 	require.NoError(t, err)

@@ -9,8 +9,10 @@ import (
 	"github.com/netcert/netcert/doctor"
 )
 
-// printResults prints a line per finding (with its evidence when verbose) and a summary line.
-func printResults(w io.Writer, results []checkResult, verbose bool) {
+// printResults prints the checks that could not evaluate, then a line per finding in causal
+// order (root causes first; a consequence says what causes it), with the evidence when verbose,
+// and a summary line.
+func printResults(w io.Writer, results []checkResult, findings []doctor.Finding, verbose bool) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	count := map[string]int{}
 	for _, r := range results {
@@ -20,20 +22,21 @@ func printResults(w io.Writer, results []checkResult, verbose bool) {
 			continue
 		}
 		count[resultWord(r)]++
-		for _, f := range r.Findings {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", f.Check, f.Status, where(f), f.Summary)
-		}
+	}
+	for _, f := range findings {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", f.Check, statusWord(f), where(f), summaryLine(f))
 	}
 	_ = tw.Flush()
 	if verbose {
-		for _, r := range results {
-			for _, f := range r.Findings {
-				if len(f.Evidence) > 0 {
-					fmt.Fprintf(w, "\nevidence of %s %s [%s]:\n", f.Check, f.Status, where(f))
-					printEvidence(w, f.Evidence)
-				}
+		for _, f := range findings {
+			if len(f.Evidence) > 0 {
+				fmt.Fprintf(w, "\nevidence of %s %s [%s]:\n", f.Check, f.Status, where(f))
+				printEvidence(w, f.Evidence)
 			}
 		}
+	}
+	if roots := len(doctor.RootCauses(findings)); roots > 0 {
+		fmt.Fprintf(w, "\n%d root cause(s), %d consequence(s)\n", roots, len(doctor.Failed(findings))-roots)
 	}
 	var parts []string
 	for _, word := range []string{"Fail", "Warn", "Pass", "NotApplicable", "could not evaluate"} {
@@ -42,6 +45,22 @@ func printResults(w io.Writer, results []checkResult, verbose bool) {
 		}
 	}
 	fmt.Fprintf(w, "\n%d checks: %s\n", len(results), strings.Join(parts, ", "))
+}
+
+// statusWord is the finding's status, "Fail (consequence)" for a failure another one explains.
+func statusWord(f doctor.Finding) string {
+	if f.CausedBy != "" {
+		return string(f.Status) + " (consequence)"
+	}
+	return string(f.Status)
+}
+
+// summaryLine is the summary, with the cause of a consequence.
+func summaryLine(f doctor.Finding) string {
+	if f.CausedBy != "" {
+		return f.Summary + " [caused by " + f.CausedBy + "]"
+	}
+	return f.Summary
 }
 
 func where(f doctor.Finding) string {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os/exec"
 	"slices"
 	"strings"
 	"time"
@@ -64,6 +65,7 @@ type target struct {
 	cni     string // auto, flannel or calico
 	checks  string // comma-separated check IDs; empty: all
 	dnsName string // the name coredns-forward-broken asks the forward targets for
+	outside string // the container that sends external-to-nodeport; "none": not probed
 	verbose bool
 }
 
@@ -73,6 +75,7 @@ func (t *target) register(fs *flag.FlagSet) {
 	fs.StringVar(&t.cni, "cni", "auto", "the cluster's CNI: auto (from its DaemonSets), flannel or calico")
 	fs.StringVar(&t.checks, "checks", "", "comma-separated check IDs to run (default: all: "+strings.Join(problemIDs(doctor.Problems()), ", ")+")")
 	fs.StringVar(&t.dnsName, "dns-name", doctor.DefaultQueryName, "the name coredns-forward-broken asks CoreDNS's upstreams for: one they answer with a record (the default is the test bed's own zone)")
+	fs.StringVar(&t.outside, "outside", "", "a Docker container on this machine, outside the cluster, with netcert's probe image, that sends external-to-nodeport (default with --kind: the test bed's node-network host <name>-host if it runs; none: the NodePort path is not probed)")
 	fs.BoolVar(&t.verbose, "v", false, "print the evidence of every finding and the commands of every action")
 }
 
@@ -135,11 +138,33 @@ func connect(ctx context.Context, t target, stderr io.Writer) (*session, error) 
 		}
 	}
 	if running, err := podprobe.RunningPods(ctx, client); err != nil || len(running) == 0 {
-		fmt.Fprintf(stderr, "warning: netcert's probe pods are not running (namespace %s): the checks that send traffic from them (overlay-port-blocked, coredns-forward-broken) cannot evaluate: `netcert probes install`\n", podprobe.Namespace)
+		fmt.Fprintf(stderr, "warning: netcert's probe pods are not running (namespace %s): the checks that send traffic from them (overlay-port-blocked, coredns-forward-broken, traffic-path-broken) cannot evaluate: `netcert probes install`\n", podprobe.Namespace)
 	}
-	c := &doctor.Cluster{Nodes: nodes, Client: client, Dynamic: dyn, CNI: cni,
-		Probe: &podprobe.Prober{Config: restCfg, Client: client}}
+	prober := &podprobe.Prober{Config: restCfg, Client: client}
+	if host := t.outsideHost(ctx); host != "" {
+		prober.Outside = podprobe.DockerOutside(host)
+	}
+	c := &doctor.Cluster{Nodes: nodes, Client: client, Dynamic: dyn, CNI: cni, Probe: prober, Traffic: prober}
 	return &session{cluster: c, problems: problems}, nil
+}
+
+// outsideHost names the container that sends from outside the cluster: --outside, or with --kind
+// the test bed's node-network host when it runs; "" for none.
+func (t target) outsideHost(ctx context.Context) string {
+	switch {
+	case t.outside == "none":
+		return ""
+	case t.outside != "":
+		return t.outside
+	case t.kind == "":
+		return ""
+	}
+	name := t.kind + "-host"
+	out, err := exec.CommandContext(ctx, "docker", "ps", "-q", "--filter", "name=^"+name+"$").Output()
+	if err != nil || strings.TrimSpace(string(out)) == "" {
+		return ""
+	}
+	return name
 }
 
 // detectCNI names the CNI from the DaemonSets that run it.

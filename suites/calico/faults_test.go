@@ -10,6 +10,7 @@ import (
 	"github.com/netcert/netcert/doctor"
 	"github.com/netcert/netcert/faults"
 	"github.com/netcert/netcert/testbed"
+	"github.com/netcert/netcert/traffic"
 )
 
 // The node the faults break: a worker, so the control plane keeps serving the API.
@@ -59,7 +60,7 @@ func TestFaults(t *testing.T) {
 			},
 			Problem: doctor.PodCIDROverlap{},
 			Checks:  checks,
-			Breaks:  func(tc testbed.TrafficCase) bool { return tc.Path == testbed.NodeNetwork },
+			Breaks:  func(tc testbed.TrafficCase) bool { return tc.Path == traffic.PodToNodeNetworkHost },
 		}),
 		cluster.Feature(testbed.Scenario{
 			Fault:   faults.CoreDNSForwardBroken{DeadService: testbed.Namespace + "/" + testbed.DeadUpstream},

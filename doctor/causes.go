@@ -1,0 +1,89 @@
+package doctor
+
+import (
+	"context"
+	"slices"
+)
+
+// Explain orders a sweep's findings by cause and marks consequences: a Fail about traffic (it
+// names the nodes its traffic crossed) is a consequence of a node-level Fail on one of those
+// nodes (ip_forward off, an overlay drop, missing Service rules: a Fail with a node and no
+// traffic of its own), preferring a cause that names one of its Services; CausedBy then names
+// that cause, and it is no second root cause. The result lists the root causes first (node-level
+// ones before the others, each group in its input order), then the consequences; other findings
+// keep their order after the Fails. The input is not changed.
+func Explain(findings []Finding) []Finding {
+	all := slices.Clone(findings)
+	var causes []int
+	for i, f := range all {
+		if isNodeCause(f) {
+			causes = append(causes, i)
+		}
+	}
+	for i := range all {
+		f := &all[i]
+		if f.Status != Fail || len(f.Crosses) == 0 {
+			continue
+		}
+		f.CausedBy = ""
+		best := -1
+		for _, ci := range causes {
+			c := all[ci]
+			if !slices.Contains(f.Crosses, c.Node) {
+				continue
+			}
+			if len(c.Services) > 0 && !intersects(c.Services, f.Services) {
+				continue // it breaks other Services
+			}
+			if best < 0 || (len(c.Services) > 0 && len(all[best].Services) == 0) {
+				best = ci
+			}
+		}
+		if best >= 0 {
+			f.CausedBy = all[best].Ref()
+		}
+	}
+	rank := func(f Finding) int {
+		switch {
+		case f.Status == Fail && f.CausedBy == "" && isNodeCause(f):
+			return 0
+		case f.Status == Fail && f.CausedBy == "":
+			return 1
+		case f.Status == Fail:
+			return 2
+		}
+		return 3
+	}
+	slices.SortStableFunc(all, func(a, b Finding) int { return rank(a) - rank(b) })
+	return all
+}
+
+// isNodeCause reports whether f is a failure of one node's own state, not of traffic through it.
+func isNodeCause(f Finding) bool {
+	return f.Status == Fail && f.Node != "" && f.Path == "" && len(f.Crosses) == 0
+}
+
+func intersects(a, b []string) bool {
+	return slices.ContainsFunc(a, func(x string) bool { return slices.Contains(b, x) })
+}
+
+// RootCauses returns the Fail findings that no other finding explains.
+func RootCauses(findings []Finding) []Finding {
+	var out []Finding
+	for _, f := range findings {
+		if f.Status == Fail && f.CausedBy == "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Sweep runs every check and explains the findings (see Explain); it stops at the first check
+// that cannot evaluate.
+func Sweep(ctx context.Context, c *Cluster, checks []Check) ([]Finding, error) {
+	findings, err := Diagnose(ctx, c, checks)
+	if err != nil {
+		return findings, err
+	}
+	return Explain(findings), nil
+}

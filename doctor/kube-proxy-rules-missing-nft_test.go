@@ -1,0 +1,31 @@
+package doctor
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseKubeProxyNft(t *testing.T) {
+	// kube-proxy 1.36 squashes the endpoint chains into the service chain's DNAT map.
+	text := "table ip kube-proxy {\n\tmap service-ips {\n\t\ttype ipv4_addr . inet_proto . inet_service : verdict\n" +
+		"\t\telements = { 10.96.0.10 . udp . 53 : goto service-FY5PMXPG-kube-system/kube-dns/udp/dns,\n" +
+		"\t\t\t     10.96.5.5 . 6 . 80 comment \"a, b\" : goto service-X }\n\t}\n\n" +
+		"\tchain service-FY5PMXPG-kube-system/kube-dns/udp/dns {\n" +
+		"\t\tmeta l4proto udp dnat ip addr . port to numgen random mod 2 map { 0 : 10.244.0.2 . 53, 1 : 10.244.0.3 . 53 }\n\t}\n" +
+		"\tchain service-X {\n\t\tmeta l4proto tcp dnat to 10.244.1.4:8080\n\t}\n}\n"
+	tbl, err := parseKubeProxyNft(text)
+	require.NoError(t, err)
+	prog := tbl.lookup(kpServicePort{IP: netip.MustParseAddr("10.96.0.10"), Port: 53, Proto: "udp"})
+	assert.True(t, prog.Found)
+	assert.Equal(t, []string{"10.244.0.2:53", "10.244.0.3:53"}, prog.Endpoints)
+	prog = tbl.lookup(kpServicePort{IP: netip.MustParseAddr("10.96.5.5"), Port: 80, Proto: "tcp"})
+	assert.Equal(t, []string{"10.244.1.4:8080"}, prog.Endpoints, "a protocol by number, an element with a comment")
+
+	_, err = parseKubeProxyNft("table ip kube-proxy {\n\tchain services {\n")
+	assert.ErrorContains(t, err, "not closed")
+	_, err = parseKubeProxyNft("chain x {\n}\n")
+	assert.ErrorContains(t, err, "expected a table")
+}

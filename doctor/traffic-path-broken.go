@@ -1,0 +1,101 @@
+package doctor
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/netcert/netcert/traffic"
+)
+
+// TrafficPathBroken is the check for traffic-path-broken: real traffic over the core paths of
+// the traffic matrix (traffic.CorePaths: container to container, pod to pod on one node and
+// across every pair of nodes, pod to a ClusterIP Service, outside to a NodePort on every node)
+// fails. It starts from the symptom, so no outage passes unseen even when no other check
+// explains it: every failing case is a Fail, named by its path, with the nodes it crossed and the
+// probe's own error. A node-level cause that another check names (ip-forward-off, an overlay
+// drop, missing Service rules) marks these findings as its consequences (see Explain); one that
+// nothing explains is a root cause of its own, left to a person.
+type TrafficPathBroken struct{}
+
+// ID returns "traffic-path-broken".
+func (TrafficPathBroken) ID() string { return "traffic-path-broken" }
+
+// Run sends every case of the core paths once.
+func (p TrafficPathBroken) Run(ctx context.Context, c *Cluster) ([]Finding, error) {
+	if c.Traffic == nil {
+		return nil, fmt.Errorf("%s: needs live probes: the cluster has no traffic sender", p.ID())
+	}
+	if c.Client == nil {
+		return nil, fmt.Errorf("%s: needs the Kubernetes API to find the probe pods", p.ID())
+	}
+	cases, err := traffic.Paths(ctx, c.Client, traffic.Options{External: c.Traffic.External()})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p.ID(), err)
+	}
+	results, err := traffic.Run(ctx, c.Traffic, cases)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p.ID(), err)
+	}
+	var out []Finding
+	passed := map[string]int{}
+	for i, tc := range cases {
+		r := results[i]
+		if r.OK {
+			passed[tc.Path]++
+			continue
+		}
+		f := Finding{Check: p.ID(), Node: tc.From.Node, Object: tc.Name, Status: Fail, Path: tc.Path,
+			Crosses: slices.Clone(tc.Crosses), Evidence: []Evidence{{Source: r.Source, Output: r.Output}},
+			Summary: fmt.Sprintf("%s fails: %s (crosses %s)", tc.Path, orNoReason(r.Error), strings.Join(tc.Crosses, ", "))}
+		if tc.Service != "" {
+			f.Services = []string{tc.Service}
+		}
+		out = append(out, f)
+	}
+	var counts []string
+	for _, path := range traffic.CorePaths {
+		if n := passed[path]; n > 0 {
+			counts = append(counts, fmt.Sprintf("%s %d", path, n))
+		}
+	}
+	if !c.Traffic.External() {
+		out = append(out, Finding{Check: p.ID(), Object: traffic.ExternalToNodePort, Path: traffic.ExternalToNodePort, Status: NotApplicable,
+			Summary: "no host outside the cluster to send from: the NodePort path is not probed"})
+	}
+	if len(passed) > 0 {
+		out = append(out, Finding{Check: p.ID(), Status: Pass,
+			Summary: "real traffic passes: " + strings.Join(counts, ", ") + " case(s)"})
+	}
+	return out, nil
+}
+
+func orNoReason(s string) string {
+	if s == "" {
+		return "no reason given"
+	}
+	return s
+}
+
+// Plan lists, for the failing paths that no other check explains, what a person must look at;
+// a path with a cause is repaired by its cause's repair, never on its own.
+func (p TrafficPathBroken) Plan(_ context.Context, _ *Cluster, findings []Finding) (Plan, error) {
+	plan := Plan{Check: p.ID()}
+	for _, f := range findingsOf(findings, p.ID(), Fail) {
+		if f.CausedBy != "" {
+			continue
+		}
+		plan.Manual = append(plan.Manual, fmt.Sprintf("%s %s fails and no check names why: look along the nodes it crosses (%s) for what drops it (run with -v for the probe's evidence)",
+			f.Path, f.Object, strings.Join(f.Crosses, ", ")))
+	}
+	return plan, nil
+}
+
+// Apply refuses: a broken path without a named cause needs a person.
+func (p TrafficPathBroken) Apply(_ context.Context, _ *Cluster, plan Plan) (Record, error) {
+	if plan.Empty() {
+		return Record{Check: p.ID()}, nil
+	}
+	return Record{Check: p.ID()}, fmt.Errorf("%s: the plan needs manual steps and is not applied automatically", p.ID())
+}

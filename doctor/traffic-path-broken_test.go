@@ -1,0 +1,114 @@
+package doctor
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/netcert/netcert/traffic"
+)
+
+// pathSender fails the cases whose name contains one of fail; it sends nothing.
+type pathSender struct {
+	fail     []string
+	external bool
+	err      error
+	sent     []traffic.Case
+}
+
+func (s *pathSender) External() bool { return s.external }
+func (s *pathSender) Send(_ context.Context, c traffic.Case) (traffic.Result, error) {
+	s.sent = append(s.sent, c)
+	for _, f := range s.fail {
+		if strings.Contains(c.Name, f) {
+			return traffic.Result{Error: "timeout after 2s", Source: "pod " + c.From.Name, Output: `{"ok":false}`}, s.err
+		}
+	}
+	return traffic.Result{OK: true, Source: "pod " + c.From.Name}, s.err
+}
+
+func probeCluster(nodes ...string) *fake.Clientset {
+	cs := fake.NewClientset(
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: traffic.ProbeService, Namespace: traffic.Namespace}, Spec: corev1.ServiceSpec{ClusterIP: "10.96.7.7"}},
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: traffic.NodePortService, Namespace: traffic.Namespace},
+			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, Ports: []corev1.ServicePort{{Protocol: corev1.ProtocolTCP, Port: 80, NodePort: 31080}}}})
+	for i, n := range nodes {
+		_, _ = cs.CoreV1().Nodes().Create(context.Background(), apiNode(n, "172.18.0."+string(rune('2'+i))), metav1.CreateOptions{})
+		for _, set := range []string{"a", "b"} {
+			_, _ = cs.CoreV1().Pods(traffic.Namespace).Create(context.Background(), &corev1.Pod{
+				ObjectMeta: metav1.ObjectMeta{Name: "probe-" + set + "-" + n, Namespace: traffic.Namespace,
+					Labels: map[string]string{"app.kubernetes.io/name": "netcert-probe", "netcert.io/probe-set": set}},
+				Spec:   corev1.PodSpec{NodeName: n},
+				Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.244." + string(rune('0'+i)) + "." + map[string]string{"a": "10", "b": "11"}[set]},
+			}, metav1.CreateOptions{})
+		}
+	}
+	return cs
+}
+
+func TestTrafficPathBrokenQuietWhenEveryPathCarries(t *testing.T) {
+	s := &pathSender{external: true}
+	c := &Cluster{Client: probeCluster("cp", "w1", "w2"), Traffic: s}
+	findings, err := TrafficPathBroken{}.Run(t.Context(), c)
+	require.NoError(t, err)
+	require.Len(t, findings, 1)
+	assert.Equal(t, Pass, findings[0].Status)
+	assert.Equal(t, "real traffic passes: container-to-container 3, pod-to-pod/same-node 6, pod-to-pod/cross-node 12, pod-to-service/cluster-ip 3, external-to-nodeport 3 case(s)", findings[0].Summary)
+	paths := map[string]bool{}
+	for _, c := range s.sent {
+		paths[c.Path] = true
+	}
+	assert.Len(t, paths, len(traffic.CorePaths), "every core path is sent")
+	plan, err := TrafficPathBroken{}.Plan(t.Context(), c, findings)
+	require.NoError(t, err)
+	assert.True(t, plan.Empty())
+}
+
+func TestTrafficPathBrokenFailsEveryBrokenCaseWithItsPath(t *testing.T) {
+	s := &pathSender{fail: []string{"w1/a -> w2/a", "outside -> w2 "}, external: true}
+	c := &Cluster{Client: probeCluster("cp", "w1", "w2"), Traffic: s}
+	findings, err := TrafficPathBroken{}.Run(t.Context(), c)
+	require.NoError(t, err)
+	var failed []string
+	for _, f := range Failed(findings) {
+		failed = append(failed, f.Path+" "+f.Object+" crosses "+strings.Join(f.Crosses, ","))
+		assert.Contains(t, f.Summary, "fails: timeout after 2s")
+		assert.NotEmpty(t, f.Evidence)
+	}
+	assert.Equal(t, []string{
+		"pod-to-pod/cross-node w1/a -> w2/a http crosses w1,w2",
+		"pod-to-pod/cross-node w1/a -> w2/a udp crosses w1,w2",
+		"external-to-nodeport outside -> w2 nodeport 31080 http crosses w2,cp,w1",
+	}, failed)
+	assert.Equal(t, []string{"netcert-system/netcert-probe-nodeport"}, Failed(findings)[2].Services)
+	plan, err := TrafficPathBroken{}.Plan(t.Context(), c, findings)
+	require.NoError(t, err)
+	assert.Len(t, plan.Manual, 3, "nothing explains them: a person looks")
+	_, err = TrafficPathBroken{}.Apply(t.Context(), c, plan)
+	assert.ErrorContains(t, err, "not applied automatically")
+
+	explained := Explain(append(findings, Finding{Check: "ip-forward-off", Node: "w2", Status: Fail}))
+	plan, err = TrafficPathBroken{}.Plan(t.Context(), c, explained)
+	require.NoError(t, err)
+	assert.True(t, plan.Empty(), "a consequence is repaired through its cause, never on its own")
+}
+
+func TestTrafficPathBrokenCannotEvaluateWithoutProbes(t *testing.T) {
+	_, err := TrafficPathBroken{}.Run(t.Context(), &Cluster{Client: probeCluster("cp")})
+	assert.ErrorContains(t, err, "needs live probes")
+	_, err = TrafficPathBroken{}.Run(t.Context(), &Cluster{Client: probeCluster(), Traffic: &pathSender{}})
+	assert.ErrorContains(t, err, "no running netcert probe pod in netcert-system: `netcert probes install` runs them")
+	_, err = TrafficPathBroken{}.Run(t.Context(), &Cluster{Client: probeCluster("cp"), Traffic: &pathSender{err: errors.New("exec refused")}})
+	assert.ErrorContains(t, err, "exec refused", "a probe that cannot be sent is never a pass")
+
+	findings, err := TrafficPathBroken{}.Run(t.Context(), &Cluster{Client: probeCluster("cp"), Traffic: &pathSender{}})
+	require.NoError(t, err)
+	assert.Equal(t, NotApplicable, findings[0].Status, "no outside host: the NodePort path is said not probed")
+}
