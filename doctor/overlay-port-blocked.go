@@ -205,8 +205,9 @@ func (p OverlayPortBlocked) evaluate(ctx context.Context, c *Cluster) (*overlayS
 var dropIdleWindow = 2 * time.Second
 
 // confirm reads the counters of n's rules around an idle window and around a second round of
-// n's probes: a rule is confirmed when it counted at least the probes' packets (one per failing
-// probe, halved for slack) more while they ran than while nothing was probed.
+// n's probes: a rule is confirmed when it counted more while they ran than while nothing was
+// probed, by at least a quarter of the failing probes (a rule that names one peer sees only that
+// peer's share of them).
 func (p OverlayPortBlocked) confirm(ctx context.Context, c *Cluster, n node.Node, st *overlayState) error {
 	idleStart, err := readNodeViews(ctx, n)
 	if err != nil {
@@ -228,7 +229,7 @@ func (p OverlayPortBlocked) confirm(ctx context.Context, c *Cluster, n node.Node
 	if err != nil {
 		return err
 	}
-	need := uint64(max(1, (len(st.failing(n.Name()))+1)/2))
+	need := uint64(max(1, len(st.failing(n.Name()))/4))
 	i, b, a := rulesByRef(idleStart), rulesByRef(before), rulesByRef(after)
 	for _, r := range st.rules[n.Name()] {
 		ri, ok0 := i[r.ref()]

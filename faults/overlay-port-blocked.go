@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/netcert/netcert/node"
 )
@@ -17,7 +21,12 @@ import (
 //     --comment netcert-fault -j DROP` (in a kind node `iptables` is iptables-nft);
 //   - OverlayPortBlockedRawDrop: the same rule in the raw table's PREROUTING;
 //   - OverlayPortBlockedNftDrop: a native nft table inet netcert_fault whose input-hook chain
-//     drops (and counts) udp dport PORT.
+//     drops (and counts) udp dport PORT;
+//   - OverlayPortBlockedPeerDrop: no port named: `-s PEER/32 -p udp -j DROP` for every other
+//     node's InternalIP, first in filter INPUT (raw PREROUTING on Calico, whose Felix accepts
+//     VXLAN from known nodes before anything in INPUT);
+//   - OverlayPortBlockedSetChain: a user chain NETCERT-FAULT in raw PREROUTING whose one rule
+//     drops UDP from the addresses of an ipset netcert-fault holding the other nodes.
 //
 // Revert deletes exactly that rule, by its spec, or that table, and only while it is there.
 type OverlayPortBlocked struct {
@@ -31,6 +40,8 @@ const (
 	OverlayPortBlockedInputDrop = "iptables-input-drop"
 	OverlayPortBlockedRawDrop   = "raw-prerouting-drop"
 	OverlayPortBlockedNftDrop   = "nft-input-drop"
+	OverlayPortBlockedPeerDrop  = "peer-udp-drop"
+	OverlayPortBlockedSetChain  = "ipset-chain-drop"
 	OverlayPortBlockedTable     = "netcert_fault"
 	OverlayPortBlockedComment   = "netcert-fault"
 )
@@ -84,9 +95,23 @@ func (f OverlayPortBlocked) Inject(ctx context.Context, c *Cluster) (Revert, err
 	case OverlayPortBlockedNftDrop:
 		present = func(ctx context.Context) (bool, error) { return nftHasTable(ctx, n, "inet", OverlayPortBlockedTable) }
 		add, del = f.nftAdd(), []string{"nft", "delete", "table", "inet", OverlayPortBlockedTable}
+	case OverlayPortBlockedPeerDrop, OverlayPortBlockedSetChain:
+		peers, err := otherNodeIPs(ctx, c, f.Node)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f.Name(), err)
+		}
+		var check string
+		check, add, del = f.shapeScripts(c.CNI, peers)
+		present = func(ctx context.Context) (bool, error) {
+			_, err := node.Run(ctx, n, "sh", "-c", check)
+			if code, ran := node.ExitCode(err); ran && code == 1 {
+				return false, nil
+			}
+			return err == nil, err
+		}
 	default:
-		return nil, fmt.Errorf("%s: unknown mode %q (want %s, %s or %s)", f.Name(), f.Mode,
-			OverlayPortBlockedInputDrop, OverlayPortBlockedRawDrop, OverlayPortBlockedNftDrop)
+		return nil, fmt.Errorf("%s: unknown mode %q (want %s, %s, %s, %s or %s)", f.Name(), f.Mode, OverlayPortBlockedInputDrop,
+			OverlayPortBlockedRawDrop, OverlayPortBlockedNftDrop, OverlayPortBlockedPeerDrop, OverlayPortBlockedSetChain)
 	}
 	there, err := present(ctx)
 	if err != nil {
@@ -151,4 +176,59 @@ func nftHasTable(ctx context.Context, n node.Node, family, name string) (bool, e
 		}
 	}
 	return false, nil
+}
+
+// shapeScripts returns the shell scripts that check for (exit 0 present, 1 absent), add and
+// delete the rules of the modes that name no port, for the peers' addresses.
+func (f OverlayPortBlocked) shapeScripts(cni string, peers []string) (check string, add, del []string) {
+	tag := "-m comment --comment " + OverlayPortBlockedComment
+	if f.mode() == OverlayPortBlockedSetChain {
+		const set, chain = "netcert-fault", "NETCERT-FAULT"
+		check = "iptables -w -t raw -S " + chain + " >/dev/null 2>&1 || ipset list -n " + set + " >/dev/null 2>&1 || exit 1"
+		add = []string{"sh", "-ec", "ipset create " + set + " hash:ip; " +
+			"for ip in " + strings.Join(peers, " ") + "; do ipset add " + set + " $ip; done; " +
+			"iptables -w -t raw -N " + chain + "; " +
+			"iptables -w -t raw -A " + chain + " -m set --match-set " + set + " src -p udp " + tag + " -j DROP; " +
+			"iptables -w -t raw -I PREROUTING -j " + chain}
+		del = []string{"sh", "-c", "iptables -w -t raw -D PREROUTING -j " + chain + "; iptables -w -t raw -F " + chain + "; " +
+			"iptables -w -t raw -X " + chain + "; ipset destroy " + set + "; exit 0"}
+		return check, add, del
+	}
+	table, chain := "filter", "INPUT"
+	if cni == "calico" {
+		table, chain = "raw", "PREROUTING"
+	}
+	rule := func(op, ip string) string {
+		return "iptables -w -t " + table + " " + op + " " + chain + " -s " + ip + "/32 -p udp " + tag + " -j DROP"
+	}
+	var adds, dels []string
+	for _, ip := range peers {
+		adds = append(adds, rule("-I", ip))
+		dels = append(dels, "while "+rule("-C", ip)+" 2>/dev/null; do "+rule("-D", ip)+"; done")
+	}
+	check = rule("-C", peers[0]) + " 2>/dev/null || exit 1"
+	return check, []string{"sh", "-ec", strings.Join(adds, "; ")}, []string{"sh", "-ec", strings.Join(dels, "; ")}
+}
+
+// otherNodeIPs returns the IPv4 InternalIPs of every node but self, from the API.
+func otherNodeIPs(ctx context.Context, c *Cluster, self string) ([]string, error) {
+	if c.Client == nil {
+		return nil, errors.New("no Kubernetes client to read the nodes' addresses")
+	}
+	list, err := c.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list nodes: %w", err)
+	}
+	var out []string
+	for _, n := range list.Items {
+		for _, a := range n.Status.Addresses {
+			if ip, err := netip.ParseAddr(a.Address); err == nil && n.Name != self && a.Type == corev1.NodeInternalIP && ip.Is4() {
+				out = append(out, ip.String())
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no other node with an IPv4 InternalIP than %s", self)
+	}
+	return out, nil
 }

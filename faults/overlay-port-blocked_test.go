@@ -3,12 +3,17 @@ package faults
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/netcert/netcert/node"
 )
@@ -160,4 +165,58 @@ func TestOverlayPortBlockedAppliesTo(t *testing.T) {
 	assert.True(t, OverlayPortBlocked{Port: 4789, Mode: OverlayPortBlockedNftDrop}.AppliesTo("calico"))
 	assert.False(t, OverlayPortBlocked{Port: 4789}.AppliesTo("flannel"))
 	assert.False(t, OverlayPortBlocked{}.AppliesTo("cilium"))
+}
+
+// The shapes that name no port: their scripts hold every other node's InternalIP, and the
+// revert runs only while the fault is there.
+func TestOverlayPortBlockedShapesWithoutAPort(t *testing.T) {
+	for _, sc := range []struct{ mode, cni, want string }{
+		{OverlayPortBlockedPeerDrop, "flannel", "iptables -w -t filter -I INPUT -s 172.18.0.2/32 -p udp -m comment --comment netcert-fault -j DROP; iptables -w -t filter -I INPUT -s 172.18.0.4/32"},
+		{OverlayPortBlockedPeerDrop, "calico", "iptables -w -t raw -I PREROUTING -s 172.18.0.2/32 -p udp"},
+		{OverlayPortBlockedSetChain, "calico", "for ip in 172.18.0.2 172.18.0.4; do ipset add netcert-fault $ip; done; iptables -w -t raw -N NETCERT-FAULT; iptables -w -t raw -A NETCERT-FAULT -m set --match-set netcert-fault src -p udp -m comment --comment netcert-fault -j DROP"},
+	} {
+		n := node.NewFake("kind-worker")
+		present := false
+		var scripts []string
+		n.Handle("sh", func(argv []string) (string, int) {
+			script := argv[len(argv)-1]
+			scripts = append(scripts, script)
+			switch {
+			case strings.Contains(script, "|| exit 1"):
+				if present {
+					return "", 0
+				}
+				return "", 1
+			case strings.Contains(script, "-D "):
+				present = false
+			default:
+				present = true
+			}
+			return "", 0
+		})
+		c := &Cluster{Nodes: []node.Node{n}, Client: nodesClient(), CNI: sc.cni}
+		f := OverlayPortBlocked{Node: "kind-worker", Mode: sc.mode, Port: map[string]int{"flannel": 8472, "calico": 4789}[sc.cni]}
+		require.True(t, f.AppliesTo(sc.cni))
+		revert, err := f.Inject(t.Context(), c)
+		require.NoError(t, err, sc.mode)
+		assert.True(t, present)
+		assert.Contains(t, scripts[1], sc.want, sc.mode)
+		_, err = f.Inject(t.Context(), c)
+		assert.ErrorContains(t, err, "already has the fault's rule", "never twice")
+		require.NoError(t, revert(t.Context()))
+		assert.False(t, present)
+		calls := len(scripts)
+		require.NoError(t, revert(t.Context()))
+		assert.Len(t, scripts, calls+1, "a second revert only looks")
+	}
+}
+
+// nodesClient is an API with kind-control-plane, kind-worker and kind-worker2 and their InternalIPs.
+func nodesClient() *fake.Clientset {
+	var objs []runtime.Object
+	for i, name := range []string{"kind-control-plane", "kind-worker", "kind-worker2"} {
+		objs = append(objs, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.NodeStatus{Addresses: []corev1.NodeAddress{
+			{Type: corev1.NodeInternalIP, Address: fmt.Sprintf("172.18.0.%d", i+2)}}}})
+	}
+	return fake.NewClientset(objs...)
 }

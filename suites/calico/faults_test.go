@@ -47,6 +47,14 @@ func TestFaults(t *testing.T) {
 			Breaks:  testbed.CrossNodeVia(brokenNode),
 		}),
 		cluster.Feature(testbed.Scenario{
+			Variant: faults.OverlayPortBlockedPeerDrop,
+			// No port named: every UDP packet from the other nodes, in raw PREROUTING.
+			Fault:   faults.OverlayPortBlocked{Node: brokenNode, Port: 4789, Mode: faults.OverlayPortBlockedPeerDrop},
+			Problem: doctor.OverlayPortBlocked{},
+			Checks:  checks,
+			Breaks:  testbed.CrossNodeVia(brokenNode),
+		}),
+		cluster.Feature(testbed.Scenario{
 			Fault: faults.PodCIDROverlap{},
 			// An IPPool over the /26 of the node-network host, with a workload on the broken node:
 			// Calico routes the pool's block to that node (a blackhole there, VXLAN elsewhere).
@@ -68,5 +76,8 @@ func TestFaults(t *testing.T) {
 			Checks:  checks,
 			Breaks:  testbed.TestZoneDNS,
 		}),
+		// Cascades: one cause, several symptoms.
+		cluster.ForwardOffUnderDNSUpstream(checks),
+		cluster.ProbeServiceRulesMissing(brokenNode, checks),
 	)
 }

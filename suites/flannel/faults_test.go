@@ -42,6 +42,8 @@ func TestFaults(t *testing.T) {
 		overlayFeature(faults.OverlayPortBlockedInputDrop),
 		overlayFeature(faults.OverlayPortBlockedRawDrop),
 		overlayFeature(faults.OverlayPortBlockedNftDrop),
+		overlayFeature(faults.OverlayPortBlockedPeerDrop),
+		overlayFeature(faults.OverlayPortBlockedSetChain),
 		cluster.Feature(testbed.Scenario{
 			Fault:   faults.PodCIDROverlap{Node: brokenNode, TargetNode: otherNode},
 			Problem: doctor.PodCIDROverlap{},
@@ -59,11 +61,15 @@ func TestFaults(t *testing.T) {
 			// Names outside the cluster domain go to the dead upstream; cluster names still resolve.
 			Breaks: testbed.TestZoneDNS,
 		}),
+		// Cascades: one cause, several symptoms.
+		cluster.ForwardOffUnderDNSUpstream(checks()),
+		cluster.ProbeServiceRulesMissing(brokenNode, checks()),
 	)
 }
 
 // overlayFeature proves overlay-port-blocked with one of the injector's rules: iptables-nft's
-// filter INPUT, its raw PREROUTING, or a native nft table.
+// filter INPUT, its raw PREROUTING, a native nft table, a rule per peer that names no port, or an
+// ipset match in a user chain.
 func overlayFeature(mode string) features.Feature {
 	return cluster.Feature(testbed.Scenario{
 		Variant: mode,

@@ -1,0 +1,55 @@
+package testbed
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
+	"sigs.k8s.io/e2e-framework/pkg/features"
+
+	"github.com/netcert/netcert/doctor"
+	"github.com/netcert/netcert/faults"
+	"github.com/netcert/netcert/traffic"
+)
+
+// Cascades are faults with one cause and several symptoms: the doctor must name exactly the
+// cause and mark every other failure as its consequence (Feature's detection step).
+
+// ForwardOffUnderDNSUpstream turns ip_forward off on the node that runs the test zone's DNS
+// upstream: CoreDNS's forward stops answering (a consequence) and so does every path through
+// that node, while the only root cause is the node's sysctl.
+func (c *Cluster) ForwardOffUnderDNSUpstream(checks []doctor.Check) features.Feature {
+	return c.Feature(Scenario{
+		Variant: "dns-upstream-node",
+		Fault:   faults.IPForwardOff{},
+		Prepare: func(ctx context.Context, cfg *envconf.Config) (faults.Fault, error) {
+			var pods corev1.PodList
+			if err := cfg.Client().Resources(Namespace).List(ctx, &pods, resources.WithLabelSelector("app.kubernetes.io/name=netcert-"+DNSUpstream)); err != nil {
+				return nil, fmt.Errorf("list the DNS upstream's pods: %w", err)
+			}
+			for _, p := range pods.Items {
+				if p.Spec.NodeName != "" && p.DeletionTimestamp == nil {
+					return faults.IPForwardOff{Node: p.Spec.NodeName}, nil
+				}
+			}
+			return nil, fmt.Errorf("no running DNS upstream pod in %s", Namespace)
+		},
+		Problem: doctor.IPForwardOff{},
+		Checks:  checks,
+		Breaks:  TestZoneDNS,
+	})
+}
+
+// ProbeServiceRulesMissing flushes, on node, kube-proxy's chains of the probe Service: that
+// node's pods no longer reach its cluster IP (traffic-path-broken, a consequence), while the root
+// cause is the node's missing Service rules.
+func (c *Cluster) ProbeServiceRulesMissing(node string, checks []doctor.Check) features.Feature {
+	return c.Feature(Scenario{
+		Fault:   faults.KubeProxyRulesMissing{Node: node, Service: Namespace + "/" + ProbeService},
+		Problem: doctor.KubeProxyRulesMissing{},
+		Checks:  checks,
+		Breaks:  func(tc TrafficCase) bool { return tc.Path == traffic.PodToClusterIP && tc.From.Node == node },
+	})
+}
