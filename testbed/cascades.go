@@ -18,9 +18,11 @@ import (
 // cause and mark every other failure as its consequence (Feature's detection step).
 
 // ForwardOffUnderDNSUpstream turns ip_forward off on the node that runs the test zone's DNS
-// upstream: CoreDNS's forward stops answering (a consequence) and so does every path through
-// that node, while the only root cause is the node's sysctl.
+// upstream: CoreDNS's forward stops answering and every pod path through that node fails, all
+// consequences, while the only root cause is the node's sysctl. (Pods' own test-zone lookups may
+// still be answered from CoreDNS's cache for a while: the doctor asks the upstream itself.)
 func (c *Cluster) ForwardOffUnderDNSUpstream(checks []doctor.Check) features.Feature {
+	var upstreamNode string
 	return c.Feature(Scenario{
 		Variant: "dns-upstream-node",
 		Fault:   faults.IPForwardOff{},
@@ -31,14 +33,16 @@ func (c *Cluster) ForwardOffUnderDNSUpstream(checks []doctor.Check) features.Fea
 			}
 			for _, p := range pods.Items {
 				if p.Spec.NodeName != "" && p.DeletionTimestamp == nil {
-					return faults.IPForwardOff{Node: p.Spec.NodeName}, nil
+					upstreamNode = p.Spec.NodeName
+					return faults.IPForwardOff{Node: upstreamNode}, nil
 				}
 			}
 			return nil, fmt.Errorf("no running DNS upstream pod in %s", Namespace)
 		},
-		Problem: doctor.IPForwardOff{},
-		Checks:  checks,
-		Breaks:  TestZoneDNS,
+		Problem:      doctor.IPForwardOff{},
+		Checks:       checks,
+		Breaks:       func(tc TrafficCase) bool { return CrossNodeVia(upstreamNode)(tc) },
+		Consequences: []string{doctor.CoreDNSForwardBroken{}.ID(), doctor.TrafficPathBroken{}.ID()},
 	})
 }
 
@@ -47,9 +51,10 @@ func (c *Cluster) ForwardOffUnderDNSUpstream(checks []doctor.Check) features.Fea
 // cause is the node's missing Service rules.
 func (c *Cluster) ProbeServiceRulesMissing(node string, checks []doctor.Check) features.Feature {
 	return c.Feature(Scenario{
-		Fault:   faults.KubeProxyRulesMissing{Node: node, Service: Namespace + "/" + ProbeService},
-		Problem: doctor.KubeProxyRulesMissing{},
-		Checks:  checks,
-		Breaks:  func(tc TrafficCase) bool { return tc.Path == traffic.PodToClusterIP && tc.From.Node == node },
+		Fault:        faults.KubeProxyRulesMissing{Node: node, Service: Namespace + "/" + ProbeService},
+		Problem:      doctor.KubeProxyRulesMissing{},
+		Checks:       checks,
+		Breaks:       func(tc TrafficCase) bool { return tc.Path == traffic.PodToClusterIP && tc.From.Node == node },
+		Consequences: []string{doctor.TrafficPathBroken{}.ID()},
 	})
 }

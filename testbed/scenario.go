@@ -3,6 +3,7 @@ package testbed
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +34,9 @@ type Scenario struct {
 	// Breaks reports whether the fault must break a traffic case; the symptom step requires at
 	// least one such case and that every one of them fails.
 	Breaks func(TrafficCase) bool
+	// Consequences are checks that must fail as consequences of the fault (CausedBy naming it):
+	// the symptoms of a cascade that the doctor must mark, not name as second root causes.
+	Consequences []string
 }
 
 // Feature returns the e2e-framework feature, labelled fault=<id>: baseline healthy, inject (the
@@ -120,6 +124,10 @@ func (c *Cluster) Feature(s Scenario) features.Feature {
 				} else {
 					assert.True(t, strings.HasPrefix(f.CausedBy, id+" "), "a consequence of another cause: %s", f)
 				}
+			}
+			for _, check := range s.Consequences {
+				assert.True(t, slices.ContainsFunc(failed, func(f doctor.Finding) bool { return f.Check == check && f.CausedBy != "" }),
+					"%s should fail as a consequence of %s: %v", check, id, failed)
 			}
 			detected = roots
 			c.cfg.Logf("%s detected in %s: %s (%d consequence(s) marked)", id, since(start), roots[0], len(failed)-len(roots))
