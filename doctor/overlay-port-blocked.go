@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/netcert/netcert/node"
 )
@@ -200,56 +199,27 @@ func (p OverlayPortBlocked) evaluate(ctx context.Context, c *Cluster) (*overlayS
 	return st, nil
 }
 
-// dropIdleWindow is how long the counters are watched with no probe, to tell the drops the
-// probes cause from the node's other traffic.
-var dropIdleWindow = 2 * time.Second
-
-// confirm reads the counters of n's rules around an idle window and around a second round of
-// n's probes: a rule is confirmed when it counted more while they ran than while nothing was
-// probed, by at least a quarter of the failing probes (a rule that names one peer sees only that
-// peer's share of them).
+// confirm watches n's counters around an idle window and a second round of n's probes: a rule is
+// confirmed when it counted more while they ran than while nothing was probed, by at least a
+// quarter of the failing probes (a rule that names one peer sees only that peer's share).
 func (p OverlayPortBlocked) confirm(ctx context.Context, c *Cluster, n node.Node, st *overlayState) error {
-	idleStart, err := readNodeViews(ctx, n)
-	if err != nil {
+	counts, unread, err := watchDrops(ctx, []node.Node{n}, func(ctx context.Context) error {
+		_, err := probePairs(ctx, c, n.Name())
 		return err
+	})
+	if err == nil {
+		err = unread[n.Name()]
 	}
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(dropIdleWindow):
-	}
-	before, err := readNodeViews(ctx, n)
-	if err != nil {
-		return err
-	}
-	if _, err := probePairs(ctx, c, n.Name()); err != nil {
-		return err
-	}
-	after, err := readNodeViews(ctx, n)
 	if err != nil {
 		return err
 	}
 	need := uint64(max(1, len(st.failing(n.Name()))/4))
-	i, b, a := rulesByRef(idleStart), rulesByRef(before), rulesByRef(after)
 	for _, r := range st.rules[n.Name()] {
-		ri, ok0 := i[r.ref()]
-		rb, ok1 := b[r.ref()]
-		ra, ok2 := a[r.ref()]
-		if !ok0 || !ok1 || !ok2 || !r.Counted {
-			continue
+		if d, ok := counts[n.Name()][r.ref()]; ok && r.Counted {
+			r.probed, r.idle, r.probedDelta, r.risen = true, d.idle, d.probed, d.rose(need)
 		}
-		r.probed, r.idle, r.probedDelta = true, delta(ri.Packets, rb.Packets), delta(rb.Packets, ra.Packets)
-		r.risen = r.probedDelta >= r.idle+need
 	}
 	return nil
-}
-
-// delta is how much a counter rose (0 when it was reset in between).
-func delta(before, after uint64) uint64 {
-	if after < before {
-		return 0
-	}
-	return after - before
 }
 
 // blocking returns the rules the repair must get around on a node: the confirmed ones or, when
@@ -375,7 +345,7 @@ func describeRules(rules []*overlayRule, port int) string {
 	var parts []string
 	for _, r := range rules {
 		verb := map[string]string{"DROP": "drops", "REJECT": "rejects"}[r.Verdict]
-		s := fmt.Sprintf("%s %s %s `%s` %s udp/%d", r.Backend, r.Where(), r.position(), r.Text, verb, port)
+		s := fmt.Sprintf("%s %s udp/%d", ruleLabel(r.nfRule), verb, port)
 		if state := r.state(); state != "" {
 			s += " (" + state + ")"
 		}

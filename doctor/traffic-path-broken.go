@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/netcert/netcert/node"
 	"github.com/netcert/netcert/traffic"
 )
 
@@ -14,7 +15,8 @@ import (
 // across every pair of nodes, pod to a ClusterIP Service, outside to a NodePort on every node)
 // fails. It starts from the symptom, so no outage passes unseen even when no other check
 // explains it: every failing case is a Fail, named by its path, with the nodes it crossed and the
-// probe's own error. A node-level cause that another check names (ip-forward-off, an overlay
+// probe's own error, and with the rules that drop it wherever the kernel's counters show them
+// (see locateDrops), whatever their shape. A node-level cause that another check names (ip-forward-off, an overlay
 // drop, missing Service rules) marks these findings as its consequences (see Explain); one that
 // nothing explains is a root cause of its own, left to a person.
 type TrafficPathBroken struct{}
@@ -39,6 +41,7 @@ func (p TrafficPathBroken) Run(ctx context.Context, c *Cluster) ([]Finding, erro
 		return nil, fmt.Errorf("%s: %w", p.ID(), err)
 	}
 	var out []Finding
+	var failed []traffic.Case
 	passed := map[string]int{}
 	for i, tc := range cases {
 		r := results[i]
@@ -46,6 +49,7 @@ func (p TrafficPathBroken) Run(ctx context.Context, c *Cluster) ([]Finding, erro
 			passed[tc.Path]++
 			continue
 		}
+		failed = append(failed, tc)
 		f := Finding{Check: p.ID(), Node: tc.From.Node, Object: tc.Name, Status: Fail, Path: tc.Path,
 			Crosses: slices.Clone(tc.Crosses), Evidence: []Evidence{{Source: r.Source, Output: r.Output}},
 			Summary: fmt.Sprintf("%s fails: %s (crosses %s)", tc.Path, orNoReason(r.Error), strings.Join(tc.Crosses, ", "))}
@@ -53,6 +57,9 @@ func (p TrafficPathBroken) Run(ctx context.Context, c *Cluster) ([]Finding, erro
 			f.Services = []string{tc.Service}
 		}
 		out = append(out, f)
+	}
+	if len(failed) > 0 {
+		locateDrops(ctx, c, failed, out)
 	}
 	var counts []string
 	for _, path := range traffic.CorePaths {
@@ -98,4 +105,62 @@ func (p TrafficPathBroken) Apply(_ context.Context, _ *Cluster, plan Plan) (Reco
 		return Record{Check: p.ID()}, nil
 	}
 	return Record{Check: p.ID()}, fmt.Errorf("%s: the plan needs manual steps and is not applied automatically", p.ID())
+}
+
+// locateDrops finds where the kernel drops the failed cases: it watches the netfilter counters
+// of the nodes they cross over an idle window and while the failed cases are sent again, and
+// adds to each case's finding (in order) every rule or DROP policy on its nodes that counted at
+// least two packets, or a quarter of the cases through its node, more than while idle. A node it
+// cannot read leaves the findings as they are, with a note in their evidence.
+func locateDrops(ctx context.Context, c *Cluster, failed []traffic.Case, findings []Finding) {
+	through := map[string]int{}
+	for _, tc := range failed {
+		for _, n := range tc.Crosses {
+			through[n]++
+		}
+	}
+	var nodes []node.Node
+	for _, n := range c.Nodes {
+		if through[n.Name()] > 0 {
+			nodes = append(nodes, n)
+		}
+	}
+	if len(nodes) == 0 {
+		return
+	}
+	counts, unread, err := watchDrops(ctx, nodes, func(ctx context.Context) error {
+		_, err := traffic.Run(ctx, c.Traffic, failed)
+		return err
+	})
+	for i, tc := range failed {
+		f := &findings[i]
+		if err != nil {
+			f.Evidence = append(f.Evidence, Evidence{Source: "netfilter counters of " + strings.Join(tc.Crosses, ", "),
+				Output: "could not locate the drop: " + err.Error()})
+			continue
+		}
+		var at []string
+		for _, name := range tc.Crosses {
+			if e := unread[name]; e != nil {
+				f.Evidence = append(f.Evidence, Evidence{Source: "netfilter counters of " + name, Output: "not read: " + e.Error()})
+			}
+			var refs []string
+			for ref, d := range counts[name] {
+				if d.rose(uint64(max(2, through[name]/4))) {
+					refs = append(refs, ref)
+				}
+			}
+			slices.Sort(refs)
+			for _, ref := range refs {
+				d := counts[name][ref]
+				at = append(at, fmt.Sprintf("on %s by %s", name, ruleLabel(d.rule)))
+				f.Evidence = append(f.Evidence, Evidence{Source: fmt.Sprintf("%s netfilter counters, %s", name, d.rule.ref()),
+					Output: fmt.Sprintf("packets +%d in %s with nothing sent, then +%d while the %d failing case(s) were sent again (located by packet counters, no packet trace)",
+						d.idle, dropIdleWindow, d.probed, len(failed))})
+			}
+		}
+		if len(at) > 0 {
+			f.Summary += "; dropped " + strings.Join(at, "; ")
+		}
+	}
 }

@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -12,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/netcert/netcert/node"
 	"github.com/netcert/netcert/traffic"
 )
 
@@ -111,4 +113,46 @@ func TestTrafficPathBrokenCannotEvaluateWithoutProbes(t *testing.T) {
 	findings, err := TrafficPathBroken{}.Run(t.Context(), &Cluster{Client: probeCluster("cp"), Traffic: &pathSender{}})
 	require.NoError(t, err)
 	assert.Equal(t, NotApplicable, findings[0].Status, "no outside host: the NodePort path is said not probed")
+}
+
+// A drop of any shape on a node the failing path crosses is named by its counters: the rule that
+// counts the re-sent cases, not the one that counts as much with nothing sent.
+func TestTrafficPathBrokenLocatesTheDropByItsCounters(t *testing.T) {
+	idle := dropIdleWindow
+	dropIdleWindow = 0
+	t.Cleanup(func() { dropIdleWindow = idle })
+	dropped, reads := 0, 0
+	w2 := node.NewFake("w2").Reply("iptables-nft-save -c", "").Reply("nft", "").
+		Handle("iptables-legacy-save -c", func([]string) (string, int) {
+			reads++
+			return fmt.Sprintf("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"+
+				"[%d:0] -A FORWARD -d 10.244.2.0/24 -m comment --comment \"lockdown\" -j DROP\n"+
+				"[%d:0] -A INPUT -m conntrack --ctstate INVALID -j DROP\nCOMMIT\n", dropped, 7*reads), 0
+		})
+	s := &countingSender{pathSender: pathSender{fail: []string{"w1/a -> w2/a"}}, onFail: func() { dropped++ }}
+	c := &Cluster{Client: probeCluster("w1", "w2"), Traffic: s, Nodes: []node.Node{node.NewFake("w1"), w2}}
+	findings, err := TrafficPathBroken{}.Run(t.Context(), c)
+	require.NoError(t, err)
+	failed := Failed(findings)
+	require.Len(t, failed, 2)
+	for _, f := range failed {
+		assert.Contains(t, f.Summary, "dropped on w2 by iptables-legacy filter FORWARD #1 `-A FORWARD -d 10.244.2.0/24 -m comment --comment \"lockdown\" -j DROP`")
+		assert.NotContains(t, f.Summary, "INVALID", "it counts as much with nothing sent")
+		assert.Contains(t, f.Evidence[len(f.Evidence)-1].Output, "then +2 while the 2 failing case(s) were sent again (located by packet counters, no packet trace)")
+	}
+	assert.Contains(t, c.Nodes[0].(*node.Fake).Calls(), "iptables-legacy-save -c", "every node the path crosses is read")
+}
+
+// countingSender calls onFail for every failing case it sends.
+type countingSender struct {
+	pathSender
+	onFail func()
+}
+
+func (s *countingSender) Send(ctx context.Context, c traffic.Case) (traffic.Result, error) {
+	r, err := s.pathSender.Send(ctx, c)
+	if !r.OK {
+		s.onFail()
+	}
+	return r, err
 }

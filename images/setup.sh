@@ -20,6 +20,9 @@ preflight() {
   # debootstrap checks the Debian archive's signatures (Debian has the keyring; Ubuntu lacks it).
   [[ -e /usr/share/keyrings/debian-archive-keyring.gpg ]] || apt_install debian-archive-keyring
   command -v jq >/dev/null || apt_install jq
+  # make kernel puts firewall shapes into network namespaces of this machine.
+  command -v ipset >/dev/null || apt_install ipset
+  command -v nft >/dev/null || apt_install nftables
   # The HTML report's test renders it in headless Chromium (make browser), or in $NETCERT_CHROMIUM.
   [[ -n "${NETCERT_CHROMIUM:-}" ]] || command -v chromium >/dev/null || apt_install chromium
 }

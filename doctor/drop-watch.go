@@ -1,0 +1,98 @@
+package doctor
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/netcert/netcert/node"
+)
+
+// dropIdleWindow is how long the counters are watched with no probe, to tell the drops the
+// probes cause from the node's other traffic.
+var dropIdleWindow = 2 * time.Second
+
+// dropCount is what the kernel counted of one rule that discards packets (a DROP or REJECT, or a
+// chain's DROP policy): over an idle window, and over a round of probes of about the same length.
+type dropCount struct {
+	rule         *nfRule // as read after the probes
+	idle, probed uint64
+}
+
+// rose reports whether the rule counted at least need packets more while probed than while idle.
+func (d dropCount) rose(need uint64) bool { return d.probed >= d.idle+need }
+
+// watchDrops reads the netfilter views of nodes, waits dropIdleWindow with no probe, reads them
+// again, sends the probes (again), and reads them a third time. It returns, per node and rule ref,
+// the counts of every counted rule that discards packets: where the kernel really drops what the
+// probes send, whatever the rule's shape. A node whose views cannot be read is left out, with
+// why in unread; err is for the probes, or when no node can be read.
+func watchDrops(ctx context.Context, nodes []node.Node, again func(context.Context) error) (counts map[string]map[string]dropCount, unread map[string]error, err error) {
+	unread = map[string]error{}
+	read := func() (map[string]map[string]*nfRule, error) {
+		out := map[string]map[string]*nfRule{}
+		for _, n := range nodes {
+			if unread[n.Name()] != nil {
+				continue
+			}
+			v, err := readNodeViews(ctx, n)
+			if err != nil {
+				unread[n.Name()] = err
+				continue
+			}
+			out[n.Name()] = rulesByRef(v)
+		}
+		if len(out) == 0 {
+			return nil, fmt.Errorf("no node's netfilter views can be read: %v", unread)
+		}
+		return out, nil
+	}
+	idleStart, err := read()
+	if err != nil {
+		return nil, unread, err
+	}
+	select {
+	case <-ctx.Done():
+		return nil, unread, ctx.Err()
+	case <-time.After(dropIdleWindow):
+	}
+	before, err := read()
+	if err != nil {
+		return nil, unread, err
+	}
+	if err := again(ctx); err != nil {
+		return nil, unread, err
+	}
+	after, err := read()
+	if err != nil {
+		return nil, unread, err
+	}
+	out := map[string]map[string]dropCount{}
+	for name, rules := range after {
+		if unread[name] != nil {
+			continue
+		}
+		out[name] = map[string]dropCount{}
+		for ref, r := range rules {
+			i, b := idleStart[name][ref], before[name][ref]
+			if !r.drops() || !r.Counted || i == nil || b == nil {
+				continue
+			}
+			out[name][ref] = dropCount{rule: r, idle: delta(i.Packets, b.Packets), probed: delta(b.Packets, r.Packets)}
+		}
+	}
+	return out, unread, nil
+}
+
+// delta is how much a counter rose (0 when it was reset in between).
+func delta(before, after uint64) uint64 {
+	if after < before {
+		return 0
+	}
+	return after - before
+}
+
+// ruleLabel names a rule exactly: its view, table, chain, position or handle, and text.
+func ruleLabel(r *nfRule) string {
+	return fmt.Sprintf("%s %s %s `%s`", r.Backend, r.Where(), r.position(), r.Text)
+}
