@@ -120,24 +120,29 @@ func probePairs(ctx context.Context, c *Cluster, involving string) ([]probeResul
 			}
 		}
 	}
-	errs := make([]error, len(out))
+	return out, runProbes(ctx, c, out)
+}
+
+// runProbes sends each pair's probe, a few at a time, and records what it showed.
+func runProbes(ctx context.Context, c *Cluster, pairs []probeResult) error {
+	errs := make([]error, len(pairs))
 	slots := make(chan struct{}, probeWorkers)
 	var wg sync.WaitGroup
-	for i := range out {
+	for i := range pairs {
 		slots <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			pr := &out[i]
+			pr := &pairs[i]
 			pr.ok, pr.ev, errs[i] = c.Probe.PodToPod(ctx, pr.from, pr.to)
 		})
 	}
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
-			return nil, fmt.Errorf("probe pod traffic %s: %w", out[i], err)
+			return fmt.Errorf("probe pod traffic %s: %w", pairs[i], err)
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // overlayState is what the check saw: the port, the probes, and each node's views and rules.
@@ -184,39 +189,41 @@ func (p OverlayPortBlocked) evaluate(ctx context.Context, c *Cluster) (*overlayS
 		}
 		st.views[n.Name()], st.rules[n.Name()] = v, blockingRules(v, port)
 	}
+	var suspects []node.Node
 	for _, n := range c.Nodes {
-		counted := false
-		for _, r := range st.rules[n.Name()] {
-			counted = counted || r.Counted
+		counted := slices.ContainsFunc(st.rules[n.Name()], func(r *overlayRule) bool { return r.Counted })
+		if counted && len(st.failing(n.Name())) > 0 {
+			suspects = append(suspects, n)
 		}
-		if !counted || len(st.failing(n.Name())) == 0 {
-			continue
-		}
-		if err := p.confirm(ctx, c, n, st); err != nil {
+	}
+	if len(suspects) > 0 {
+		if err := p.confirm(ctx, c, suspects, st); err != nil {
 			return nil, fmt.Errorf("%s: %w", p.ID(), err)
 		}
 	}
 	return st, nil
 }
 
-// confirm watches n's counters around an idle window and a second round of n's probes: a rule is
-// confirmed when it counted more while they ran than while nothing was probed, by at least a
-// quarter of the failing probes (a rule that names one peer sees only that peer's share).
-func (p OverlayPortBlocked) confirm(ctx context.Context, c *Cluster, n node.Node, st *overlayState) error {
-	counts, unread, err := watchDrops(ctx, []node.Node{n}, func(ctx context.Context) error {
-		_, err := probePairs(ctx, c, n.Name())
-		return err
+// confirm watches the nodes' counters around an idle window and a second round of the failing
+// pairs' probes: a rule is confirmed when it counted more while they ran than while nothing was
+// probed, by at least a quarter of its node's failing probes (a rule that names one peer sees
+// only that peer's share).
+func (p OverlayPortBlocked) confirm(ctx context.Context, c *Cluster, nodes []node.Node, st *overlayState) error {
+	counts, unread, err := watchDrops(ctx, nodes, func(ctx context.Context) error {
+		return runProbes(ctx, c, st.failing("")) // a copy: the first round's results stay
 	})
-	if err == nil {
-		err = unread[n.Name()]
-	}
 	if err != nil {
 		return err
 	}
-	need := uint64(max(1, len(st.failing(n.Name()))/4))
-	for _, r := range st.rules[n.Name()] {
-		if d, ok := counts[n.Name()][r.ref()]; ok && r.Counted {
-			r.probed, r.idle, r.probedDelta, r.risen = true, d.idle, d.probed, d.rose(need)
+	for _, n := range nodes {
+		if err := unread[n.Name()]; err != nil {
+			return err
+		}
+		need := uint64(max(1, len(st.failing(n.Name()))/4))
+		for _, r := range st.rules[n.Name()] {
+			if d, ok := counts[n.Name()][r.ref()]; ok && r.Counted {
+				r.probed, r.idle, r.probedDelta, r.risen = true, d.idle, d.probed, d.rose(need)
+			}
 		}
 	}
 	return nil
