@@ -87,15 +87,20 @@ func (r *nfRule) Where() string {
 // matchesUDPPort reports whether the rule matches UDP to port by a destination-port match (a rule
 // without one is out of scope, as is one that matches only source ports).
 func (r *nfRule) matchesUDPPort(port int) bool {
-	if r.Protos == nil || len(r.DPorts) == 0 {
-		return false
-	}
-	udp := false
-	for _, p := range r.Protos {
-		udp = udp || p == "udp" || p == "17"
-	}
-	if udp == r.ProtoNeg {
-		return false
+	return r.Protos != nil && len(r.DPorts) > 0 && r.admitsUDPPort(port)
+}
+
+// admitsUDPPort reports whether nothing in the rule's protocol and destination-port matches rules
+// out UDP to port (a rule with neither admits it).
+func (r *nfRule) admitsUDPPort(port int) bool {
+	if r.Protos != nil {
+		udp := false
+		for _, p := range r.Protos {
+			udp = udp || p == "udp" || p == "17"
+		}
+		if udp == r.ProtoNeg {
+			return false
+		}
 	}
 	for _, m := range r.DPorts {
 		if !m.matches(port) {
@@ -117,26 +122,7 @@ func (r *nfRule) drops() bool { return r.Verdict == "DROP" || r.Verdict == "REJE
 // mayDropUDPPort reports whether the rule discards packets and nothing netcert reads of it rules
 // out UDP to port: any shape (no port, an address or set match, an interface, a policy) may be
 // what drops the overlay; the kernel's counters decide whether it does.
-func (r *nfRule) mayDropUDPPort(port int) bool {
-	if !r.drops() {
-		return false
-	}
-	if r.Protos != nil {
-		udp := false
-		for _, p := range r.Protos {
-			udp = udp || p == "udp" || p == "17"
-		}
-		if udp == r.ProtoNeg {
-			return false
-		}
-	}
-	for _, m := range r.DPorts {
-		if !m.matches(port) {
-			return false
-		}
-	}
-	return true
-}
+func (r *nfRule) mayDropUDPPort(port int) bool { return r.drops() && r.admitsUDPPort(port) }
 
 // fromPods reports whether the rule matches only packets that come in on pods' interfaces
 // (cali*, veth*, …): overlay packets between nodes come in on the node's own interface, so such a
