@@ -1,7 +1,9 @@
 package doctor
 
 import (
+	"maps"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -255,34 +257,53 @@ func (rs *nfRuleset) podOnlyChains() map[*nfChain]bool {
 	return out
 }
 
-// chainDirections returns, for every chain, the directions of the base chains that reach it
-// through jumps and gotos within its table. A chain nothing reaches gets "in".
-func (rs *nfRuleset) chainDirections() map[*nfChain]map[string]bool {
+// chainHooks returns, for every chain, the hooks of the base chains that reach it through jumps
+// and gotos within its table (none for a chain nothing reaches).
+func (rs *nfRuleset) chainHooks() map[*nfChain]map[string]bool {
 	out := map[*nfChain]map[string]bool{}
-	var walk func(c *nfChain, dir string)
-	walk = func(c *nfChain, dir string) {
+	var walk func(c *nfChain, hook string)
+	walk = func(c *nfChain, hook string) {
 		if out[c] == nil {
 			out[c] = map[string]bool{}
 		}
-		if out[c][dir] {
+		if out[c][hook] {
 			return
 		}
-		out[c][dir] = true
+		out[c][hook] = true
 		for _, r := range c.Rules {
 			if t := rs.chain(c.Family, c.Table, r.Target); r.Target != "" && t != nil {
-				walk(t, dir)
+				walk(t, hook)
 			}
 		}
 	}
 	for _, c := range rs.Chains {
 		if c.Hook != "" {
-			walk(c, hookDirection(c.Hook))
-		}
-	}
-	for _, c := range rs.Chains {
-		if out[c] == nil {
-			out[c] = map[string]bool{"in": true}
+			walk(c, c.Hook)
 		}
 	}
 	return out
+}
+
+// chainDirections returns, for every chain, the directions of the base chains that reach it
+// through jumps and gotos within its table. A chain nothing reaches gets "in".
+func (rs *nfRuleset) chainDirections() map[*nfChain]map[string]bool {
+	out := map[*nfChain]map[string]bool{}
+	hooks := rs.chainHooks()
+	for _, c := range rs.Chains {
+		out[c] = map[string]bool{}
+		for h := range hooks[c] {
+			out[c][hookDirection(h)] = true
+		}
+		if len(out[c]) == 0 {
+			out[c]["in"] = true
+		}
+	}
+	return out
+}
+
+// forwardOnly reports whether packets reach the chain only through the forward hook: it sees the
+// traffic a node routes (pods' own packets), never the packets a node sends or receives itself,
+// like the overlay's.
+func forwardOnly(hooks map[string]bool) bool {
+	return len(hooks) > 0 && !slices.ContainsFunc(slices.Collect(maps.Keys(hooks)), func(h string) bool { return h != "forward" })
 }

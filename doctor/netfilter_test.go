@@ -201,8 +201,6 @@ func TestBlockingRulesOfTheCapturedScenarios(t *testing.T) {
 	all := ruleTexts(portRules(blockingRules(parsedViews(t, "blocked"), 8472)))
 	assert.Equal(t, []string{
 		"iptables-legacy filter INPUT: -A INPUT -p udp -m udp --dport 8472 -j REJECT --reject-with icmp-port-unreachable",
-		"iptables-legacy filter FORWARD: -A FORWARD -s 10.0.0.0/8 -p udp -m multiport --dports 8470:8479,9000 -j DROP",
-		"iptables-nft mangle FORWARD: -A FORWARD -p udp -m multiport --dports 53,8472 -j DROP",
 		"iptables-nft raw PREROUTING: -A PREROUTING -p udp -m udp --dport 8472 -m comment --comment netcert-fault -j DROP",
 		"iptables-nft filter INPUT: -A INPUT -p udp -m udp --dport 8472 -m comment --comment netcert-fault -j DROP",
 		"iptables-nft filter OUTPUT: -A OUTPUT -p udp -m multiport --dports 8000:9000 -j REJECT --reject-with icmp-port-unreachable",
@@ -213,7 +211,7 @@ func TestBlockingRulesOfTheCapturedScenarios(t *testing.T) {
 		"nft ip fw pre: udp dport 8000-9000 drop",
 		"nft ip fw out: udp dport { 53, 8472 } counter packets 0 bytes 0 reject",
 		"nft netdev edge ingress: ip saddr 10.0.0.0/8 udp dport 8472 counter packets 0 bytes 0 reject with icmp admin-prohibited",
-	}, all, "iptables-nft's tables and the ip6 table are not read again from the nft ruleset")
+	}, all, "iptables-nft's tables and the ip6 table are not read again from the nft ruleset; FORWARD chains never see the node's own overlay packets")
 
 	calico := portRules(blockingRules(parsedViews(t, "calico-healthy"), 4789))
 	require.Len(t, calico, 1)
@@ -284,13 +282,14 @@ func TestBlockingRulesKeepOtherShapesForTheCounters(t *testing.T) {
 	for _, r := range blockingRules(parsedViews(t, "flannel-healthy"), 8472) {
 		others = append(others, string(r.Backend)+" "+r.Where()+" "+r.position())
 	}
-	assert.Contains(t, others, "iptables-nft filter KUBE-FORWARD #1", "conntrack INVALID drops any protocol")
+	assert.Contains(t, others, "iptables-nft filter KUBE-FIREWALL #1", "a drop that names no protocol")
+	assert.NotContains(t, others, "iptables-nft filter KUBE-FORWARD #1", "reached from FORWARD only: never the node's own overlay packets")
 	assert.NotContains(t, others, "iptables-nft filter HOST-FW #2", "tcp/8472 is not the overlay")
 	assert.NotContains(t, others, "iptables-nft filter HOST-FW #5", "every udp port but 53, 123 and 8472")
 	rs, err := parseIptablesSave(nfLegacy, "*filter\n:INPUT DROP [7:420]\n:OUTPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n[1:2] -A INPUT -i lo -j ACCEPT\nCOMMIT\n")
 	require.NoError(t, err)
 	policies := blockingRules(&nodeViews{sets: []*nfRuleset{rs}}, 8472)
-	require.Len(t, policies, 2, "INPUT's and FORWARD's DROP policies")
+	require.Len(t, policies, 1, "INPUT's DROP policy; FORWARD's sees only routed traffic")
 	assert.Equal(t, "policy DROP", policies[0].Text)
 	assert.Equal(t, 2, policies[0].Index, "after the chain's last rule")
 	assert.Equal(t, uint64(7), policies[0].Packets)

@@ -75,13 +75,14 @@ func (o *overlayRule) confirmed() bool { return o.risen }
 // blockingRules returns the rules and DROP policies of the views that may drop UDP to port: those
 // that name the port, and those of any other shape (no port, an address or set match, a chain's
 // policy) whose matches netcert reads do not rule it out. Rules only pods' own traffic reaches
-// are left out.
+// (per-workload chains, chains of the forward hook alone) are left out: a drop there is not of
+// the overlay's packets, and traffic-path-broken names it.
 func blockingRules(v *nodeViews, port int) []*overlayRule {
 	var out []*overlayRule
 	for _, rs := range v.sets {
-		podOnly := rs.podOnlyChains()
+		podOnly, hooks := rs.podOnlyChains(), rs.chainHooks()
 		for _, c := range rs.Chains {
-			if podOnly[c] {
+			if podOnly[c] || forwardOnly(hooks[c]) {
 				continue
 			}
 			allow := false
