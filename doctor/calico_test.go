@@ -115,6 +115,7 @@ func TestPodCIDROverlapReadsCalicoIPPools(t *testing.T) {
 	for _, f := range failed {
 		if f.Object == "pod network 10.250.192.0/18" {
 			assert.Contains(t, f.Summary, "the pod network 10.250.192.0/18 (Calico IPPool vlan) overlaps the node network 10.250.0.0/16")
+			assert.Equal(t, []string{"10.250.192.0/18"}, f.Ranges, "the traffic that goes astray: to and from the pool")
 		}
 	}
 }

@@ -2,21 +2,23 @@ package doctor
 
 import (
 	"context"
+	"net/netip"
 	"slices"
 )
 
 // Explain orders a sweep's findings by cause and marks consequences: a Fail about traffic (it
 // names the nodes its traffic crossed) is a consequence of a node-level Fail on one of those
 // nodes (ip_forward off, an overlay drop, missing Service rules: a Fail with a node and no
-// traffic of its own), preferring a cause that names one of its Services; CausedBy then names
-// that cause, and it is no second root cause. The result lists the root causes first (node-level
+// traffic of its own), preferring a cause that names one of its Services, or of a Fail that
+// breaks an address range holding one of its endpoints (an IP pool over the node network);
+// CausedBy then names that cause, and it is no second root cause. The result lists the root causes first (node-level
 // ones before the others, each group in its input order), then the consequences; other findings
 // keep their order after the Fails. The input is not changed.
 func Explain(findings []Finding) []Finding {
 	all := slices.Clone(findings)
 	var causes []int
 	for i, f := range all {
-		if isNodeCause(f) {
+		if isNodeCause(f) || isRangeCause(f) {
 			causes = append(causes, i)
 		}
 	}
@@ -29,13 +31,19 @@ func Explain(findings []Finding) []Finding {
 		best := -1
 		for _, ci := range causes {
 			c := all[ci]
+			if isRangeCause(c) {
+				if best < 0 && inRanges(f.Endpoints, c.Ranges) {
+					best = ci
+				}
+				continue
+			}
 			if !slices.Contains(f.Crosses, c.Node) {
 				continue
 			}
 			if len(c.Services) > 0 && !intersects(c.Services, f.Services) {
 				continue // it breaks other Services
 			}
-			if best < 0 || (len(c.Services) > 0 && len(all[best].Services) == 0) {
+			if best < 0 || isRangeCause(all[best]) || (len(c.Services) > 0 && len(all[best].Services) == 0) {
 				best = ci
 			}
 		}
@@ -45,7 +53,7 @@ func Explain(findings []Finding) []Finding {
 	}
 	rank := func(f Finding) int {
 		switch {
-		case f.Status == Fail && f.CausedBy == "" && isNodeCause(f):
+		case f.Status == Fail && f.CausedBy == "" && (isNodeCause(f) || isRangeCause(f)):
 			return 0
 		case f.Status == Fail && f.CausedBy == "":
 			return 1
@@ -61,6 +69,27 @@ func Explain(findings []Finding) []Finding {
 // isNodeCause reports whether f is a failure of one node's own state, not of traffic through it.
 func isNodeCause(f Finding) bool {
 	return f.Status == Fail && f.Node != "" && f.Path == "" && len(f.Crosses) == 0
+}
+
+// isRangeCause reports whether f is a failure that breaks the traffic of address ranges.
+func isRangeCause(f Finding) bool {
+	return f.Status == Fail && len(f.Ranges) > 0 && f.Path == "" && len(f.Crosses) == 0
+}
+
+// inRanges reports whether one of the addresses lies in one of the CIDRs.
+func inRanges(addrs, cidrs []string) bool {
+	for _, c := range cidrs {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			if ip, err := netip.ParseAddr(a); err == nil && p.Contains(ip) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func intersects(a, b []string) bool {

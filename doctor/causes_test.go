@@ -56,3 +56,21 @@ func TestExplainMatchesServiceCausesOnlyToTheirServices(t *testing.T) {
 	out = Explain([]Finding{dns})
 	assert.Equal(t, []string{"Fail coredns-forward-broken forward"}, refsAndCauses(out), "nothing explains it: a root cause of its own")
 }
+
+func TestExplainMatchesRangeCausesByEndpoints(t *testing.T) {
+	pool := Finding{Check: "pod-cidr-overlap", Object: "pod network 172.18.255.0/26", Status: Fail, Ranges: []string{"172.18.255.0/26"}}
+	external := Finding{Check: "traffic-path-broken", Object: "outside -> w1 nodeport", Status: Fail, Path: "external-to-nodeport",
+		Crosses: []string{"w1"}, Endpoints: []string{"172.18.255.10", "172.18.0.3"}}
+	other := Finding{Check: "traffic-path-broken", Object: "w1/a -> w2/a udp", Status: Fail, Path: "pod-to-pod/cross-node",
+		Crosses: []string{"w1", "w2"}, Endpoints: []string{"10.244.1.2", "10.244.2.2"}}
+	out := Explain([]Finding{external, other, pool})
+	assert.Equal(t, []string{
+		"Fail pod-cidr-overlap pod network 172.18.255.0/26",
+		"Fail traffic-path-broken w1/a -> w2/a udp",
+		"Fail traffic-path-broken outside -> w1 nodeport <- pod-cidr-overlap pod network 172.18.255.0/26",
+	}, refsAndCauses(out), "the cross-node pair's endpoints lie outside the pool: not explained")
+
+	fwd := Finding{Check: "ip-forward-off", Node: "w1", Status: Fail}
+	out = Explain([]Finding{external, pool, fwd})
+	assert.Equal(t, "Fail traffic-path-broken outside -> w1 nodeport <- ip-forward-off w1", refsAndCauses(out)[2], "a node-level cause on its path comes first")
+}

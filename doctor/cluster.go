@@ -33,6 +33,8 @@ type TrafficSender interface {
 	traffic.Sender
 	// External reports whether it can send from outside the cluster (external-to-nodeport).
 	External() bool
+	// ExternalAddr is the address it sends from outside the cluster ("" when unknown).
+	ExternalAddr() string
 }
 
 // Prober sends real traffic from inside the cluster network (netcert's probe pods). Checks may

@@ -39,6 +39,12 @@ type Finding struct {
 	// Services names the Services ("namespace/name") that the finding's failing traffic went
 	// through, or, for a node-level cause, the Services it breaks there.
 	Services []string `json:"services,omitempty"`
+	// Endpoints are the addresses the finding's failing traffic went between: a cause that breaks
+	// a range holding one of them explains it.
+	Endpoints []string `json:"endpoints,omitempty"`
+	// Ranges are, for a cause that is not one node's (an IP pool over the node network), the
+	// address ranges (CIDRs) whose traffic it breaks.
+	Ranges []string `json:"ranges,omitempty"`
 	// CausedBy is set on a consequence: the Ref of the root-cause finding that explains it. A
 	// finding with CausedBy is not a root cause and is not repaired on its own.
 	CausedBy string `json:"caused_by,omitempty"`

@@ -274,6 +274,12 @@ func (p PodCIDROverlap) clusterConflicts(st *overlapState, suggest string) []ove
 						pod.What, h.rng.What)},
 				Manual: fmt.Sprintf("re-create the cluster with a pod subnet that does not overlap %s%s; %s", h.rng.Prefix, freeSubnetHint(suggest), alternative),
 			}
+			// The traffic that goes astray: to and from the narrower of the two ranges.
+			narrow := pod.Prefix
+			if h.rng.Prefix.Bits() > narrow.Bits() {
+				narrow = h.rng.Prefix
+			}
+			cf.Ranges = []string{narrow.String()}
 			if pod.Pool != nil {
 				cf.Pool, cf.Manual = pod.Pool, ""
 				blocks := "no IPAM block of it exists yet"

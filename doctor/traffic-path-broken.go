@@ -32,7 +32,7 @@ func (p TrafficPathBroken) Run(ctx context.Context, c *Cluster) ([]Finding, erro
 	if c.Client == nil {
 		return nil, fmt.Errorf("%s: needs the Kubernetes API to find the probe pods", p.ID())
 	}
-	cases, err := traffic.Paths(ctx, c.Client, traffic.Options{External: c.Traffic.External()})
+	cases, err := traffic.Paths(ctx, c.Client, traffic.Options{External: c.Traffic.External(), ExternalAddr: c.Traffic.ExternalAddr()})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p.ID(), err)
 	}
@@ -51,7 +51,7 @@ func (p TrafficPathBroken) Run(ctx context.Context, c *Cluster) ([]Finding, erro
 		}
 		failed = append(failed, tc)
 		f := Finding{Check: p.ID(), Node: tc.From.Node, Object: tc.Name, Status: Fail, Path: tc.Path,
-			Crosses: slices.Clone(tc.Crosses), Evidence: []Evidence{{Source: r.Source, Output: r.Output}},
+			Crosses: slices.Clone(tc.Crosses), Endpoints: slices.Clone(tc.Endpoints), Evidence: []Evidence{{Source: r.Source, Output: r.Output}},
 			Summary: fmt.Sprintf("%s fails: %s (crosses %s)", tc.Path, orNoReason(r.Error), strings.Join(tc.Crosses, ", "))}
 		if tc.Service != "" {
 			f.Services = []string{tc.Service}

@@ -20,3 +20,16 @@ func DockerOutside(container string) func(ctx context.Context, argv []string) ([
 		return stdout.Bytes(), stderr.Bytes(), "docker " + strings.Join(args, " "), err
 	}
 }
+
+// ContainerAddr returns the first IPv4 address of a Docker container ("" when it has none or
+// Docker cannot say).
+func ContainerAddr(ctx context.Context, container string) string {
+	out, err := exec.CommandContext(ctx, "docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", container).Output()
+	if err != nil {
+		return ""
+	}
+	if f := strings.Fields(string(out)); len(f) > 0 {
+		return f[0]
+	}
+	return ""
+}

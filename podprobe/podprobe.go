@@ -34,6 +34,8 @@ type Prober struct {
 	// Outside runs netcert-probe with argv outside the cluster (the test bed's node-network
 	// host) and returns what it printed and where it ran; nil: no external paths.
 	Outside func(ctx context.Context, argv []string) (stdout, stderr []byte, source string, err error)
+	// OutsideAddr is the address Outside sends from, when known.
+	OutsideAddr string
 }
 
 var (
@@ -67,6 +69,9 @@ func parsed(ev doctor.Evidence, stdout, stderr []byte, runErr error) (probe.Resu
 
 // External reports whether the prober can send from outside the cluster.
 func (p *Prober) External() bool { return p.Outside != nil }
+
+// ExternalAddr is the address the prober sends from outside the cluster ("" when unknown).
+func (p *Prober) ExternalAddr() string { return p.OutsideAddr }
 
 // Send runs one case of the traffic matrix: in its pod's container, or outside the cluster.
 func (p *Prober) Send(ctx context.Context, c traffic.Case) (traffic.Result, error) {

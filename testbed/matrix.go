@@ -52,7 +52,7 @@ func TrafficMatrix(ctx context.Context, cfg *envconf.Config) ([]TrafficCase, err
 	for _, from := range traffic.Senders(pods) {
 		add := func(path, name string, args ...string) {
 			cases = append(cases, TrafficCase{Path: path, Name: from.Node + " -> " + name, From: from,
-				Container: traffic.ProbeContainer, Crosses: []string{from.Node}, Args: args})
+				Container: traffic.ProbeContainer, Crosses: []string{from.Node}, Endpoints: []string{from.IP}, Args: args})
 		}
 		add(traffic.DNSClusterName, ProbeService+" service name", "dns", ProbeService+"."+Namespace+".svc.cluster.local")
 		add(traffic.DNSTestZone, "test zone "+TestRecordName, "dns", TestRecordName)

@@ -3,6 +3,7 @@ package testbed
 import (
 	"context"
 	"fmt"
+	"net/netip"
 
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
@@ -30,5 +31,14 @@ func (c *Cluster) Prober(cfg *envconf.Config) (*podprobe.Prober, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
-	return &podprobe.Prober{Config: cfg.Client().RESTConfig(), Client: client, Outside: podprobe.DockerOutside(c.networkHostName())}, nil
+	subnet, err := netip.ParsePrefix(c.cfg.NodeSubnet)
+	if err != nil {
+		return nil, fmt.Errorf("the cluster's Docker network subnet %q: %w", c.cfg.NodeSubnet, err)
+	}
+	host, _, err := networkHostAddr(subnet)
+	if err != nil {
+		return nil, err
+	}
+	return &podprobe.Prober{Config: cfg.Client().RESTConfig(), Client: client,
+		Outside: podprobe.DockerOutside(c.networkHostName()), OutsideAddr: host.String()}, nil
 }

@@ -52,8 +52,10 @@ func ProbePods(ctx context.Context, client kubernetes.Interface) ([]Pod, error) 
 
 // Options say which optional parts the matrix has.
 type Options struct {
-	// External adds external-to-nodeport: the Sender can send from outside the cluster.
-	External bool
+	// External adds external-to-nodeport: the Sender can send from outside the cluster, from
+	// ExternalAddr when known.
+	External     bool
+	ExternalAddr string
 }
 
 // Paths returns the cases of the core paths for the probe pods now running: from set a's pod
@@ -82,15 +84,16 @@ func Paths(ctx context.Context, client kubernetes.Interface, opt Options) ([]Cas
 	podToPod := func(path string, from, to Pod) {
 		label := fmt.Sprintf("%s/%s -> %s/%s", from.Node, from.Set, to.Node, to.Set)
 		crosses := slices.Compact([]string{from.Node, to.Node})
+		ends := []string{from.IP, to.IP}
 		cases = append(cases,
-			Case{Path: path, Name: label + " http", From: from, Container: ProbeContainer, To: to.Node, Crosses: crosses,
+			Case{Path: path, Name: label + " http", From: from, Container: ProbeContainer, To: to.Node, Crosses: crosses, Endpoints: ends,
 				Args: []string{"http", "--timeout", "2s", "http://" + net.JoinHostPort(to.IP, HTTPPort) + "/"}},
-			Case{Path: path, Name: label + " udp", From: from, Container: ProbeContainer, To: to.Node, Crosses: crosses,
+			Case{Path: path, Name: label + " udp", From: from, Container: ProbeContainer, To: to.Node, Crosses: crosses, Endpoints: ends,
 				Args: []string{"udp", "--timeout", "2s", net.JoinHostPort(to.IP, UDPPort)}})
 	}
 	for _, from := range senders {
 		cases = append(cases, Case{Path: ContainerToContainer, Name: fmt.Sprintf("%s/%s probe -> peer http", from.Node, from.Set),
-			From: from, Container: ProbeContainer, To: from.Node, Crosses: []string{from.Node},
+			From: from, Container: ProbeContainer, To: from.Node, Crosses: []string{from.Node}, Endpoints: []string{from.IP},
 			Args: []string{"http", "--timeout", "2s", "http://" + net.JoinHostPort("127.0.0.1", PeerHTTPPort) + "/"}})
 		for _, to := range pods {
 			switch {
@@ -101,13 +104,13 @@ func Paths(ctx context.Context, client kubernetes.Interface, opt Options) ([]Cas
 			}
 		}
 		cases = append(cases, Case{Path: PodToClusterIP, Name: from.Node + " -> service " + ProbeService + " http", From: from,
-			Container: ProbeContainer, Crosses: nodes, Service: Namespace + "/" + ProbeService,
+			Container: ProbeContainer, Crosses: nodes, Service: Namespace + "/" + ProbeService, Endpoints: []string{from.IP, svc.Spec.ClusterIP},
 			Args: []string{"http", "--timeout", "2s", "http://" + net.JoinHostPort(svc.Spec.ClusterIP, "80") + "/"}})
 	}
 	if !opt.External {
 		return cases, nil
 	}
-	external, err := nodePortCases(ctx, client, nodes)
+	external, err := nodePortCases(ctx, client, nodes, opt.ExternalAddr)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +129,7 @@ func Senders(pods []Pod) []Pod {
 }
 
 // nodePortCases returns external-to-nodeport for every node with an InternalIP.
-func nodePortCases(ctx context.Context, client kubernetes.Interface, backends []string) ([]Case, error) {
+func nodePortCases(ctx context.Context, client kubernetes.Interface, backends []string, from string) ([]Case, error) {
 	svc, err := client.CoreV1().Services(Namespace).Get(ctx, NodePortService, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, fmt.Errorf("no NodePort Service %s/%s: `netcert probes install` installs it", Namespace, NodePortService)
@@ -157,6 +160,7 @@ func nodePortCases(ctx context.Context, client kubernetes.Interface, backends []
 			crosses := append([]string{n.Name}, slices.DeleteFunc(slices.Clone(backends), func(b string) bool { return b == n.Name })...)
 			out = append(out, Case{Path: ExternalToNodePort, Name: "outside -> " + n.Name + " nodeport " + strconv.Itoa(int(port)) + " http",
 				External: true, To: n.Name, Crosses: crosses, Service: Namespace + "/" + NodePortService,
+				Endpoints: slices.DeleteFunc([]string{from, a.Address}, func(s string) bool { return s == "" }),
 				Args: []string{"http", "--timeout", "2s", "http://" + net.JoinHostPort(a.Address, strconv.Itoa(int(port))) + "/"}})
 			break
 		}

@@ -43,6 +43,7 @@ type Case struct {
 	External  bool     // sent from outside the cluster (the Sender's outside host)
 	To        string   // the receiving node: of the pod in pod-to-pod cases, of the NodePort in external ones
 	Crosses   []string // the nodes the packets may cross
+	Endpoints []string // the addresses the packets go between (the Service's, for Service paths)
 	Service   string   // "namespace/name" of the Service the case goes through, if any
 	Args      []string // netcert-probe arguments
 }

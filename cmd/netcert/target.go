@@ -142,7 +142,7 @@ func connect(ctx context.Context, t target, stderr io.Writer) (*session, error) 
 	}
 	prober := &podprobe.Prober{Config: restCfg, Client: client}
 	if host := t.outsideHost(ctx); host != "" {
-		prober.Outside = podprobe.DockerOutside(host)
+		prober.Outside, prober.OutsideAddr = podprobe.DockerOutside(host), podprobe.ContainerAddr(ctx, host)
 	}
 	c := &doctor.Cluster{Nodes: nodes, Client: client, Dynamic: dyn, CNI: cni, Probe: prober, Traffic: prober}
 	return &session{cluster: c, problems: problems}, nil
