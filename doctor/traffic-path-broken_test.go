@@ -25,7 +25,7 @@ type pathSender struct {
 	sent     []traffic.Case
 }
 
-func (s *pathSender) External() bool     { return s.external }
+func (s *pathSender) External() bool       { return s.external }
 func (s *pathSender) ExternalAddr() string { return "" }
 func (s *pathSender) Send(_ context.Context, c traffic.Case) (traffic.Result, error) {
 	s.sent = append(s.sent, c)

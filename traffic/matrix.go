@@ -161,7 +161,7 @@ func nodePortCases(ctx context.Context, client kubernetes.Interface, backends []
 			out = append(out, Case{Path: ExternalToNodePort, Name: "outside -> " + n.Name + " nodeport " + strconv.Itoa(int(port)) + " http",
 				External: true, To: n.Name, Crosses: crosses, Service: Namespace + "/" + NodePortService,
 				Endpoints: slices.DeleteFunc([]string{from, a.Address}, func(s string) bool { return s == "" }),
-				Args: []string{"http", "--timeout", "2s", "http://" + net.JoinHostPort(a.Address, strconv.Itoa(int(port))) + "/"}})
+				Args:      []string{"http", "--timeout", "2s", "http://" + net.JoinHostPort(a.Address, strconv.Itoa(int(port))) + "/"}})
 			break
 		}
 	}
