@@ -13,14 +13,19 @@ import (
 var dropIdleWindow = 2 * time.Second
 
 // dropCount is what the kernel counted of one rule that discards packets (a DROP or REJECT, or a
-// chain's DROP policy): over an idle window, and over a round of probes of about the same length.
+// chain's DROP policy): over an idle window, and over a round of probes.
 type dropCount struct {
 	rule         *nfRule // as read after the probes
 	idle, probed uint64
+	// background is what the rule would have counted over the probes' window at its idle rate:
+	// a rule that drops other traffic (a CoreDNS health check to an upstream it cuts off) keeps
+	// counting while the probes run.
+	background float64
 }
 
-// rose reports whether the rule counted at least need packets more while probed than while idle.
-func (d dropCount) rose(need uint64) bool { return d.probed >= d.idle+need }
+// rose reports whether the rule counted at least need packets more while probed than its idle
+// rate accounts for.
+func (d dropCount) rose(need uint64) bool { return float64(d.probed) >= d.background+float64(need) }
 
 // watchDrops reads the netfilter views of nodes, waits dropIdleWindow with no probe, reads them
 // again, sends the probes (again), and reads them a third time. It returns, per node and rule ref,
@@ -51,6 +56,7 @@ func watchDrops(ctx context.Context, nodes []node.Node, again func(context.Conte
 	if err != nil {
 		return nil, unread, err
 	}
+	start := time.Now()
 	select {
 	case <-ctx.Done():
 		return nil, unread, ctx.Err()
@@ -60,12 +66,18 @@ func watchDrops(ctx context.Context, nodes []node.Node, again func(context.Conte
 	if err != nil {
 		return nil, unread, err
 	}
+	probing := time.Now()
+	idleFor := probing.Sub(start)
 	if err := again(ctx); err != nil {
 		return nil, unread, err
 	}
 	after, err := read()
 	if err != nil {
 		return nil, unread, err
+	}
+	scale := 1.0 // never less background while probing than while idle
+	if idleFor > 0 {
+		scale = max(scale, float64(time.Since(probing))/float64(idleFor))
 	}
 	out := map[string]map[string]dropCount{}
 	for name, rules := range after {
@@ -78,7 +90,9 @@ func watchDrops(ctx context.Context, nodes []node.Node, again func(context.Conte
 			if !r.drops() || !r.Counted || i == nil || b == nil {
 				continue
 			}
-			out[name][ref] = dropCount{rule: r, idle: delta(i.Packets, b.Packets), probed: delta(b.Packets, r.Packets)}
+			d := dropCount{rule: r, idle: delta(i.Packets, b.Packets), probed: delta(b.Packets, r.Packets)}
+			d.background = float64(d.idle) * scale
+			out[name][ref] = d
 		}
 	}
 	return out, unread, nil

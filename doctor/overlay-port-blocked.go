@@ -154,14 +154,21 @@ func (p OverlayPortBlocked) evaluate(ctx context.Context, c *Cluster) (*overlayS
 	return st, nil
 }
 
-// confirm watches the nodes' counters around an idle window and a second round of the failing
-// pairs' probes: a rule is confirmed when it counted more while they ran than while nothing was
-// probed, by at least a quarter of its node's failing probes (a rule that names one peer sees
-// only that peer's share).
+// confirmRounds is how many times the failing pairs are probed while the counters are watched:
+// enough packets to stand out from a rule's other drops.
+const confirmRounds = 3
+
+// confirm watches the nodes' counters around an idle window and while the failing pairs are
+// probed again (confirmRounds times): a rule is confirmed when it counted more than its idle rate
+// accounts for, by at least confirmRounds times a quarter of its node's failing probes (a rule
+// that names one peer sees only that peer's share).
 func (p OverlayPortBlocked) confirm(ctx context.Context, c *Cluster, nodes []node.Node, st *overlayState) error {
-	counts, unread, err := watchDrops(ctx, nodes, func(ctx context.Context) error {
-		return runProbes(ctx, c, st.failing("")) // a copy: the first round's results stay
-	})
+	failing := st.failing("")
+	var again []probeResult // a copy: the first round's results stay
+	for range confirmRounds {
+		again = append(again, failing...)
+	}
+	counts, unread, err := watchDrops(ctx, nodes, func(ctx context.Context) error { return runProbes(ctx, c, again) })
 	if err != nil {
 		return err
 	}
@@ -169,7 +176,7 @@ func (p OverlayPortBlocked) confirm(ctx context.Context, c *Cluster, nodes []nod
 		if err := unread[n.Name()]; err != nil {
 			return err
 		}
-		need := uint64(max(1, len(st.failing(n.Name()))/4))
+		need := uint64(confirmRounds * max(1, len(st.failing(n.Name()))/4))
 		for _, r := range st.rules[n.Name()] {
 			if d, ok := counts[n.Name()][r.ref()]; ok && r.Counted {
 				r.probed, r.idle, r.probedDelta, r.risen = true, d.idle, d.probed, d.rose(need)

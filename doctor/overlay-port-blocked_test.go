@@ -182,10 +182,10 @@ func TestOverlayPortBlockedFiresAndRepairs(t *testing.T) {
 			require.Equal(t, []string{"Fail kind-worker"}, statuses(findings))
 			f := findings[0]
 			assert.Equal(t, "udp/8472", f.Object)
-			assert.Equal(t, sc.where+" (counted 4 packets while the probes ran, 0 while idle): pod traffic kind-control-plane→kind-worker, kind-worker2→kind-worker, kind-worker→kind-control-plane, kind-worker→kind-worker2 fails", f.Summary)
+			assert.Equal(t, sc.where+" (counted 12 packets while the probes ran, 0 while idle): pod traffic kind-control-plane→kind-worker, kind-worker2→kind-worker, kind-worker→kind-control-plane, kind-worker→kind-worker2 fails", f.Summary)
 			var counters []string
 			for _, ev := range f.Evidence {
-				if strings.Contains(ev.Output, "packets +0 in 0s with no probe, then +4 while kind-worker's pairs were probed again") {
+				if strings.Contains(ev.Output, "packets +0 in 0s with no probe, then +12 while kind-worker's pairs were probed again") {
 					counters = append(counters, ev.Source)
 				}
 			}
@@ -239,7 +239,7 @@ func TestOverlayPortBlockedNamesOnlyConfirmedRules(t *testing.T) {
 	findings, err := OverlayPortBlocked{}.Run(t.Context(), c)
 	require.NoError(t, err)
 	require.Equal(t, []string{"Fail kind-worker"}, statuses(findings))
-	assert.True(t, strings.HasPrefix(findings[0].Summary, "iptables-nft raw PREROUTING #1 `-A PREROUTING -p udp -m udp --dport 8472 -m comment --comment netcert-fault -j DROP` drops udp/8472 (counted 4 packets while the probes ran, 0 while idle): pod traffic"), findings[0].Summary)
+	assert.True(t, strings.HasPrefix(findings[0].Summary, "iptables-nft raw PREROUTING #1 `-A PREROUTING -p udp -m udp --dport 8472 -m comment --comment netcert-fault -j DROP` drops udp/8472 (counted 12 packets while the probes ran, 0 while idle): pod traffic"), findings[0].Summary)
 	assert.Contains(t, findings[0].Summary, "(10 more rule(s) there drop udp/8472 but were not seen dropping)")
 	plan, err := OverlayPortBlocked{}.Plan(t.Context(), c, findings)
 	require.NoError(t, err)

@@ -122,7 +122,8 @@ func (p *Prober) PodOn(ctx context.Context, node string) (corev1.Pod, error) {
 	return corev1.Pod{}, fmt.Errorf("no running netcert probe pod on node %s (namespace %s)", node, Namespace)
 }
 
-// PodToPod sends UDP from the probe pod on node from to the probe pod on node to.
+// PodToPod sends UDP from the probe pod on node from to the probe pod on node to: up to three
+// datagrams, 400ms apart, until one is echoed.
 func (p *Prober) PodToPod(ctx context.Context, from, to string) (bool, doctor.Evidence, error) {
 	src, err := p.PodOn(ctx, from)
 	if err != nil {
@@ -132,7 +133,9 @@ func (p *Prober) PodToPod(ctx context.Context, from, to string) (bool, doctor.Ev
 	if err != nil {
 		return false, doctor.Evidence{}, err
 	}
-	res, ev, err := p.Run(ctx, src, "udp", "--timeout", "2s", net.JoinHostPort(dst.Status.PodIP, UDPPort))
+	// Three datagrams when unanswered: enough packets for a dropping rule's counter to stand out
+	// from the other traffic it drops.
+	res, ev, err := p.Run(ctx, src, "udp", "--timeout", "400ms", "--attempts", "3", net.JoinHostPort(dst.Status.PodIP, UDPPort))
 	return res.OK, ev, err
 }
 
