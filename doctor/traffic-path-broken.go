@@ -85,16 +85,29 @@ func orNoReason(s string) string {
 	return s
 }
 
-// Plan lists, for the failing paths that no other check explains, what a person must look at;
-// a path with a cause is repaired by its cause's repair, never on its own.
+// Plan lists, for the failing paths that no other check explains, what a person must look at:
+// one step per rule the kernel showed dropping them (allow that traffic ahead of it, or remove it
+// if nothing needs it), and one per path where no rule counted. A path with a cause is repaired
+// by its cause's repair, never on its own.
 func (p TrafficPathBroken) Plan(_ context.Context, _ *Cluster, findings []Finding) (Plan, error) {
 	plan := Plan{Check: p.ID()}
+	var order []string
+	cases := map[string][]string{}
 	for _, f := range findingsOf(findings, p.ID(), Fail) {
 		if f.CausedBy != "" {
 			continue
 		}
-		plan.Manual = append(plan.Manual, fmt.Sprintf("%s %s fails and no check names why: look along the nodes it crosses (%s) for what drops it (run with -v for the probe's evidence)",
-			f.Path, f.Object, strings.Join(f.Crosses, ", ")))
+		key := "no rule counted them: look along the nodes they cross for what drops them (routes, sysctls, the CNI's own state; -v shows the probes' evidence)"
+		if _, at, ok := strings.Cut(f.Summary, "; dropped "); ok {
+			key = "dropped " + at + ": allow that traffic ahead of the rule, or remove the rule if nothing needs it"
+		}
+		if _, seen := cases[key]; !seen {
+			order = append(order, key)
+		}
+		cases[key] = append(cases[key], f.Path+" "+f.Object)
+	}
+	for _, key := range order {
+		plan.Manual = append(plan.Manual, fmt.Sprintf("%d failing case(s) (%s) %s", len(cases[key]), strings.Join(cases[key], ", "), key))
 	}
 	return plan, nil
 }

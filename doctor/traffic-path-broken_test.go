@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -22,12 +23,15 @@ type pathSender struct {
 	fail     []string
 	external bool
 	err      error
+	mu       sync.Mutex
 	sent     []traffic.Case
 }
 
 func (s *pathSender) External() bool       { return s.external }
 func (s *pathSender) ExternalAddr() string { return "" }
 func (s *pathSender) Send(_ context.Context, c traffic.Case) (traffic.Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.sent = append(s.sent, c)
 	for _, f := range s.fail {
 		if strings.Contains(c.Name, f) {
@@ -93,7 +97,8 @@ func TestTrafficPathBrokenFailsEveryBrokenCaseWithItsPath(t *testing.T) {
 	assert.Equal(t, []string{"netcert-system/netcert-probe-nodeport"}, Failed(findings)[2].Services)
 	plan, err := TrafficPathBroken{}.Plan(t.Context(), c, findings)
 	require.NoError(t, err)
-	assert.Len(t, plan.Manual, 3, "nothing explains them: a person looks")
+	require.Len(t, plan.Manual, 1, "nothing explains them and no rule counted them: one step for a person")
+	assert.Contains(t, plan.Manual[0], "3 failing case(s) (pod-to-pod/cross-node w1/a -> w2/a http, pod-to-pod/cross-node w1/a -> w2/a udp, external-to-nodeport outside -> w2 nodeport 31080 http) no rule counted them")
 	_, err = TrafficPathBroken{}.Apply(t.Context(), c, plan)
 	assert.ErrorContains(t, err, "not applied automatically")
 
@@ -142,6 +147,11 @@ func TestTrafficPathBrokenLocatesTheDropByItsCounters(t *testing.T) {
 		assert.Contains(t, f.Evidence[len(f.Evidence)-1].Output, "then +2 while the 2 failing case(s) were sent again (located by packet counters, no packet trace)")
 	}
 	assert.Contains(t, c.Nodes[0].(*node.Fake).Calls(), "iptables-legacy-save -c", "every node the path crosses is read")
+	plan, err := TrafficPathBroken{}.Plan(t.Context(), c, findings)
+	require.NoError(t, err)
+	require.Len(t, plan.Manual, 1, "one step per rule")
+	assert.Contains(t, plan.Manual[0], "2 failing case(s) (pod-to-pod/cross-node w1/a -> w2/a http, pod-to-pod/cross-node w1/a -> w2/a udp) dropped on w2 by iptables-legacy filter FORWARD #1")
+	assert.Contains(t, plan.Manual[0], "allow that traffic ahead of the rule, or remove the rule if nothing needs it")
 }
 
 // countingSender calls onFail for every failing case it sends.
@@ -153,7 +163,9 @@ type countingSender struct {
 func (s *countingSender) Send(ctx context.Context, c traffic.Case) (traffic.Result, error) {
 	r, err := s.pathSender.Send(ctx, c)
 	if !r.OK {
+		s.mu.Lock()
 		s.onFail()
+		s.mu.Unlock()
 	}
 	return r, err
 }
