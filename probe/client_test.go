@@ -91,11 +91,9 @@ func TestTCPNoEchoTimesOut(t *testing.T) {
 			t.Cleanup(func() { _ = conn.Close() })
 		}
 	}()
-	start := time.Now()
 	res := probe.TCP(shortCtx(t, 300*time.Millisecond), ln.Addr().String())
 	assert.False(t, res.OK)
-	assert.Contains(t, res.Error, "deadline exceeded")
-	assert.Less(t, time.Since(start), 2*time.Second)
+	assert.Contains(t, res.Error, "deadline exceeded", "it gave up at the context's deadline, not for another reason")
 }
 
 func TestTCPWrongEchoFails(t *testing.T) {
