@@ -29,3 +29,17 @@ func TestParseKubeProxyNft(t *testing.T) {
 	_, err = parseKubeProxyNft("chain x {\n}\n")
 	assert.ErrorContains(t, err, "expected a table")
 }
+
+// A real listing: `nft list table ip kube-proxy` on a worker of a kind cluster with
+// kubeProxyMode nftables (Kubernetes 1.34, Flannel), captured by hand.
+func TestParseKubeProxyNftOfARealNode(t *testing.T) {
+	tbl, err := parseKubeProxyNft(testdata(t, "kube-proxy", "kind-nftables-mode.nft"))
+	require.NoError(t, err)
+	assert.Len(t, tbl.serviceIPs, 10, "every ClusterIP port with endpoints")
+	prog := tbl.lookup(kpServicePort{IP: netip.MustParseAddr("10.96.32.136"), Port: 80, Proto: "tcp"})
+	require.True(t, prog.Found)
+	assert.Equal(t, "service-YY5RWCBQ-netcert-system/netcert-probe/tcp/http", prog.Chain)
+	assert.ElementsMatch(t, []string{"10.244.0.6:8080", "10.244.1.3:8080", "10.244.2.2:8080"}, prog.Endpoints)
+	assert.False(t, tbl.lookup(kpServicePort{IP: netip.MustParseAddr("10.96.106.170"), Port: 53, Proto: "udp"}).Found,
+		"a Service without endpoints is only in no-endpoint-services")
+}
