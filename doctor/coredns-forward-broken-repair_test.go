@@ -56,8 +56,9 @@ func TestCoreDNSForwardBrokenPlanFromTheKnownGoodCorefile(t *testing.T) {
 	healthy := hermeticCorefile(t, corednsLiveUpstream)
 	c, cs, _ := corednsCluster(t, healthy, corednsLiveUpstream)
 	ctx := context.Background()
-	_, err := forwardCheck.Run(ctx, c) // keeps the known-good Corefile
+	kept, _, err := SnapshotCorefile(ctx, c, forwardCheck) // keeps the known-good Corefile
 	require.NoError(t, err)
+	require.True(t, kept)
 
 	cm, err := cs.CoreV1().ConfigMaps("kube-system").Get(ctx, "coredns", metav1.GetOptions{})
 	require.NoError(t, err)

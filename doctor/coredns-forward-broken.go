@@ -8,7 +8,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/netcert/netcert/kube"
@@ -38,7 +37,8 @@ type CoreDNSForwardBroken struct {
 const DefaultQueryName = "probe.netcert.test."
 
 // KnownGoodCorefile is the ConfigMap (in kube-system, key "Corefile", annotated with the
-// Corefile's SHA-256) where the check keeps the last Corefile whose every forward target answered.
+// Corefile's SHA-256) where SnapshotCorefile keeps the last Corefile whose every forward target
+// answered.
 const KnownGoodCorefile = "netcert-known-good-corefile"
 
 // corednsObject is how findings and plans name the CoreDNS ConfigMap.
@@ -79,15 +79,15 @@ func targetUses(cf *Corefile) []*targetUse {
 }
 
 // Run reads the Corefile and probes each forward target. Targets netcert cannot query from inside
-// the cluster (the node's resolvers, DNS over TLS) are reported NotApplicable, not probed. When
-// every target answers, the Corefile is kept as the last known-good one.
+// the cluster (the node's resolvers, DNS over TLS) are reported NotApplicable, not probed. It
+// writes nothing: keeping a known-good Corefile is SnapshotCorefile's explicit step.
 func (p CoreDNSForwardBroken) Run(ctx context.Context, c *Cluster) ([]Finding, error) {
 	_, cf, read, err := readCorefile(ctx, c)
 	if err != nil {
 		return nil, err
 	}
 	var findings []Finding
-	probed, failed, unprobed := 0, 0, 0
+	probed, failed := 0, 0
 	for _, u := range targetUses(cf) {
 		f := Finding{Check: p.ID(), Object: corednsObject + " forward " + u.target.String()}
 		var zones []string
@@ -100,7 +100,6 @@ func (p CoreDNSForwardBroken) Run(ctx context.Context, c *Cluster) ([]Finding, e
 		}
 		what := fmt.Sprintf("CoreDNS forwards %s to %s", strings.Join(zones, ", "), u.target.Raw)
 		if !u.target.Probeable() {
-			unprobed++
 			f.Status = NotApplicable
 			f.Summary = what + ": DNS over TLS, not probed"
 			if u.target.File != "" {
@@ -137,18 +136,12 @@ func (p CoreDNSForwardBroken) Run(ctx context.Context, c *Cluster) ([]Finding, e
 		findings = append(findings, f)
 	}
 	for _, imp := range cf.Imports {
-		unprobed++
 		findings = append(findings, Finding{Check: p.ID(), Object: corednsObject + " import " + imp.Pattern, Status: NotApplicable,
 			Summary: fmt.Sprintf("line %d imports %s from the CoreDNS pod: forwards in it are not checked", imp.Line, imp.Pattern)})
 	}
 	if len(findings) == 0 {
 		findings = append(findings, Finding{Check: p.ID(), Object: corednsObject, Status: NotApplicable,
 			Summary: "the Corefile has no forward directive", Evidence: []Evidence{read}})
-	}
-	if probed > 0 && failed == 0 && unprobed == 0 {
-		if err := saveKnownGood(ctx, c, cf.Source); err != nil {
-			c.log().Warn("cannot keep the known-good Corefile", "check", p.ID(), "err", err)
-		}
 	}
 	return findings, nil
 }
@@ -173,32 +166,4 @@ func readCorefile(ctx context.Context, c *Cluster) (*corev1.ConfigMap, *Corefile
 		return nil, nil, ev, fmt.Errorf("%s: %w", corednsObject, err)
 	}
 	return cm, cf, ev, nil
-}
-
-// saveKnownGood keeps corefile in the known-good ConfigMap, unless it is already there.
-func saveKnownGood(ctx context.Context, c *Cluster, corefile string) error {
-	cms := c.Client.CoreV1().ConfigMaps(kube.CoreDNSNamespace)
-	hash := kube.SHA256(corefile)
-	cm, err := cms.Get(ctx, KnownGoodCorefile, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		cm = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{
-			Name: KnownGoodCorefile, Namespace: kube.CoreDNSNamespace,
-			Labels:      map[string]string{"app.kubernetes.io/managed-by": "netcert"},
-			Annotations: map[string]string{kube.CorefileHashAnnotation: hash},
-		}, Data: map[string]string{kube.CorefileKey: corefile}}
-		_, err = cms.Create(ctx, cm, metav1.CreateOptions{})
-		return err
-	case err != nil:
-		return err
-	case cm.Annotations[kube.CorefileHashAnnotation] == hash && cm.Data[kube.CorefileKey] == corefile:
-		return nil
-	}
-	if cm.Annotations == nil {
-		cm.Annotations = map[string]string{}
-	}
-	cm.Annotations[kube.CorefileHashAnnotation] = hash
-	cm.Data = map[string]string{kube.CorefileKey: corefile}
-	_, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
-	return err
 }

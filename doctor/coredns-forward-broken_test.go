@@ -109,14 +109,43 @@ func TestCoreDNSForwardBrokenQuietOnAHealthyCorefile(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, plan.Empty())
 
+	for _, a := range cs.Actions() {
+		assert.Contains(t, []string{"get", "list", "watch"}, a.GetVerb(), "the check only reads: %s %s", a.GetVerb(), a.GetResource().Resource)
+	}
+}
+
+// Keeping the known-good Corefile is an explicit step, taken only when every target answered.
+func TestSnapshotCorefileKeepsOnlyAVerifiedCorefile(t *testing.T) {
+	ctx := context.Background()
+	healthy := hermeticCorefile(t, corednsLiveUpstream)
+	c, cs, _ := corednsCluster(t, healthy, corednsLiveUpstream)
+	kept, did, err := SnapshotCorefile(ctx, c, forwardCheck)
+	require.NoError(t, err)
+	assert.True(t, kept)
+	assert.Equal(t, "kept the Corefile (1 forward target(s) answered) in configmap/kube-system/netcert-known-good-corefile", did)
 	kg, err := cs.CoreV1().ConfigMaps("kube-system").Get(ctx, KnownGoodCorefile, metav1.GetOptions{})
-	require.NoError(t, err, "a Corefile whose targets all answer is kept as known-good")
+	require.NoError(t, err)
 	assert.Equal(t, healthy, kg.Data["Corefile"])
 	assert.Equal(t, kube.SHA256(healthy), kg.Annotations["netcert.io/corefile-sha256"])
-
-	_, err = forwardCheck.Run(ctx, c)
+	kept, did, err = SnapshotCorefile(ctx, c, forwardCheck)
 	require.NoError(t, err)
+	assert.True(t, kept)
+	assert.Contains(t, did, "already holds this Corefile")
 	assert.Equal(t, 0, countCoreDNSActions(cs, "update", "configmaps"), "an unchanged known-good Corefile is not rewritten")
+
+	c, cs, _ = corednsCluster(t, hermeticCorefile(t, corednsDeadUpstream), corednsLiveUpstream)
+	kept, did, err = SnapshotCorefile(ctx, c, forwardCheck)
+	require.NoError(t, err)
+	assert.False(t, kept)
+	assert.Contains(t, did, "not kept: the Corefile is not known to be good")
+	assert.Equal(t, 0, countCoreDNSActions(cs, "create", "configmaps"), "a broken Corefile is never kept as known-good")
+
+	c, cs, _ = corednsCluster(t, readCorefileFixture(t, "kubeadm-v1.34.Corefile"))
+	c.Probe = nil
+	kept, did, err = SnapshotCorefile(ctx, c, forwardCheck)
+	require.NoError(t, err)
+	assert.False(t, kept, "the node's resolvers are not probed: not verified (%s)", did)
+	assert.Equal(t, 0, countCoreDNSActions(cs, "create", "configmaps"))
 }
 
 func TestCoreDNSForwardBrokenFiresOnADeadTarget(t *testing.T) {

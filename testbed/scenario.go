@@ -63,6 +63,11 @@ func (c *Cluster) Feature(s Scenario) features.Feature {
 		Assess(step("baseline: every check passes and the traffic matrix is healthy", func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
 			requireNoProblems(ctx, t, dc, s.Checks)
 			c.requireTrafficHealthy(ctx, t, cfg)
+			// The one write of the doctor, explicit: the healthy Corefile that coredns-forward-broken's
+			// repair falls back on.
+			kept, did, err := doctor.SnapshotCorefile(ctx, dc, doctor.CoreDNSForwardBroken{})
+			require.NoError(t, err)
+			require.True(t, kept, "the healthy baseline's Corefile: %s", did)
 			return ctx
 		})).
 		Assess(step("inject "+id, func(ctx context.Context, t T, cfg *envconf.Config) context.Context {

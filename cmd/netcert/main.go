@@ -2,6 +2,7 @@
 //
 //	netcert doctor [--kind NAME] [flags]           name each network problem, with evidence
 //	netcert repair [--kind NAME] [--apply] [flags] plan the repairs of what doctor names; apply them
+//	netcert snapshot [--kind NAME] [flags]         keep the Corefile as known-good, when it is
 //	netcert agent install|remove [flags]           the node agent, for --nodes agent
 //	netcert probes install|remove [flags]          the probe pods the traffic checks send from
 //
@@ -34,6 +35,8 @@ const (
 commands:
   doctor   run every check against a cluster and name each problem with its evidence
   repair   plan the repairs of what doctor names; with --apply, carry them out and check again
+  snapshot keep the CoreDNS Corefile as known-good (when every forward target answers), for
+           coredns-forward-broken's repair; the only command that writes without --apply
   agent    install or remove netcert's node agent, through which doctor and repair reach the
            nodes of any cluster (--nodes agent)
   probes   install or remove netcert's probe pods, which the traffic checks send from
@@ -84,6 +87,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, conn conn
 		return doctorCommand(ctx, args[1:], stdout, stderr, conn)
 	case "repair":
 		return repairCommand(ctx, args[1:], stdout, stderr, conn)
+	case "snapshot":
+		return snapshotCommand(ctx, args[1:], stdout, stderr, conn)
 	case "agent", "probes":
 		return workloadCommand(ctx, args[0], args[1:], stdout, stderr)
 	default:

@@ -253,3 +253,9 @@ func TestDetectCNI(t *testing.T) {
 	_, err = detectCNI(context.Background(), fake.NewClientset(ds("kube-system", "calico-node"), ds("kube-flannel", "kube-flannel-ds")))
 	assert.ErrorContains(t, err, "both Calico and Flannel")
 }
+
+func TestSnapshotSaysWhyItCannot(t *testing.T) {
+	code, _, errOut := cli(t, nil, "snapshot", "--kind", "x")
+	assert.Equal(t, exitTrouble, code)
+	assert.Contains(t, errOut, "netcert snapshot: no Kubernetes client: cannot read the CoreDNS Corefile")
+}
