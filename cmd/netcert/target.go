@@ -47,7 +47,10 @@ func (f clusterFlags) connectAPI() (*rest.Config, kubernetes.Interface, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("kubeconfig (context %q): %w (kind writes the context kind-<name> when it creates a cluster: `kind export kubeconfig --name <name>`; or pass --kubeconfig/--context)", kubeContext, err)
 	}
-	restCfg.Timeout = 30 * time.Second
+	restCfg.Timeout = 30 * time.Second // every API call
+	// A sweep reads nodes, Services, EndpointSlices and pods and execs many probes: client-go's
+	// default 5 QPS would throttle it.
+	restCfg.QPS, restCfg.Burst = 50, 100
 	client, err := kubernetes.NewForConfig(restCfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("kubernetes client: %w", err)
@@ -66,7 +69,9 @@ type target struct {
 	checks  string // comma-separated check IDs; empty: all
 	dnsName string // the name coredns-forward-broken asks the forward targets for
 	outside string // the container that sends external-to-nodeport; "none": not probed
-	verbose bool
+	// nodeTimeout bounds each node command: a hung exec is "could not evaluate", not a hang.
+	nodeTimeout time.Duration
+	verbose     bool
 }
 
 func (t *target) register(fs *flag.FlagSet) {
@@ -76,6 +81,7 @@ func (t *target) register(fs *flag.FlagSet) {
 	fs.StringVar(&t.checks, "checks", "", "comma-separated check IDs to run (default: all: "+strings.Join(problemIDs(doctor.Problems()), ", ")+")")
 	fs.StringVar(&t.dnsName, "dns-name", doctor.DefaultQueryName, "the name coredns-forward-broken asks CoreDNS's upstreams for: one they answer with a record (the default is the test bed's own zone)")
 	fs.StringVar(&t.outside, "outside", "", "a Docker container on this machine, outside the cluster, with netcert's probe image, that sends external-to-nodeport (default with --kind: the test bed's node-network host <name>-host if it runs; none: the NodePort path is not probed)")
+	fs.DurationVar(&t.nodeTimeout, "node-timeout", time.Minute, "the longest one command on a node may take (docker exec or the agent's pod exec); one that takes longer is ended and its check says it could not evaluate")
 	fs.BoolVar(&t.verbose, "v", false, "print the evidence of every finding and the commands of every action")
 }
 
@@ -126,6 +132,9 @@ func connect(ctx context.Context, t target, stderr io.Writer) (*session, error) 
 	}
 	if err != nil {
 		return nil, err
+	}
+	for i, n := range nodes {
+		nodes[i] = node.WithDeadline(n, t.nodeTimeout)
 	}
 	dyn, err := dynamic.NewForConfig(restCfg)
 	if err != nil {
