@@ -177,12 +177,15 @@ func (c *Cluster) symptomGone(ctx context.Context, t T, cfg *envconf.Config, bre
 }
 
 // HealthyFeature checks a healthy cluster: every check Pass (or NotApplicable), no Warn or Fail
-// anywhere, and every repair's plan empty.
+// anywhere, every repair's plan empty, and every node's netfilter rules, sysctls and sysctl files
+// as they were before the checks ran (diagnosis is read-only).
 func (c *Cluster) HealthyFeature(problems []doctor.Problem) features.Feature {
 	const caseID = "healthy-cluster"
 	return c.NewFeature(reports.Case{ID: caseID, Name: "healthy cluster", Fault: "none"}).
 		Assess(c.Step(caseID, "no check fires and no repair plans anything", func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
 			dc, _, err := c.Targets(cfg)
+			require.NoError(t, err)
+			before, err := nodeState(ctx, dc.Nodes)
 			require.NoError(t, err)
 			for _, p := range problems {
 				findings, err := p.Run(ctx, dc)
@@ -194,6 +197,11 @@ func (c *Cluster) HealthyFeature(problems []doctor.Problem) features.Feature {
 				plan, err := p.Plan(ctx, dc, findings)
 				require.NoError(t, err)
 				assert.True(t, plan.Empty(), "%s plans %+v on a healthy cluster", p.ID(), plan)
+			}
+			after, err := nodeState(ctx, dc.Nodes)
+			require.NoError(t, err)
+			for name, state := range before {
+				assert.Equal(t, state, after[name], "diagnosis is read-only: %s's netfilter rules, sysctls and sysctl files are as before", name)
 			}
 			c.requireTrafficHealthy(ctx, t, cfg)
 			return ctx
