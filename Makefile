@@ -44,4 +44,4 @@ clean-clusters: ## delete the kind clusters and Docker networks that netcert sui
 	  $(GO) run sigs.k8s.io/kind delete cluster --name $$c; done
 	@docker ps -aq --filter label=netcert.cluster | xargs -r docker rm -f
 	@docker network ls --format '{{.Name}}' | grep '^netcert-' | xargs -r docker network rm
-	@rm -f $${TMPDIR:-/tmp}/kind-cluster-netcert-*
+	@rm -f $${TMPDIR:-/tmp}/kind-cluster-netcert-* $${TMPDIR:-/tmp}/netcert-kubeconfig-netcert-*
