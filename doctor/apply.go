@@ -17,12 +17,21 @@ func (c *Cluster) nodeByName(name string) (node.Node, error) {
 	return nil, fmt.Errorf("node %q is not in the cluster", name)
 }
 
+// refuseManual is the one front door that refuses a plan with steps for a person: such a plan is
+// never applied automatically.
+func refuseManual(plan Plan) error {
+	if len(plan.Manual) > 0 {
+		return fmt.Errorf("%s: the plan needs manual steps and is not applied automatically", plan.Check)
+	}
+	return nil
+}
+
 // applyNodeCommands applies a plan whose actions are node commands: for each action it inspects
 // the node, runs the commands only if the node still fails, and inspects it again to verify.
 func applyNodeCommands(ctx context.Context, c *Cluster, plan Plan, inspect func(context.Context, node.Node) (Finding, error)) (Record, error) {
 	rec := Record{Check: plan.Check}
-	if len(plan.Manual) > 0 {
-		return rec, fmt.Errorf("%s: the plan needs manual steps and is not applied automatically", plan.Check)
+	if err := refuseManual(plan); err != nil {
+		return rec, err
 	}
 	for _, a := range plan.Actions {
 		n, err := c.nodeByName(a.Node)

@@ -89,8 +89,8 @@ func (p CoreDNSForwardBroken) Plan(ctx context.Context, c *Cluster, findings []F
 // left alone: plan again.
 func (p CoreDNSForwardBroken) Apply(ctx context.Context, c *Cluster, plan Plan) (Record, error) {
 	rec := Record{Check: plan.Check}
-	if len(plan.Manual) > 0 {
-		return rec, fmt.Errorf("%s: the plan needs manual steps and is not applied automatically", plan.Check)
+	if err := refuseManual(plan); err != nil {
+		return rec, err
 	}
 	for _, a := range plan.Actions {
 		want, planned, err := plannedCorefile(a)

@@ -57,8 +57,8 @@ func (p KubeProxyRulesMissing) Plan(ctx context.Context, c *Cluster, findings []
 // there and every Service port matches again. A node that already matches is not touched.
 func (p KubeProxyRulesMissing) Apply(ctx context.Context, c *Cluster, plan Plan) (Record, error) {
 	rec := Record{Check: plan.Check}
-	if len(plan.Manual) > 0 {
-		return rec, fmt.Errorf("%s: the plan needs manual steps and is not applied automatically", plan.Check)
+	if err := refuseManual(plan); err != nil {
+		return rec, err
 	}
 	for _, a := range plan.Actions {
 		step, err := p.restart(ctx, c, a)

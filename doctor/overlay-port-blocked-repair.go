@@ -195,8 +195,8 @@ func guardAction(nodeName string, v *nodeViews, r *overlayRule, peers []overlayP
 // refuses to run a command the plan does not list (the chain or the nodes changed since).
 func (p OverlayPortBlocked) Apply(ctx context.Context, c *Cluster, plan Plan) (Record, error) {
 	rec := Record{Check: plan.Check}
-	if len(plan.Manual) > 0 {
-		return rec, fmt.Errorf("%s: the plan needs manual steps and is not applied automatically", plan.Check)
+	if err := refuseManual(plan); err != nil {
+		return rec, err
 	}
 	if len(plan.Actions) == 0 {
 		return rec, nil

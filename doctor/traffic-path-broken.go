@@ -114,10 +114,14 @@ func (p TrafficPathBroken) Plan(_ context.Context, _ *Cluster, findings []Findin
 
 // Apply refuses: a broken path without a named cause needs a person.
 func (p TrafficPathBroken) Apply(_ context.Context, _ *Cluster, plan Plan) (Record, error) {
-	if plan.Empty() {
-		return Record{Check: p.ID()}, nil
+	rec := Record{Check: p.ID()}
+	if err := refuseManual(plan); err != nil {
+		return rec, err
 	}
-	return Record{Check: p.ID()}, fmt.Errorf("%s: the plan needs manual steps and is not applied automatically", p.ID())
+	if len(plan.Actions) > 0 {
+		return rec, fmt.Errorf("%s has no automatic repair: a broken path is repaired through its cause", p.ID())
+	}
+	return rec, nil
 }
 
 // locateDrops finds where the kernel drops the failed cases: it watches the netfilter counters
