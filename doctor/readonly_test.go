@@ -58,4 +58,3 @@ func (p *corednsAndPairs) PodToPod(ctx context.Context, from, to string) (bool, 
 func (p *corednsAndPairs) DNS(context.Context, string, string) (bool, Evidence, error) {
 	return false, Evidence{Source: "dns", Output: "timeout"}, nil
 }
-
