@@ -75,7 +75,8 @@ type Case struct {
 	// HealedByCNI: the traffic the fault broke flowed again before detection ran — the CNI
 	// repaired the fault on its own.
 	HealedByCNI bool `json:"healed_by_cni"`
-	// Paths tallies the traffic cases the case sent last, per path ID (pod-to-pod/cross-node, …).
+	// Paths tallies traffic cases per path ID (pod-to-pod/cross-node, …): for a fault, those sent
+	// while it was injected (which paths it broke); for the traffic matrix, its run.
 	Paths map[string]PathTally `json:"paths,omitempty"`
 }
 

@@ -92,6 +92,7 @@ func (c *Cluster) Feature(s Scenario) features.Feature {
 		})).
 		Assess(step("the symptom is real: the traffic this fault breaks fails", func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
 			cases, results := c.runTraffic(ctx, t, cfg)
+			c.recordPaths(caseID, cases, results)
 			broken := 0
 			for i, tc := range cases {
 				if s.Breaks(tc) {
