@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/netcert/netcert/node"
@@ -22,7 +23,8 @@ var nodeStateCommands = [][]string{
 var counters = regexp.MustCompile(`\[\d+:\d+\]|counter packets \d+ bytes \d+|# (Generated|Completed) .*`)
 
 // nodeState reads each node's state as nodeStateCommands print it, counters and timestamps left
-// out, so that two reads of an unchanged node are equal.
+// out and lines sorted, so that two reads of an unchanged node are equal: kube-proxy's partial
+// syncs rewrite KUBE-SERVICES in another order with the same rules.
 func nodeState(ctx context.Context, nodes []node.Node) (map[string]string, error) {
 	out := map[string]string{}
 	for _, n := range nodes {
@@ -32,7 +34,9 @@ func nodeState(ctx context.Context, nodes []node.Node) (map[string]string, error
 			if err != nil {
 				return nil, fmt.Errorf("read the state of %s: %w", n.Name(), err)
 			}
-			fmt.Fprintf(&b, "$ %s\n%s\n", strings.Join(argv, " "), counters.ReplaceAllString(text, ""))
+			lines := strings.Split(counters.ReplaceAllString(text, ""), "\n")
+			slices.Sort(lines)
+			fmt.Fprintf(&b, "$ %s\n%s\n", strings.Join(argv, " "), strings.Join(lines, "\n"))
 		}
 		out[n.Name()] = b.String()
 	}

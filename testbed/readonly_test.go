@@ -1,0 +1,29 @@
+package testbed
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/netcert/netcert/node"
+)
+
+// Two reads of an unchanged node are equal, whatever kube-proxy's partial syncs reorder and
+// however the counters move; a rule more is not.
+func TestNodeStateIgnoresOrderAndCountersOnly(t *testing.T) {
+	rules := []string{"*nat\n[1:2] -A KUBE-SERVICES -d 10.96.0.1/32 -j A\n[3:4] -A KUBE-SERVICES -d 10.96.0.2/32 -j B\nCOMMIT\n",
+		"*nat\n[9:9] -A KUBE-SERVICES -d 10.96.0.2/32 -j B\n[7:7] -A KUBE-SERVICES -d 10.96.0.1/32 -j A\nCOMMIT\n",
+		"*nat\n[9:9] -A KUBE-SERVICES -d 10.96.0.2/32 -j B\n[7:7] -A KUBE-SERVICES -d 10.96.0.1/32 -j A\n-A INPUT -j ACCEPT\nCOMMIT\n"}
+	var states []string
+	for _, r := range rules {
+		n := node.NewFake("w1").Reply("iptables-legacy-save", "").Reply("iptables-nft-save", r).
+			Reply("nft list ruleset", "table ip t {\n\tchain c {\n\t\tcounter packets 5 bytes 300 drop\n\t}\n}").
+			Reply("sysctl", "1\n1\n2").Reply("sh -c", "abc  -")
+		s, err := nodeState(t.Context(), []node.Node{n})
+		require.NoError(t, err)
+		states = append(states, s["w1"])
+	}
+	assert.Equal(t, states[0], states[1])
+	assert.NotEqual(t, states[1], states[2], "a rule more is a change")
+}
