@@ -22,9 +22,37 @@ var nodeStateCommands = [][]string{
 
 var counters = regexp.MustCompile(`\[\d+:\d+\]|counter packets \d+ bytes \d+|# (Generated|Completed) .*`)
 
-// nodeState reads each node's state as nodeStateCommands print it, counters and timestamps left
-// out and lines sorted, so that two reads of an unchanged node are equal: kube-proxy's partial
-// syncs rewrite KUBE-SERVICES in another order with the same rules.
+// workloadIface names one pod's host-side interface (Calico's cali + 11 hex digits). The CNI
+// writes and removes the rules of a pod's interface as pods come and go, whoever diagnoses.
+var workloadIface = regexp.MustCompile(`\bcali[0-9a-f]{11}\b`)
+
+var nftChainStart = regexp.MustCompile(`^\s*chain (\S+) \{`)
+
+// stableLines is one read's lines without counters, timestamps and the rules of single pods'
+// interfaces (a whole nft chain block when its name holds one), sorted.
+func stableLines(text string) []string {
+	var lines []string
+	skipping := false
+	for _, line := range strings.Split(counters.ReplaceAllString(text, ""), "\n") {
+		if skipping {
+			skipping = strings.TrimSpace(line) != "}"
+			continue
+		}
+		if m := nftChainStart.FindStringSubmatch(line); m != nil && workloadIface.MatchString(m[1]) {
+			skipping = true
+			continue
+		}
+		if !workloadIface.MatchString(line) {
+			lines = append(lines, line)
+		}
+	}
+	slices.Sort(lines)
+	return lines
+}
+
+// nodeState reads each node's state as nodeStateCommands print it, as stableLines keeps it, so
+// that two reads of an unchanged node are equal: kube-proxy's partial syncs rewrite KUBE-SERVICES
+// in another order with the same rules, and Calico drops a deleted pod's chains when it gets to it.
 func nodeState(ctx context.Context, nodes []node.Node) (map[string]string, error) {
 	out := map[string]string{}
 	for _, n := range nodes {
@@ -34,8 +62,7 @@ func nodeState(ctx context.Context, nodes []node.Node) (map[string]string, error
 			if err != nil {
 				return nil, fmt.Errorf("read the state of %s: %w", n.Name(), err)
 			}
-			lines := strings.Split(counters.ReplaceAllString(text, ""), "\n")
-			slices.Sort(lines)
+			lines := stableLines(text)
 			fmt.Fprintf(&b, "$ %s\n%s\n", strings.Join(argv, " "), strings.Join(lines, "\n"))
 		}
 		out[n.Name()] = b.String()

@@ -27,3 +27,24 @@ func TestNodeStateIgnoresOrderAndCountersOnly(t *testing.T) {
 	assert.Equal(t, states[0], states[1])
 	assert.NotEqual(t, states[1], states[2], "a rule more is a change")
 }
+
+// Calico removing a deleted pod's chains (both views) is not a change a check made; a rule more
+// in one of Calico's shared chains is.
+func TestNodeStateLeavesOutSinglePodsChains(t *testing.T) {
+	const pod = "calib64c7c66d04"
+	withPod := "*filter\n:cali-tw-" + pod + " - [0:0]\n-A cali-to-wl-dispatch -o " + pod + " -j cali-tw-" + pod +
+		"\n-A cali-tw-" + pod + " -j cali-pri-kns.default\n-A cali-FORWARD -j cali-to-wl-dispatch\nCOMMIT\n"
+	nftWithPod := "table ip filter {\n\tchain cali-tw-" + pod + " {\n\t\tjump cali-pri-kns.default\n\t}\n\tchain cali-FORWARD {\n\t\tcounter packets 1 bytes 2 jump cali-to-wl-dispatch\n\t}\n}\n"
+	without := "*filter\n-A cali-FORWARD -j cali-to-wl-dispatch\nCOMMIT\n"
+	nftWithout := "table ip filter {\n\tchain cali-FORWARD {\n\t\tcounter packets 7 bytes 9 jump cali-to-wl-dispatch\n\t}\n}\n"
+	moreRule := "*filter\n-A cali-FORWARD -j cali-to-wl-dispatch\n-A cali-FORWARD -j DROP\nCOMMIT\n"
+	read := func(ipt, nft string) string {
+		n := node.NewFake("w1").Reply("iptables-legacy-save", "").Reply("iptables-nft-save", ipt).
+			Reply("nft list ruleset", nft).Reply("sysctl", "1\n1\n2").Reply("sh -c", "abc  -")
+		s, err := nodeState(t.Context(), []node.Node{n})
+		require.NoError(t, err)
+		return s["w1"]
+	}
+	assert.Equal(t, read(withPod, nftWithPod), read(without, nftWithout))
+	assert.NotEqual(t, read(without, nftWithout), read(moreRule, nftWithout), "a rule more in a shared chain is a change")
+}
