@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -151,15 +153,27 @@ func calicoOverlapCluster(t *testing.T, withValidPool bool) (*Cluster, *fake.Cli
 	objs = append(objs, kubetest.CalicoBlock("10.248.1.0/26", "kind-worker", 1)...)
 	dyn := kubetest.CalicoDynamic(objs...)
 	blockOf := map[string]string{"web-1": "10-250-192-0-26", "bare": "10-250-192-64-26"}
-	cs.PrependReactor("delete", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		if name := blockOf[a.(k8stesting.DeleteAction).GetName()]; name != "" {
+	releaseBlock := func(pod string) {
+		if name := blockOf[pod]; name != "" {
 			b, err := dyn.Resource(kube.CalicoIPAMBlocks).Get(context.Background(), name, metav1.GetOptions{})
 			require.NoError(t, err)
 			require.NoError(t, unstructured.SetNestedSlice(b.Object, make([]any, 64), "spec", "allocations"))
 			_, err = dyn.Resource(kube.CalicoIPAMBlocks).Update(context.Background(), b, metav1.UpdateOptions{})
 			require.NoError(t, err)
 		}
+	}
+	cs.PrependReactor("delete", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		releaseBlock(a.(k8stesting.DeleteAction).GetName())
 		return false, nil, nil
+	})
+	// An allowed eviction deletes the pod, as the API server does.
+	cs.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.GetSubresource() != "eviction" {
+			return false, nil, nil
+		}
+		ev := a.(k8stesting.CreateAction).GetObject().(*policyv1.Eviction)
+		releaseBlock(ev.Name)
+		return true, nil, cs.Tracker().Delete(corev1.SchemeGroupVersion.WithResource("pods"), ev.Namespace, ev.Name)
 	})
 	c.CNI, c.Client, c.Dynamic = "calico", cs, dyn
 	return c, cs, dyn
@@ -187,12 +201,12 @@ func TestPodCIDROverlapCalicoPoolRepair(t *testing.T) {
 	require.Len(t, plan.Actions, 1)
 	assert.Equal(t, "ippool/vlan", plan.Actions[0].Object)
 	assert.Equal(t, "keep IPPool default-ipv4-ippool, which overlaps nothing; disable IPPool vlan; recycle the pods a controller "+
-		"re-creates: 1 pod(s) have addresses from it: default/web-1 10.250.192.5; release its IPAM blocks once they are empty: "+
+		"re-creates, through the Eviction API (as their PodDisruptionBudgets allow): 1 pod(s) have addresses from it: default/web-1 10.250.192.5; release its IPAM blocks once they are empty: "+
 		"block 10.250.192.0/26 (kind-worker, 1 address(es) in use), block 10.250.192.128/26 (kind-worker, 0 address(es) in use); NOT recycled, no controller owns them (delete "+
 		"and re-create them yourself): 1 pod(s) have addresses from it: default/bare 10.250.192.70", plan.Actions[0].Summary)
 	assert.Equal(t, [][]string{
 		{"kubectl", "patch", "ippools.crd.projectcalico.org", "vlan", "--type=merge", "-p", `{"spec":{"disabled":true}}`},
-		{"kubectl", "delete", "pod", "-n", "default", "web-1"},
+		kube.EvictionArgv(corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web-1"}}),
 		{"kubectl", "delete", "ipamblocks.crd.projectcalico.org", "10-250-192-0-26"},
 		{"kubectl", "delete", "blockaffinities.crd.projectcalico.org", "kind-worker-10-250-192-0-26"},
 		{"kubectl", "delete", "ipamblocks.crd.projectcalico.org", "10-250-192-128-26"},
@@ -204,6 +218,10 @@ func TestPodCIDROverlapCalicoPoolRepair(t *testing.T) {
 	require.Len(t, rec.Steps, 1)
 	assert.True(t, rec.Steps[0].Changed)
 	assert.Contains(t, rec.Steps[0].Evidence[0].Output, "left for a person: 1 pod(s) have addresses from it: default/bare")
+	netcertCalls := slices.DeleteFunc(append(cs.Actions(), dyn.Actions()...), func(a k8stesting.Action) bool {
+		return a.GetVerb() == "update" && a.GetResource() == kube.CalicoIPAMBlocks // the test's stand-in for Calico's IPAM
+	})
+	assert.Empty(t, kubetest.Disallowed(t, netcertCalls, "netcert-doctor", "netcert-repair"), "fixtures/netcert-rbac.yaml's roles allow what the repair calls")
 	pool, err := dyn.Resource(calicoIPPools).Get(ctx, "vlan", metav1.GetOptions{})
 	require.NoError(t, err)
 	disabled, _, _ := unstructured.NestedBool(pool.Object, "spec", "disabled")
@@ -305,11 +323,11 @@ func TestPodCIDROverlapCalicoRepairLeavesPodsPinnedToThePool(t *testing.T) {
 	p, plan := calicoPlan(t, c)
 	require.Len(t, plan.Actions, 1)
 	summary := plan.Actions[0].Summary
-	assert.Contains(t, summary, "recycle the pods a controller re-creates: 1 pod(s) have addresses from it: default/was-pinned 10.250.192.9")
+	assert.Contains(t, summary, "recycle the pods a controller re-creates, through the Eviction API (as their PodDisruptionBudgets allow): 1 pod(s) have addresses from it: default/was-pinned 10.250.192.9")
 	assert.Contains(t, summary, "NOT recycled, pinned to IPPool vlan by their cni.projectcalico.org/ipv4pools annotation "+
 		"(take the pool out of their controller's pod template, then delete them): 1 pod(s) have addresses from it: default/web-1 10.250.192.5")
 	assert.NotContains(t, summary, "then delete IPPool vlan")
-	assert.NotContains(t, plan.Actions[0].Argv, []string{"kubectl", "delete", "pod", "-n", "default", "web-1"})
+	assert.NotContains(t, plan.Actions[0].Argv, kube.EvictionArgv(corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web-1"}}))
 
 	rec, err := p.Apply(ctx, c, plan)
 	require.NoError(t, err)
@@ -358,4 +376,41 @@ func TestPodCIDROverlapIgnoresADisabledEmptyPool(t *testing.T) {
 	findings, err := PodCIDROverlap{}.Run(context.Background(), c)
 	require.NoError(t, err)
 	assert.Empty(t, Failed(findings), "%v", findings)
+}
+
+// Pods move only as their PodDisruptionBudgets allow: a refused eviction is asked again on the
+// next round, never replaced by a delete; a budget that never allows it ends the repair with the
+// pod it holds and the API server's reason.
+func TestPodCIDROverlapCalicoRepairWaitsForDisruptionBudgets(t *testing.T) {
+	ctx := context.Background()
+	for _, refusals := range []int{2, -1} { // -1: always
+		c, cs, _ := calicoOverlapCluster(t, true)
+		asked := 0
+		cs.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+			if a.GetSubresource() != "eviction" {
+				return false, nil, nil
+			}
+			if asked++; refusals < 0 || asked <= refusals {
+				return true, nil, apierrors.NewTooManyRequests("Cannot evict pod as it would violate the pod's disruption budget.", 1)
+			}
+			return false, nil, nil
+		})
+		p, plan := calicoPlan(t, c)
+		p.RecycleTimeout = 200 * time.Millisecond
+		_, err := p.Apply(ctx, c, plan)
+		for _, a := range cs.Actions() {
+			assert.NotEqual(t, "delete", a.GetVerb()+a.GetSubresource(), "pods are evicted, never deleted")
+		}
+		if refusals > 0 {
+			require.NoError(t, err)
+			assert.Equal(t, refusals+1, asked)
+			_, err = cs.CoreV1().Pods("default").Get(ctx, "web-1", metav1.GetOptions{})
+			assert.True(t, apierrors.IsNotFound(err), "evicted once the budget allowed it")
+			continue
+		}
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "their PodDisruptionBudgets refused to evict default/web-1: Cannot evict pod as it would violate the pod's disruption budget.")
+		_, err = cs.CoreV1().Pods("default").Get(ctx, "web-1", metav1.GetOptions{})
+		assert.NoError(t, err, "still there")
+	}
 }

@@ -11,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/netcert/netcert/kube"
+
+	"github.com/netcert/netcert/kube/kubetest"
 )
 
 // forwardBrokenPlan runs the check on a Corefile that forwards to the dead upstream and plans the repair.
@@ -125,6 +127,7 @@ func TestCoreDNSForwardBrokenApplyIsVerifiedAndIdempotent(t *testing.T) {
 	findings, err := p.Run(ctx, c)
 	require.NoError(t, err)
 	assert.Empty(t, Failed(findings))
+	assert.Empty(t, kubetest.Disallowed(t, cs.Actions(), "netcert-doctor", "netcert-repair"), "fixtures/netcert-rbac.yaml allows what the repair calls")
 }
 
 func TestCoreDNSForwardBrokenApplyRefusesAStalePlan(t *testing.T) {

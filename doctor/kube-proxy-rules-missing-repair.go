@@ -7,10 +7,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	policyv1 "k8s.io/api/policy/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/netcert/netcert/kube"
 )
 
 // kubeProxyLabel selects kube-proxy's pods (kubeadm's DaemonSet, kind's too).
@@ -97,13 +97,12 @@ func (p KubeProxyRulesMissing) restart(ctx context.Context, c *Cluster, a Action
 	if old == nil {
 		return step, fmt.Errorf("%s on %s: no kube-proxy pod (label %s) runs on the node to restart", p.ID(), a.Node, kubeProxyLabel)
 	}
-	ev := &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: old.Name, Namespace: old.Namespace}}
-	err = c.Client.CoreV1().Pods(old.Namespace).EvictV1(ctx, ev)
+	blocked, err := kube.Evict(ctx, c.Client, *old)
 	switch {
-	case apierrors.IsTooManyRequests(err):
-		return step, fmt.Errorf("%s on %s: evict kube-proxy pod %s/%s: the PodDisruptionBudget refused it: %w", p.ID(), a.Node, old.Namespace, old.Name, err)
-	case err != nil && !apierrors.IsNotFound(err):
-		return step, fmt.Errorf("%s on %s: evict kube-proxy pod %s/%s: %w", p.ID(), a.Node, old.Namespace, old.Name, err)
+	case err != nil:
+		return step, fmt.Errorf("%s on %s: %w", p.ID(), a.Node, err)
+	case blocked != "":
+		return step, fmt.Errorf("%s on %s: evict kube-proxy pod %s/%s: the PodDisruptionBudget refused it: %s", p.ID(), a.Node, old.Namespace, old.Name, blocked)
 	}
 	step.Changed = true
 	step.Evidence = append(step.Evidence, Evidence{Source: fmt.Sprintf("POST pods/%s/eviction -n %s (policy/v1)", old.Name, old.Namespace),

@@ -14,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/netcert/netcert/kube/kubetest"
 )
 
 // kpProxyPod is a running kube-proxy pod of the DaemonSet on a node.
@@ -113,6 +115,7 @@ func TestKubeProxyRulesMissingApplyEvictsWaitsAndIsIdempotent(t *testing.T) {
 	findings, err := kpCheck.Run(ctx, c)
 	require.NoError(t, err)
 	assert.Empty(t, Failed(findings))
+	assert.Empty(t, kubetest.Disallowed(t, cs.Actions(), "netcert-doctor", "netcert-repair"), "fixtures/netcert-rbac.yaml allows what the repair calls")
 }
 
 func TestKubeProxyRulesMissingApplyRespectsAPodDisruptionBudget(t *testing.T) {

@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/netcert/netcert/kube"
 
@@ -20,7 +22,8 @@ import (
 // Plan reads the cluster again and, for each Fail finding whose overlap is still there, deletes
 // the conflicting route or address (`ip route del <its exact spec>`, `ip addr del <prefix> dev
 // <dev>`) when it is not on the node's primary interface (the default route's or the
-// InternalIP's) and lies within a pod range. Everything else — the primary interface, a range
+// InternalIP's), lies within a pod range, is no policy route, no ip rule refers to it, and the
+// person consented (DeleteHostRanges). Everything else — the primary interface, a range
 // reaching beyond the pod ranges, a pod network that overlaps the node network or the Service
 // CIDR — becomes a manual step that says what to re-address; except a Calico IPPool, which
 // poolRepair handles through the API.
@@ -68,10 +71,50 @@ func (p PodCIDROverlap) Plan(ctx context.Context, c *Cluster, findings []Finding
 			}
 			continue
 		}
+		why, err := p.keepHostRange(ctx, c, cf)
+		if err != nil {
+			return plan, err
+		}
+		if why != "" {
+			plan.Manual = append(plan.Manual, why)
+			continue
+		}
 		plan.Actions = append(plan.Actions, Action{Node: cf.Node, Object: cf.Object, Argv: [][]string{cf.Argv},
 			Summary: fmt.Sprintf("delete %s, which overlaps a pod range: %s", cf.Object, strings.Join(cf.Argv, " "))})
 	}
 	return plan, nil
+}
+
+// keepHostRange says why the repair must not delete a node's route or address that
+// nodeConflicts found deletable: it is a policy route, an ip rule refers to it, or the person did
+// not consent (DeleteHostRanges). "" when it may.
+func (p PodCIDROverlap) keepHostRange(ctx context.Context, c *Cluster, cf overlapConflict) (string, error) {
+	del := strings.Join(cf.Argv, " ")
+	if cf.Table != "" && cf.Table != "main" {
+		return fmt.Sprintf("%s: %s is a policy route (table %s): the ip rules that look it up choose it for some traffic on purpose; netcert does not delete it: move it out of the pod ranges, or `%s` yourself",
+			cf.Node, cf.Object, cf.Table, del), nil
+	}
+	n, err := c.nodeByName(cf.Node)
+	if err != nil {
+		return "", err
+	}
+	rules, _, err := readIPRules(ctx, n)
+	if err != nil {
+		return "", fmt.Errorf("%s: read the ip rules of %s to tell whether one refers to %s: %w", p.ID(), cf.Node, cf.Object, err)
+	}
+	if refs := rulesReferring(rules, cf.Prefix); len(refs) > 0 {
+		var texts []string
+		for _, r := range refs {
+			texts = append(texts, r.Text)
+		}
+		return fmt.Sprintf("%s: ip rules refer to %s (%s): netcert does not delete what policy routing uses: `%s` yourself if that is intended",
+			cf.Node, cf.Object, strings.Join(texts, "; "), del), nil
+	}
+	if !p.DeleteHostRanges {
+		return fmt.Sprintf("%s: delete %s (`%s`): it is not on the node's primary interface, no policy route or ip rule uses it, and pod ranges hold it; "+
+			"pass --delete-host-ranges to let `netcert repair --apply` delete it, or run that yourself", cf.Node, cf.Object, del), nil
+	}
+	return "", nil
 }
 
 // Apply deletes each planned route or address, one action at a time: it re-reads the node and
@@ -210,9 +253,9 @@ func (r poolRepair) action() Action {
 		a.Argv = append(a.Argv, []string{"kubectl", "patch", calicoIPPools.GroupResource().String(), r.pool.Name, "--type=merge", "-p", `{"spec":{"disabled":true}}`})
 	}
 	if len(r.recycle) > 0 {
-		what = append(what, "recycle the pods a controller re-creates: "+podList(r.recycle, ""))
+		what = append(what, "recycle the pods a controller re-creates, through the Eviction API (as their PodDisruptionBudgets allow): "+podList(r.recycle, ""))
 		for _, pod := range r.recycle {
-			a.Argv = append(a.Argv, []string{"kubectl", "delete", "pod", "-n", pod.Namespace, pod.Name})
+			a.Argv = append(a.Argv, kube.EvictionArgv(pod))
 		}
 	}
 	if len(r.blocks) > 0 {
@@ -272,13 +315,7 @@ func (p PodCIDROverlap) applyPool(ctx context.Context, c *Cluster, a Action) (St
 		}
 		step.Changed = true
 	}
-	for _, pod := range r.recycle {
-		err := c.Client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{})
-		if err != nil && !apierrors.IsNotFound(err) {
-			return step, fmt.Errorf("%s: recycle pod %s/%s: %w", p.ID(), pod.Namespace, pod.Name, err)
-		}
-		step.Changed = true
-	}
+	evictions := podEvictions{asked: map[types.UID]bool{}}
 	deadline := time.Now().Add(p.recycleTimeout())
 	for {
 		r, found, err = p.currentPoolRepair(ctx, c, name)
@@ -288,6 +325,10 @@ func (p PodCIDROverlap) applyPool(ctx context.Context, c *Cluster, a Action) (St
 		if !found {
 			break
 		}
+		if err := evictions.ask(ctx, c, r.recycle); err != nil {
+			return step, fmt.Errorf("%s: IPPool %s: %w", p.ID(), name, err)
+		}
+		step.Changed = step.Changed || len(evictions.asked) > 0
 		if r.pool.Disabled && len(r.recycle) == 0 {
 			released, busy, err := releaseEmptyBlocks(ctx, c, r.blocks)
 			if err != nil {
@@ -307,8 +348,8 @@ func (p PodCIDROverlap) applyPool(ctx context.Context, c *Cluster, a Action) (St
 			}
 		}
 		if time.Now().After(deadline) {
-			return step, fmt.Errorf("%s: after %s IPPool %s still hands out addresses or pods a controller owns still hold them: %s",
-				p.ID(), p.recycleTimeout(), name, r.action().Summary)
+			return step, fmt.Errorf("%s: after %s IPPool %s still hands out addresses or pods a controller owns still hold them: %s%s",
+				p.ID(), p.recycleTimeout(), name, r.action().Summary, evictions.blockedText())
 		}
 		select {
 		case <-ctx.Done():
@@ -368,4 +409,47 @@ func (p PodCIDROverlap) pollInterval() time.Duration {
 		return 2 * time.Second
 	}
 	return p.PollInterval
+}
+
+// podEvictions asks the Eviction API to evict pods, each once, and keeps what the
+// PodDisruptionBudgets refused, to ask again on the next round.
+type podEvictions struct {
+	asked   map[types.UID]bool
+	blocked map[string]string // namespace/name → the API server's reason, as of the last round
+}
+
+// ask evicts the pods not yet evicted: as many as the budgets allow now.
+func (e *podEvictions) ask(ctx context.Context, c *Cluster, pods []corev1.Pod) error {
+	e.blocked = map[string]string{}
+	for _, pod := range pods {
+		if e.asked[pod.UID] || pod.DeletionTimestamp != nil {
+			continue
+		}
+		reason, err := kube.Evict(ctx, c.Client, pod)
+		if err != nil {
+			return err
+		}
+		if reason != "" {
+			e.blocked[pod.Namespace+"/"+pod.Name] = reason
+			continue
+		}
+		e.asked[pod.UID] = true
+		c.log().Info("evicted", "pod", pod.Namespace+"/"+pod.Name)
+	}
+	if len(e.blocked) > 0 {
+		c.log().Info("waiting for PodDisruptionBudgets", "pods", slices.Sorted(maps.Keys(e.blocked)))
+	}
+	return nil
+}
+
+// blockedText says which pods the budgets still hold, for a timeout's error.
+func (e *podEvictions) blockedText() string {
+	if len(e.blocked) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, pod := range slices.Sorted(maps.Keys(e.blocked)) {
+		parts = append(parts, pod+": "+e.blocked[pod])
+	}
+	return "; their PodDisruptionBudgets refused to evict " + strings.Join(parts, "; ")
 }

@@ -9,12 +9,16 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// consented is the repair with the person's consent to delete a node's overlapping routes and
+// addresses.
+var consented = PodCIDROverlap{DeleteHostRanges: true}
+
 // overlapPlan runs the check and plans its repair.
 func overlapPlan(t *testing.T, c *Cluster) ([]Finding, Plan) {
 	t.Helper()
 	findings, err := PodCIDROverlap{}.Run(context.Background(), c)
 	require.NoError(t, err)
-	plan, err := PodCIDROverlap{}.Plan(context.Background(), c, findings)
+	plan, err := consented.Plan(context.Background(), c, findings)
 	require.NoError(t, err)
 	return findings, plan
 }
@@ -55,7 +59,7 @@ func TestPodCIDROverlapRepairDeletesTheRouteVerifiedAndIdempotent(t *testing.T) 
 	assert.False(t, rec.Steps[0].Changed, "the route is already gone")
 	assert.Equal(t, 1, countCalls(cp, "ip route del"), "the second Apply changed nothing")
 
-	plan, err = PodCIDROverlap{}.Plan(ctx, c, Failed([]Finding{{Check: "pod-cidr-overlap", Node: a.Node, Object: a.Object, Status: Fail}}))
+	plan, err = consented.Plan(ctx, c, Failed([]Finding{{Check: "pod-cidr-overlap", Node: a.Node, Object: a.Object, Status: Fail}}))
 	require.NoError(t, err)
 	assert.True(t, plan.Empty(), "a plan for an overlap that is gone is empty")
 }
@@ -64,7 +68,8 @@ func TestPodCIDROverlapRepairPlansTheExactSpecs(t *testing.T) {
 	ctx := context.Background()
 	c, _, w := overlapCluster(t, healthyAPI, "flannel-cp", "flannel-worker-vlan")
 	_, plan := overlapPlan(t, c)
-	require.Empty(t, plan.Manual)
+	require.Len(t, plan.Manual, 1)
+	assert.Contains(t, plan.Manual[0], "kind-worker: route 10.244.64.0/18 dev eth1 table 100 is a policy route (table 100)")
 	var argv [][]string
 	for _, a := range plan.Actions {
 		assert.Equal(t, "kind-worker", a.Node)
@@ -73,20 +78,20 @@ func TestPodCIDROverlapRepairPlansTheExactSpecs(t *testing.T) {
 	// Each form was run against a real kernel: routes go first, as deleting eth1's last address
 	// flushes every route through eth1.
 	assert.Equal(t, [][]string{
-		{"ip", "route", "del", "10.244.64.0/18", "dev", "eth1", "table", "100"},
 		{"ip", "route", "del", "10.244.128.0/17", "via", "10.244.0.1", "dev", "eth1", "proto", "static", "metric", "100"},
 		{"ip", "addr", "del", "10.244.0.254/24", "dev", "eth1"},
 	}, argv)
 
+	plan.Manual = nil // the person took care of the policy route
 	rec, err := PodCIDROverlap{}.Apply(ctx, c, plan)
 	require.NoError(t, err)
-	require.Len(t, rec.Steps, 3)
+	require.Len(t, rec.Steps, 2)
 	for _, s := range rec.Steps {
 		assert.True(t, s.Changed, s.Action.Object)
 	}
 	findings, err := PodCIDROverlap{}.Run(ctx, c)
 	require.NoError(t, err)
-	assert.Empty(t, Failed(findings))
+	assert.Empty(t, Failed(findings), "the policy route went with eth1's last address")
 	routes := w.parsedRoutes(t)
 	assert.Contains(t, specsOf(routes), "10.244.0.0/24 via 10.244.0.0 dev flannel.1", "Flannel's route stays")
 	assert.NotContains(t, specsOf(routes), "10.244.0.0/24 dev eth1 proto kernel", "the address took its route with it")
@@ -95,16 +100,61 @@ func TestPodCIDROverlapRepairPlansTheExactSpecs(t *testing.T) {
 func TestPodCIDROverlapRepairSkipsWhatAnEarlierDeletionTookAlong(t *testing.T) {
 	c, _, w := overlapCluster(t, healthyAPI, "flannel-cp", "flannel-worker-vlan")
 	_, plan := overlapPlan(t, c)
-	require.Len(t, plan.Actions, 3)
-	plan.Actions[0], plan.Actions[2] = plan.Actions[2], plan.Actions[0] // the address first
+	require.Len(t, plan.Actions, 2)
+	plan.Actions[0], plan.Actions[1] = plan.Actions[1], plan.Actions[0] // the address first
+	plan.Manual = nil
 	rec, err := PodCIDROverlap{}.Apply(context.Background(), c, plan)
 	require.NoError(t, err)
 	var changed []bool
 	for _, s := range rec.Steps {
 		changed = append(changed, s.Changed)
 	}
-	assert.Equal(t, []bool{true, false, false}, changed, "the routes through eth1 went with its last address")
+	assert.Equal(t, []bool{true, false}, changed, "the routes through eth1 went with its last address")
 	assert.Zero(t, countCalls(w, "ip route del"))
+}
+
+// netcert deletes a node's route or address only with the person's consent, and never one that
+// policy routing uses: an ip rule that names a range overlapping it makes it a manual step.
+func TestPodCIDROverlapRepairNeedsConsentAndLeavesWhatIPRulesUse(t *testing.T) {
+	ctx := context.Background()
+	c, cp, _ := overlapCluster(t, healthyAPI, "flannel-cp-fault", "flannel-worker")
+	findings, err := PodCIDROverlap{}.Run(ctx, c)
+	require.NoError(t, err)
+	plan, err := PodCIDROverlap{}.Plan(ctx, c, findings)
+	require.NoError(t, err)
+	assert.Empty(t, plan.Actions, "no consent, no deletion")
+	require.Len(t, plan.Manual, 1)
+	assert.Contains(t, plan.Manual[0], "kind-control-plane: delete route 10.244.1.0/25 dev ncfault0 (`ip route del 10.244.1.0/25 dev ncfault0`): "+
+		"it is not on the node's primary interface, no policy route or ip rule uses it, and pod ranges hold it; pass --delete-host-ranges")
+
+	for rule, text := range map[string]string{
+		`{"priority":100,"src":"10.244.1.0","srclen":26,"table":"7"}`:                            "100: from 10.244.1.0/26 lookup 7",
+		`{"priority":100,"src":"all","dst":"10.244.0.0","dstlen":16,"fwmark":"0x1","table":"7"}`: "100: from all to 10.244.0.0/16 fwmark 0x1 lookup 7",
+	} {
+		cp.rules = "[" + rule + "," + defaultIPRules[1:]
+		plan, err = consented.Plan(ctx, c, findings)
+		require.NoError(t, err)
+		assert.Empty(t, plan.Actions, rule)
+		require.Len(t, plan.Manual, 1)
+		assert.Contains(t, plan.Manual[0], "kind-control-plane: ip rules refer to route 10.244.1.0/25 dev ncfault0 ("+text+")")
+	}
+	cp.rules = `[{"priority":100,"src":"10.99.0.0","srclen":16,"table":"7"},` + defaultIPRules[1:]
+	plan, err = consented.Plan(ctx, c, findings)
+	require.NoError(t, err)
+	assert.Len(t, plan.Actions, 1, "a rule about another range does not hold it")
+}
+
+func TestParseIPRuleReadsRealOutput(t *testing.T) {
+	rules, err := parseIPRule([]byte(`[{"priority":0,"src":"all","table":"local"},{"priority":100,"src":"10.1.0.0","srclen":16,"table":"100"},` +
+		`{"priority":200,"src":"all","dst":"fd00::","dstlen":8,"table":"main"},{"priority":300,"src":"all","fwmark":"0x1","table":"7","unknown":[1]}]`))
+	require.NoError(t, err)
+	require.Len(t, rules, 4)
+	assert.False(t, rules[0].From.IsValid())
+	assert.Equal(t, "10.1.0.0/16", rules[1].From.String())
+	assert.Equal(t, "fd00::/8", rules[2].To.String())
+	assert.Equal(t, "7", rules[3].Table)
+	_, err = parseIPRule([]byte("Error: ..."))
+	assert.Error(t, err)
 }
 
 func TestPodCIDROverlapRepairReportsAFailedVerification(t *testing.T) {

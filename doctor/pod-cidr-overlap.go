@@ -24,6 +24,10 @@ import (
 // pool is disabled in favour of a valid one, the pods a controller owns are recycled off it, its
 // emptied blocks released and the pool deleted.
 type PodCIDROverlap struct {
+	// DeleteHostRanges is the person's consent that the repair deletes a node's route or address
+	// that overlaps a pod range, where netcert shows it is not the node's own (not on its primary
+	// interface, not a policy route, no ip rule refers to it); without it that is a manual step.
+	DeleteHostRanges bool
 	// RecycleTimeout bounds the wait for the pods the repair recycles off an overlapping Calico
 	// IPPool to be gone (default 2m).
 	RecycleTimeout time.Duration
@@ -40,6 +44,8 @@ type overlapConflict struct {
 	Argv   []string // the node command that removes it; nil when a person must re-address
 	Manual string   // the manual step when Argv is nil and Pool is nil
 	Pool   *ipPool  // a Calico IPPool that the repair disables in favour of a valid one
+	Prefix netip.Prefix
+	Table  string // a route's routing table
 }
 
 // overlapState is everything the check reads: the API's ranges and each node's kernel view.
@@ -130,9 +136,9 @@ func overlapHits(p netip.Prefix, ranges []ipRange) []overlapHit {
 func (p PodCIDROverlap) nodeConflicts(api *apiRanges, st *nodeRoutes, suggest string) []overlapConflict {
 	pods := api.podRanges()
 	var out []overlapConflict
-	add := func(object string, prefix netip.Prefix, devs []string, argv []string, hits []overlapHit) {
+	add := func(object string, prefix netip.Prefix, table string, devs []string, argv []string, hits []overlapHit) {
 		cf := overlapConflict{Finding: Finding{Check: p.ID(), Node: st.Name, Object: object, Status: Fail,
-			Summary: hitSummary(st.Name, object, prefix, devs, hits), Evidence: st.Evidence}}
+			Summary: hitSummary(st.Name, object, prefix, devs, hits), Evidence: st.Evidence}, Prefix: prefix, Table: table}
 		cf.Evidence = withHitEvidence(cf.Evidence, hits)
 		primary := ""
 		for _, d := range devs {
@@ -159,7 +165,7 @@ func (p PodCIDROverlap) nodeConflicts(api *apiRanges, st *nodeRoutes, suggest st
 	// Routes first: deleting a device's last address also flushes every route through it.
 	for _, r := range hostRoutes(api, st) {
 		if hits := overlapHits(r.Dst, pods); len(hits) > 0 {
-			add("route "+r.String(), r.Dst, r.Devs(), append([]string{"ip", "route", "del"}, r.Spec()...), hits)
+			add("route "+r.String(), r.Dst, r.Table, r.Devs(), append([]string{"ip", "route", "del"}, r.Spec()...), hits)
 		}
 	}
 	for _, a := range st.Addrs {
@@ -169,7 +175,7 @@ func (p PodCIDROverlap) nodeConflicts(api *apiRanges, st *nodeRoutes, suggest st
 			continue
 		}
 		if hits := overlapHits(a.Network(), pods); len(hits) > 0 {
-			add("address "+a.String(), a.Network(), []string{a.Dev}, []string{"ip", "addr", "del", a.Prefix.String(), "dev", a.Dev}, hits)
+			add("address "+a.String(), a.Network(), "", []string{a.Dev}, []string{"ip", "addr", "del", a.Prefix.String(), "dev", a.Dev}, hits)
 		}
 	}
 	return out

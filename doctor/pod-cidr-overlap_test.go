@@ -25,15 +25,21 @@ type ipNode struct {
 	*node.Fake
 	links  []json.RawMessage
 	routes []json.RawMessage
+	rules  string // `ip -j -4 rule show`
 }
+
+// defaultIPRules are a node's rules when nothing uses policy routing.
+const defaultIPRules = `[{"priority":0,"src":"all","table":"local"},{"priority":32766,"src":"all","table":"main"},{"priority":32767,"src":"all","table":"default"}]`
 
 func newIPNode(t *testing.T, name, capture string) *ipNode {
 	t.Helper()
-	n := &ipNode{Fake: node.NewFake(name)}
+	n := &ipNode{Fake: node.NewFake(name), rules: defaultIPRules}
 	require.NoError(t, json.Unmarshal(iprouteFile(t, capture+"-addr.json"), &n.links))
 	require.NoError(t, json.Unmarshal(iprouteFile(t, capture+"-route.json"), &n.routes))
 	n.Handle(strings.Join(ipAddrShowArgv, " "), func([]string) (string, int) { return ipDump(n.links), 0 })
 	n.Handle(strings.Join(ipRouteShowArgv, " "), func([]string) (string, int) { return ipDump(n.routes), 0 })
+	n.Handle("ip -j -4 rule show", func([]string) (string, int) { return n.rules, 0 })
+	n.Handle("ip -j -6 rule show", func([]string) (string, int) { return "[]", 0 })
 	n.Handle("ip route del", func(argv []string) (string, int) {
 		for i, raw := range n.routes {
 			if r := ipParseOne(t, raw); r.String() == strings.Join(argv[3:], " ") {
@@ -142,7 +148,7 @@ func TestPodCIDROverlapQuietOnAHealthyFlannelCluster(t *testing.T) {
 	assert.Equal(t, "kind-control-plane$ ip -j addr show", findings[0].Evidence[0].Source)
 	assert.Equal(t, "kind-worker$ ip -j route show table all", findings[1].Evidence[1].Source)
 	assert.Equal(t, "pod ranges 10.244.0.0/16 overlap neither the node network 172.18.0.0/16 nor the Service CIDR 10.96.0.0/16", findings[2].Summary)
-	plan, err := PodCIDROverlap{}.Plan(context.Background(), c, findings)
+	plan, err := consented.Plan(context.Background(), c, findings)
 	require.NoError(t, err)
 	assert.True(t, plan.Empty())
 }
@@ -219,7 +225,7 @@ func TestPodCIDROverlapFiresOnAPodNetworkOverlappingTheServiceCIDR(t *testing.T)
 	assert.Contains(t, failed[0].Summary, "overlaps the Service CIDR 10.244.240.0/20")
 	assert.Equal(t, Evidence{Source: "GET pod kube-system/kube-apiserver-kind-control-plane (command line)",
 		Output: "--service-cluster-ip-range=10.244.240.0/20"}, failed[0].Evidence[1])
-	plan, err := PodCIDROverlap{}.Plan(context.Background(), c, findings)
+	plan, err := consented.Plan(context.Background(), c, findings)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"re-create the cluster with a pod subnet that does not overlap 10.244.240.0/20, e.g. 10.42.0.0/16 " +
 		"(no node address, route or Service CIDR netcert saw overlaps it); or with a Service CIDR (kube-apiserver " +

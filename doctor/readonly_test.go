@@ -45,6 +45,8 @@ func TestEveryCheckAndPlanOnlyReadsTheAPI(t *testing.T) {
 				assert.Contains(t, []string{"get", "list", "watch"}, a.GetVerb(), "%s %s: %s %s", cni, scenario, a.GetVerb(), a.GetResource().Resource)
 			}
 			assert.NotEmpty(t, cs.Actions())
+			assert.Empty(t, kubetest.Disallowed(t, append(cs.Actions(), dyn.Actions()...), "netcert-doctor", "netcert-exec"),
+				"fixtures/netcert-rbac.yaml's netcert-doctor role allows what the checks call")
 		}
 	}
 }

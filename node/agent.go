@@ -16,9 +16,9 @@ import (
 )
 
 // Where netcert's node agent runs: a DaemonSet of privileged pods in the host's PID and network
-// namespaces (InstallAgent).
+// namespaces, in a namespace of its own (InstallAgent).
 const (
-	AgentNamespace = "netcert-system"
+	AgentNamespace = "netcert-agent"
 	AgentName      = "netcert-agent"
 	AgentSelector  = "app.kubernetes.io/name=" + AgentName
 	agentContainer = "agent"

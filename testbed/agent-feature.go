@@ -3,12 +3,15 @@ package testbed
 import (
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
@@ -22,13 +25,14 @@ import (
 // AgentFeature proves node access through netcert's node agent (what the CLI uses on clusters
 // that are not kind): installed on every node, every check reads through it what it reads through
 // kind; ip-forward-off injected through kind is named, and repaired, through the agent; the agent
-// is removed at the end.
+// is removed with its namespace at the end, as the CLI removes the agent it starts for a run.
 func (c *Cluster) AgentFeature(problems []doctor.Problem) features.Feature {
 	const caseID = "node-agent"
 	step := func(name string, fn StepFunc) (string, features.Func) { return c.Step(caseID, name, fn) }
 	var viaKind, viaAgent *doctor.Cluster
 	var fc *faults.Cluster
 	var featureT *testing.T
+	var releaseAgent func(context.Context) error
 	return c.NewFeature(reports.Case{ID: caseID, Name: "node agent", Fault: "none"}).
 		WithSetup("connect to the cluster", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			var err error
@@ -41,10 +45,17 @@ func (c *Cluster) AgentFeature(problems []doctor.Problem) features.Feature {
 			client, err := kubernetes.NewForConfig(cfg.Client().RESTConfig())
 			require.NoError(t, err)
 			start := time.Now()
-			require.NoError(t, node.InstallAgent(ctx, client, c.cfg.Images.Agent, 2*time.Minute))
-			featureT.Cleanup(func() { assert.NoError(featureT, node.RemoveAgent(context.Background(), client)) })
-			nodes, err := node.AgentNodes(ctx, cfg.Client().RESTConfig(), client)
+			nodes, release, err := node.EnsureAgent(ctx, cfg.Client().RESTConfig(), client, c.cfg.Images.Agent, 2*time.Minute, false, io.Discard)
 			require.NoError(t, err)
+			releaseAgent = release
+			featureT.Cleanup(func() { assert.NoError(featureT, release(context.Background())) })
+			pods, err := client.CoreV1().Pods(node.AgentNamespace).List(ctx, metav1.ListOptions{LabelSelector: node.AgentSelector})
+			require.NoError(t, err)
+			for _, p := range pods.Items {
+				for _, m := range p.Spec.Containers[0].VolumeMounts {
+					assert.NotContains(t, m.MountPath, "serviceaccount", "%s mounts an API token", p.Name)
+				}
+			}
 			require.Len(t, nodes, len(viaKind.Nodes))
 			agentCluster := *viaKind
 			agentCluster.Nodes = nodes
@@ -85,6 +96,14 @@ func (c *Cluster) AgentFeature(problems []doctor.Problem) features.Feature {
 			persisted, err := node.Run(ctx, kindWorker, "grep", "-r", "net.ipv4.ip_forward", "/etc/sysctl.d")
 			require.NoError(t, err)
 			assert.Contains(t, persisted, "netcert", "the repair's sysctl.d drop-in on %s", worker)
+			return ctx
+		})).
+		Assess(step("the run's agent is removed with its namespace", func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
+			require.NoError(t, releaseAgent(ctx))
+			client, err := kubernetes.NewForConfig(cfg.Client().RESTConfig())
+			require.NoError(t, err)
+			_, err = client.CoreV1().Namespaces().Get(ctx, node.AgentNamespace, metav1.GetOptions{})
+			assert.True(t, apierrors.IsNotFound(err), "namespace %s: %v", node.AgentNamespace, err)
 			return ctx
 		})).Feature()
 }

@@ -20,12 +20,14 @@ type checkResult struct {
 
 func doctorCommand(ctx context.Context, args []string, stdout, stderr io.Writer, conn connector) int {
 	var asJSON *bool
-	t, s, exit := start(ctx, "doctor", args, stderr, conn, func(fs *flag.FlagSet) {
+	t, s, exit := start(ctx, "doctor", args, stderr, conn, func(fs *flag.FlagSet) func([]string) error {
 		asJSON = fs.Bool("json", false, "print the results as JSON (check, findings with evidence, error)")
+		return nil
 	})
 	if s == nil {
 		return exit
 	}
+	defer s.close(ctx, stderr)
 	results, findings := diagnose(ctx, s, stderr)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)

@@ -18,6 +18,7 @@ import (
 // workload is one of netcert's in-cluster workloads that the CLI installs and removes.
 type workload struct {
 	what    string // what it is, for people
+	warning string // said before installing, if anything
 	image   string // the default image
 	install func(ctx context.Context, config *rest.Config, client kubernetes.Interface, image string, timeout time.Duration) error
 	remove  func(ctx context.Context, client kubernetes.Interface) error
@@ -25,12 +26,17 @@ type workload struct {
 
 var workloads = map[string]workload{
 	"agent": {
-		what:  fmt.Sprintf("netcert's node agent (DaemonSet %s/%s: privileged, in the host's PID and network namespaces; doctor and repair reach the nodes through it with --nodes agent)", node.AgentNamespace, node.AgentName),
+		what: fmt.Sprintf("netcert's standing node agent (DaemonSet %s/%s: privileged, in the host's PID and network namespaces; doctor and repair reach the nodes through it with --nodes agent)", node.AgentNamespace, node.AgentName),
+		warning: fmt.Sprintf("warning: a standing agent makes anyone allowed pods/exec in namespace %s root on every node until `netcert agent remove`; "+
+			"without it, doctor and repair --nodes agent start one for their run and remove it after", node.AgentNamespace),
 		image: images.For(images.Local).Agent,
 		install: func(ctx context.Context, _ *rest.Config, client kubernetes.Interface, image string, timeout time.Duration) error {
-			return node.InstallAgent(ctx, client, image, timeout)
+			_, err := node.InstallAgent(ctx, client, image, node.AgentStanding, timeout)
+			return err
 		},
-		remove: node.RemoveAgent,
+		remove: func(ctx context.Context, client kubernetes.Interface) error {
+			return node.RemoveAgent(ctx, client, time.Minute)
+		},
 	},
 	"probes": {
 		what:    fmt.Sprintf("netcert's probes (DaemonSets %s/probe-a and probe-b: the pods the traffic checks send from)", podprobe.Namespace),
@@ -69,6 +75,9 @@ func workloadCommand(ctx context.Context, name string, args []string, stdout, st
 		}
 		fmt.Fprintf(stdout, "removed %s\n", w.what)
 		return exitOK
+	}
+	if w.warning != "" {
+		fmt.Fprintln(stderr, w.warning)
 	}
 	fmt.Fprintf(stderr, "installing %s, image %s; waiting up to %s ...\n", w.what, *image, *timeout)
 	start := time.Now()

@@ -1,9 +1,10 @@
 // Command netcert runs netcert's checks and repairs against a running cluster.
 //
 //	netcert doctor [--kind NAME] [flags]           name each network problem, with evidence
-//	netcert repair [--kind NAME] [--apply] [flags] plan the repairs of what doctor names; apply them
+//	netcert repair [--kind NAME] [flags]           plan the repairs of what doctor names, into a plan file
+//	netcert repair [flags] --apply PLANFILE        carry out exactly that plan, while the cluster still needs it
 //	netcert snapshot [--kind NAME] [flags]         keep the Corefile as known-good, when it is
-//	netcert agent install|remove [flags]           the node agent, for --nodes agent
+//	netcert agent install|remove [flags]           a standing node agent (runs start their own otherwise)
 //	netcert probes install|remove [flags]          the probe pods the traffic checks send from
 //
 // Nodes are reached through kind (docker exec) for a kind cluster on this machine, or through
@@ -34,11 +35,12 @@ const (
 
 commands:
   doctor   run every check against a cluster and name each problem with its evidence
-  repair   plan the repairs of what doctor names; with --apply, carry them out and check again
+  repair   plan the repairs of what doctor names into a plan file (netcert-plan.json); with
+           --apply PLANFILE, carry out exactly that plan, looking again after each root cause
   snapshot keep the CoreDNS Corefile as known-good (when every forward target answers), for
            coredns-forward-broken's repair; the only command that writes without --apply
-  agent    install or remove netcert's node agent, through which doctor and repair reach the
-           nodes of any cluster (--nodes agent)
+  agent    install or remove a standing node agent; without one, doctor and repair --nodes agent
+           start an agent for their run and remove it after
   probes   install or remove netcert's probe pods, which the traffic checks send from
 
 Run 'netcert <command> -h' for the flags.
@@ -55,16 +57,26 @@ func main() {
 type connector func(ctx context.Context, t target, stderr io.Writer) (*session, error)
 
 // start parses a command's flags (the shared ones, and those extra registers) and connects to the
-// target. When it could not, having said why, s is nil and exit is the command's exit status.
-func start(ctx context.Context, command string, args []string, stderr io.Writer, conn connector, extra func(*flag.FlagSet)) (t target, s *session, exit int) {
+// target. extra may return a check of the arguments left after the flags, run before connecting.
+// When it could not, having said why, s is nil and exit is the command's exit status.
+func start(ctx context.Context, command string, args []string, stderr io.Writer, conn connector, extra func(*flag.FlagSet) func(rest []string) error) (t target, s *session, exit int) {
 	fs := flag.NewFlagSet("netcert "+command, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	t.register(fs)
-	extra(fs)
+	checkRest := extra(fs)
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return t, nil, exitOK
 	} else if err != nil {
 		return t, nil, exitTrouble
+	}
+	if checkRest == nil && fs.NArg() > 0 {
+		checkRest = func(rest []string) error { return fmt.Errorf("unexpected arguments %q: flags only", rest) }
+	}
+	if checkRest != nil {
+		if err := checkRest(fs.Args()); err != nil {
+			fmt.Fprintf(stderr, "netcert %s: %v\n", command, err)
+			return t, nil, exitTrouble
+		}
 	}
 	s, err := conn(ctx, t, stderr)
 	if err != nil {

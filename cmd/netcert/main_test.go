@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -24,6 +25,7 @@ type fakeProblem struct {
 	id     string
 	state  *string
 	manual bool
+	action string // its plan's summary; default "fix <id>"
 }
 
 func (p fakeProblem) ID() string { return p.id }
@@ -46,7 +48,11 @@ func (p fakeProblem) Plan(context.Context, *doctor.Cluster, []doctor.Finding) (d
 	if p.manual {
 		return doctor.Plan{Check: p.id, Manual: []string{"re-create the cluster"}}, nil
 	}
-	return doctor.Plan{Check: p.id, Actions: []doctor.Action{{Node: "w1", Summary: "fix " + p.id, Argv: [][]string{{"fix", p.id}}}}}, nil
+	summary := p.action
+	if summary == "" {
+		summary = "fix " + p.id
+	}
+	return doctor.Plan{Check: p.id, Actions: []doctor.Action{{Node: "w1", Summary: summary, Argv: [][]string{{"fix", p.id}}}}}, nil
 }
 
 func (p fakeProblem) Apply(context.Context, *doctor.Cluster, doctor.Plan) (doctor.Record, error) {
@@ -114,30 +120,77 @@ func TestDoctorJSON(t *testing.T) {
 	assert.Equal(t, "cannot reach the nodes", results[1].Error)
 }
 
+// planFile is a plan file's path for one test.
+func planFilePath(t *testing.T) string { return filepath.Join(t.TempDir(), "plan.json") }
+
 func TestRepairPlansOnlyUnlessAsked(t *testing.T) {
 	problems, st := states("broken", "ok")
-	code, out, _ := cli(t, problems, "repair", "-v")
+	plan := planFilePath(t)
+	code, out, _ := cli(t, problems, "repair", "-v", "--plan-file", plan)
 	assert.Equal(t, exitFailed, code)
 	assert.Contains(t, out, "plan for ip-forward-off:\n  - w1: fix ip-forward-off\n      $ fix ip-forward-off\n")
-	assert.Contains(t, out, "nothing changed: run again with --apply")
+	assert.Contains(t, out, "nothing changed: the plan is in "+plan)
 	assert.Equal(t, "broken", *st[0])
+	written, err := readPlanFile(plan)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"ip-forward-off w1"}, written.RootCauses)
 
-	code, out, _ = cli(t, problems, "repair", "--apply")
+	code, out, _ = cli(t, problems, "repair", "--apply", plan)
 	assert.Equal(t, exitOK, code, out)
 	assert.Contains(t, out, "applied fix ip-forward-off: changed")
 	assert.Contains(t, out, "looking again (sweep 2) ...\nevery check passes now")
 	assert.Equal(t, "ok", *st[0])
 
-	code, out, _ = cli(t, problems, "repair", "--apply")
+	code, out, _ = cli(t, problems, "repair", "--apply", plan)
 	assert.Equal(t, exitOK, code)
-	assert.Equal(t, "no check failed: nothing to repair\n", out)
+	assert.Equal(t, "no check fails: the plan is not needed any more, nothing changed\n", out)
+}
+
+// --apply carries out a reviewed plan file, never one made on the spot; and only while the
+// cluster still needs exactly that plan.
+func TestRepairApplyNeedsThePlanFileAndRefusesWhenTheClusterChanged(t *testing.T) {
+	code, _, errOut := cli(t, nil, "repair", "--apply")
+	assert.Equal(t, exitTrouble, code)
+	assert.Contains(t, errOut, "--apply needs the plan file `netcert repair` wrote")
+	code, _, errOut = cli(t, nil, "repair", "--apply", filepath.Join(t.TempDir(), "none.json"))
+	assert.Equal(t, exitTrouble, code)
+	assert.Contains(t, errOut, "read the plan file")
+
+	problems, st := states("broken", "ok")
+	plan := planFilePath(t)
+	code, _, _ = cli(t, problems, "repair", "--plan-file", plan)
+	require.Equal(t, exitFailed, code)
+	*st[1] = "broken" // a new root cause since the plan
+	code, out, _ := cli(t, problems, "repair", "--apply", plan)
+	assert.Equal(t, exitTrouble, code)
+	assert.Contains(t, out, "the cluster changed since the plan (coredns-forward-broken w1 is a root cause the plan does not know)")
+	assert.Equal(t, "broken", *st[0], "nothing applied")
+
+	*st[1] = "ok"
+	other := []doctor.Problem{fakeProblem{id: "ip-forward-off", state: st[0], manual: false, action: "fix differently"}, problems[1]}
+	code, out, _ = cli(t, other, "repair", "--apply", plan)
+	assert.Equal(t, exitTrouble, code)
+	assert.Contains(t, out, "the cluster changed since the plan (ip-forward-off would now plan")
+	assert.Equal(t, "broken", *st[0], "nothing applied")
+
+	pf, err := readPlanFile(plan)
+	require.NoError(t, err)
+	pf.Cluster = "https://elsewhere:6443"
+	require.NoError(t, writePlanFile(plan, pf))
+	code, _, errOut = cli(t, problems, "repair", "--apply", plan)
+	assert.Equal(t, exitTrouble, code)
+	assert.Contains(t, errOut, `the plan is for the cluster at "https://elsewhere:6443"`)
 }
 
 func TestRepairLeavesManualPlansToAPerson(t *testing.T) {
 	st := "broken"
-	code, out, _ := cli(t, []doctor.Problem{fakeProblem{id: "pod-cidr-overlap", state: &st, manual: true}}, "repair", "--apply")
+	problems := []doctor.Problem{fakeProblem{id: "pod-cidr-overlap", state: &st, manual: true}}
+	plan := planFilePath(t)
+	code, out, _ := cli(t, problems, "repair", "--plan-file", plan)
 	assert.Equal(t, exitFailed, code)
 	assert.Contains(t, out, "  - by hand: re-create the cluster")
+	code, out, _ = cli(t, problems, "repair", "--apply", plan)
+	assert.Equal(t, exitFailed, code)
 	assert.Contains(t, out, "1 root cause(s) left that netcert does not repair on its own")
 	assert.Equal(t, "broken", st)
 }
@@ -178,7 +231,11 @@ func TestRepairFixesTheRootCauseAndLooksAgain(t *testing.T) {
 	assert.Regexp(t, `(?s)ip-forward-off\s+Fail\s+w1.*coredns-forward-broken\s+Fail \(consequence\)\s+forward 10.96.0.53\s+the upstream does not answer \[caused by ip-forward-off w1\]`, out)
 	assert.Contains(t, out, "1 root cause(s), 1 consequence(s)")
 
-	code, out, _ = cli(t, problems, "repair", "--apply")
+	plan := planFilePath(t)
+	code, out, _ = cli(t, problems, "repair", "--plan-file", plan)
+	assert.Equal(t, exitFailed, code)
+	assert.NotContains(t, out, "plan for coredns-forward-broken", "a consequence is not planned on its own")
+	code, out, _ = cli(t, problems, "repair", "--apply", plan)
 	assert.Equal(t, exitOK, code, out)
 	assert.Contains(t, out, "root cause: Fail ip-forward-off [w1]: ip-forward-off is broken\n  consequence: coredns-forward-broken forward 10.96.0.53: the upstream does not answer\n")
 	assert.NotContains(t, out, "plan for coredns-forward-broken", "a consequence is not planned on its own")
@@ -189,7 +246,10 @@ func TestRepairFixesTheRootCauseAndLooksAgain(t *testing.T) {
 func TestRepairStopsWhenARepairDoesNotTake(t *testing.T) {
 	st := "broken"
 	stubborn := stubbornProblem{fakeProblem{id: "ip-forward-off", state: &st}}
-	code, out, _ := cli(t, []doctor.Problem{stubborn}, "repair", "--apply")
+	plan := planFilePath(t)
+	code, _, _ := cli(t, []doctor.Problem{stubborn}, "repair", "--plan-file", plan)
+	require.Equal(t, exitFailed, code)
+	code, out, _ := cli(t, []doctor.Problem{stubborn}, "repair", "--apply", plan)
 	assert.Equal(t, exitFailed, code)
 	assert.Contains(t, out, "ip-forward-off w1 still fails after its repair: stopping")
 }

@@ -13,10 +13,11 @@ import (
 // of it answers: the doctor itself writes nothing, so this is the explicit step that
 // coredns-forward-broken's repair falls back on.
 func snapshotCommand(ctx context.Context, args []string, stdout, stderr io.Writer, conn connector) int {
-	t, s, exit := start(ctx, "snapshot", args, stderr, conn, func(*flag.FlagSet) {})
+	t, s, exit := start(ctx, "snapshot", args, stderr, conn, func(*flag.FlagSet) func([]string) error { return nil })
 	if s == nil {
 		return exit
 	}
+	defer s.close(ctx, stderr)
 	kept, did, err := doctor.SnapshotCorefile(ctx, s.cluster, doctor.CoreDNSForwardBroken{QueryName: t.dnsName})
 	if err != nil {
 		fmt.Fprintf(stderr, "netcert snapshot: %v\n", err)

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/netcert/netcert/doctor"
+	"github.com/netcert/netcert/images"
 	"github.com/netcert/netcert/node"
 	"github.com/netcert/netcert/podprobe"
 )
@@ -71,12 +72,16 @@ type target struct {
 	outside string // the container that sends external-to-nodeport; "none": not probed
 	// nodeTimeout bounds each node command: a hung exec is "could not evaluate", not a hang.
 	nodeTimeout time.Duration
+	agentImage  string // the agent's image, when netcert starts one for the run
+	keepAgent   bool   // leave the agent netcert started
 	verbose     bool
 }
 
 func (t *target) register(fs *flag.FlagSet) {
 	t.clusterFlags.register(fs)
-	fs.StringVar(&t.nodes, "nodes", "", "how nodes are reached: kind (docker exec; the default with --kind) or agent (netcert's agent pods, `netcert agent install`; the default otherwise)")
+	fs.StringVar(&t.nodes, "nodes", "", "how nodes are reached: kind (docker exec; the default with --kind) or agent (netcert's agent pods: a standing one (`netcert agent install`), else one started for this run and removed after it; the default otherwise)")
+	fs.StringVar(&t.agentImage, "agent-image", images.For(images.Local).Agent, "the agent's image when netcert starts one for the run (REPO@sha256:DIGEST pins it); the nodes must have it or be able to pull it")
+	fs.BoolVar(&t.keepAgent, "keep-agent", false, "leave the agent netcert starts for this run on the cluster (standing: `netcert agent remove` removes it)")
 	fs.StringVar(&t.cni, "cni", "auto", "the cluster's CNI: auto (from its DaemonSets), flannel or calico")
 	fs.StringVar(&t.checks, "checks", "", "comma-separated check IDs to run (default: all: "+strings.Join(problemIDs(doctor.Problems()), ", ")+")")
 	fs.StringVar(&t.dnsName, "dns-name", doctor.DefaultQueryName, "the name coredns-forward-broken asks CoreDNS's upstreams for: one they answer with a record (the default is the test bed's own zone)")
@@ -89,6 +94,23 @@ func (t *target) register(fs *flag.FlagSet) {
 type session struct {
 	cluster  *doctor.Cluster
 	problems []doctor.Problem
+	release  func(context.Context) error // undoes what connecting started (the run's agent)
+	identity string                      // which cluster: its API server
+}
+
+// agentRemoveTimeout bounds the removal of the run's agent, also after Ctrl-C.
+const agentRemoveTimeout = time.Minute
+
+// close releases what the session started, also when ctx was cancelled (Ctrl-C).
+func (s *session) close(ctx context.Context, stderr io.Writer) {
+	if s.release == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), agentRemoveTimeout)
+	defer cancel()
+	if err := s.release(ctx); err != nil {
+		fmt.Fprintf(stderr, "warning: %v (`netcert agent remove` removes it)\n", err)
+	}
 }
 
 // connect reaches the cluster: its API through the kubeconfig, its nodes (through kind or
@@ -124,11 +146,12 @@ func connect(ctx context.Context, t target, stderr io.Writer) (*session, error) 
 	if err != nil {
 		return nil, err
 	}
+	s := &session{problems: problems, identity: restCfg.Host}
 	var nodes []node.Node
 	if nodeAccess == "kind" {
 		nodes, err = node.KindNodes(t.kind)
 	} else {
-		nodes, err = node.AgentNodes(ctx, restCfg, client)
+		nodes, s.release, err = node.EnsureAgent(ctx, restCfg, client, t.agentImage, 2*time.Minute, t.keepAgent, stderr)
 	}
 	if err != nil {
 		return nil, err
@@ -138,11 +161,13 @@ func connect(ctx context.Context, t target, stderr io.Writer) (*session, error) 
 	}
 	dyn, err := dynamic.NewForConfig(restCfg)
 	if err != nil {
+		s.close(ctx, stderr)
 		return nil, fmt.Errorf("dynamic kubernetes client: %w", err)
 	}
 	cni := t.cni
 	if cni == "auto" {
 		if cni, err = detectCNI(ctx, client); err != nil {
+			s.close(ctx, stderr)
 			return nil, err
 		}
 	}
@@ -153,8 +178,8 @@ func connect(ctx context.Context, t target, stderr io.Writer) (*session, error) 
 	if host := t.outsideHost(ctx); host != "" {
 		prober.Outside, prober.OutsideAddr = podprobe.DockerOutside(host), podprobe.ContainerAddr(ctx, host)
 	}
-	c := &doctor.Cluster{Nodes: nodes, Client: client, Dynamic: dyn, CNI: cni, Probe: prober, Traffic: prober}
-	return &session{cluster: c, problems: problems}, nil
+	s.cluster = &doctor.Cluster{Nodes: nodes, Client: client, Dynamic: dyn, CNI: cni, Probe: prober, Traffic: prober}
+	return s, nil
 }
 
 // outsideHost names the container that sends from outside the cluster: --outside, or with --kind

@@ -45,8 +45,10 @@ func TestFaults(t *testing.T) {
 		overlayFeature(faults.OverlayPortBlockedPeerDrop),
 		overlayFeature(faults.OverlayPortBlockedSetChain),
 		cluster.Feature(testbed.Scenario{
-			Fault:   faults.PodCIDROverlap{Node: brokenNode, TargetNode: otherNode},
-			Problem: doctor.PodCIDROverlap{},
+			Fault: faults.PodCIDROverlap{Node: brokenNode, TargetNode: otherNode},
+			// The suite consents to deleting the node's overlapping route, as a person does with
+			// `repair --delete-host-ranges`.
+			Problem: doctor.PodCIDROverlap{DeleteHostRanges: true},
 			Checks:  checks(),
 			// The node sends what is meant for the first half of the target's podCIDR, where the
 			// probe pods are, into the fault's veth.
