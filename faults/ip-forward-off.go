@@ -29,9 +29,13 @@ func (f IPForwardOff) Inject(ctx context.Context, c *Cluster) (Revert, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ip-forward-off: read the current value: %w", err)
 	}
-	revert := func(ctx context.Context) error {
-		_, err := node.Run(ctx, n, "sysctl", "-w", "net.ipv4.ip_forward="+old)
+	restore := []string{"sysctl", "-w", "net.ipv4.ip_forward=" + old}
+	revert, err := journaled(ctx, n, f.Name(), shellLine(restore...), func(ctx context.Context) error {
+		_, err := node.Run(ctx, n, restore...)
 		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ip-forward-off: %w", err)
 	}
 	if _, err := node.Run(ctx, n, "sysctl", "-w", "net.ipv4.ip_forward=0"); err != nil {
 		return nil, fmt.Errorf("ip-forward-off: %w", err)

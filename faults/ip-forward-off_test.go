@@ -19,6 +19,7 @@ func TestIPForwardOffInjectsAndReverts(t *testing.T) {
 			value = strings.TrimPrefix(argv[2], "net.ipv4.ip_forward=")
 			return "", 0
 		})
+	journalOn(n)
 	c := &Cluster{Nodes: []node.Node{node.NewFake("cp"), n}}
 	revert, err := IPForwardOff{Node: "w1"}.Inject(context.Background(), c)
 	require.NoError(t, err)

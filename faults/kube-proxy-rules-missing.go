@@ -56,7 +56,12 @@ func (f KubeProxyRulesMissing) Inject(ctx context.Context, c *Cluster) (Revert, 
 	for _, ch := range chains {
 		saved[ch] = nat.rules[ch]
 	}
-	revert := func(ctx context.Context) error { return f.revert(ctx, n, view, chains, saved) }
+	revert, err := journaled(ctx, n, f.Name(), restoreScript(view, chains, saved), func(ctx context.Context) error {
+		return f.revert(ctx, n, view, chains, saved)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("kube-proxy-rules-missing: %w", err)
+	}
 	for _, ch := range chains {
 		if _, err := node.Run(ctx, n, view.iptables, "-w", "-t", "nat", "-F", ch); err != nil {
 			if rerr := revert(ctx); rerr != nil {
@@ -89,6 +94,20 @@ func (f KubeProxyRulesMissing) revert(ctx context.Context, n node.Node, view kpV
 		}
 	}
 	return nil
+}
+
+// restoreScript is the journal's revert: what revert does, as a shell script (each chain restored
+// only while it is still empty: otherwise kube-proxy has rewritten it).
+func restoreScript(view kpView, chains []string, saved map[string][]string) string {
+	var lines []string
+	for _, ch := range chains {
+		if len(saved[ch]) == 0 {
+			continue
+		}
+		lines = append(lines, fmt.Sprintf(`if [ "$(%s -w -t nat -S %s 2>/dev/null | wc -l)" = 1 ]; then printf '%%s\n' %s %s COMMIT | %s --noflush; fi`,
+			view.iptables, shellQuote(ch), shellQuote("*nat"), shellLine(saved[ch]...), view.restore))
+	}
+	return strings.Join(lines, "\n")
 }
 
 // kubeProxyNat reads the nat table of the first view that holds kube-proxy's KUBE-SERVICES chain.

@@ -74,6 +74,7 @@ type kpNatNode struct {
 
 func newKPNatNode(name, save string) *kpNatNode {
 	k := &kpNatNode{Fake: node.NewFake(name), rules: map[string][]string{}}
+	journalOn(k.Fake)
 	inNat := false
 	for _, line := range strings.Split(strings.TrimSpace(save), "\n") {
 		f := strings.Fields(line)
@@ -121,7 +122,7 @@ func newKPNatNode(name, save string) *kpNatNode {
 }
 
 func (k *kpNatNode) count(prefix string) int {
-	return strings.Count(strings.Join(k.Calls(), "\n"), prefix)
+	return strings.Count(strings.Join(withoutJournal(k.Calls()), "\n"), prefix)
 }
 
 func TestKubeProxyRulesMissingFlushesTheServiceChainsAndReverts(t *testing.T) {
@@ -138,7 +139,7 @@ func TestKubeProxyRulesMissingFlushesTheServiceChainsAndReverts(t *testing.T) {
 	revert, err := f.Inject(context.Background(), c)
 	require.NoError(t, err)
 	var flushed []string
-	for _, call := range n.Calls() {
+	for _, call := range withoutJournal(n.Calls()) {
 		if strings.HasPrefix(call, "iptables-nft -w -t nat -F ") {
 			flushed = append(flushed, strings.TrimPrefix(call, "iptables-nft -w -t nat -F "))
 		}
@@ -203,6 +204,7 @@ func TestKubeProxyRulesMissingUsesTheLegacyViewKubeProxyUses(t *testing.T) {
 	var flushed []string
 	n := node.NewFake("w1").Reply("iptables-nft-save", "*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n").Reply("iptables-legacy-save", legacy).
 		Handle("iptables-legacy -w -t nat -F", func(argv []string) (string, int) { flushed = append(flushed, argv[5]); return "", 0 })
+	journalOn(n)
 	_, err := KubeProxyRulesMissing{Node: "w1", Service: "default/kubernetes"}.Inject(context.Background(), &Cluster{Nodes: []node.Node{n}})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"KUBE-SVC-NPX46M4PTMTKRN6Y"}, flushed)

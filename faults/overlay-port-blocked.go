@@ -88,13 +88,16 @@ func (f OverlayPortBlocked) Inject(ctx context.Context, c *Cluster) (Revert, err
 	}
 	var present func(context.Context) (bool, error)
 	var add, del []string
+	var journal string // the script that reverts it, for the node's journal
 	switch f.mode() {
 	case OverlayPortBlockedInputDrop, OverlayPortBlockedRawDrop:
 		present = func(ctx context.Context) (bool, error) { return f.iptablesHas(ctx, n) }
 		add, del = f.iptables("-I"), f.iptables("-D")
+		journal = "while " + shellLine(f.iptables("-C")...) + " 2>/dev/null; do " + shellLine(del...) + "; done"
 	case OverlayPortBlockedNftDrop:
 		present = func(ctx context.Context) (bool, error) { return nftHasTable(ctx, n, "inet", OverlayPortBlockedTable) }
 		add, del = f.nftAdd(), []string{"nft", "delete", "table", "inet", OverlayPortBlockedTable}
+		journal = "if nft list table inet " + OverlayPortBlockedTable + " >/dev/null 2>&1; then " + shellLine(del...) + "; fi"
 	case OverlayPortBlockedPeerDrop, OverlayPortBlockedSetChain:
 		peers, err := otherNodeIPs(ctx, c, f.Node)
 		if err != nil {
@@ -102,6 +105,7 @@ func (f OverlayPortBlocked) Inject(ctx context.Context, c *Cluster) (Revert, err
 		}
 		var check string
 		check, add, del = f.shapeScripts(c.CNI, peers)
+		journal = shellLine(del...)
 		present = func(ctx context.Context) (bool, error) {
 			_, err := node.Run(ctx, n, "sh", "-c", check)
 			if code, ran := node.ExitCode(err); ran && code == 1 {
@@ -120,7 +124,7 @@ func (f OverlayPortBlocked) Inject(ctx context.Context, c *Cluster) (Revert, err
 	if there {
 		return nil, fmt.Errorf("%s: %s already has the fault's rule (left by an earlier run? remove it with `%s`)", f.Name(), f.Node, strings.Join(del, " "))
 	}
-	revert := func(ctx context.Context) error {
+	revert, err := journaled(ctx, n, f.Name()+"-"+string(f.mode()), journal, func(ctx context.Context) error {
 		there, err := present(ctx)
 		if err == nil && there {
 			_, err = node.Run(ctx, n, del...)
@@ -129,6 +133,9 @@ func (f OverlayPortBlocked) Inject(ctx context.Context, c *Cluster) (Revert, err
 			return fmt.Errorf("%s: revert: %w", f.Name(), err)
 		}
 		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", f.Name(), err)
 	}
 	if _, err := node.Run(ctx, n, add...); err != nil {
 		return nil, errors.Join(fmt.Errorf("%s: %w", f.Name(), err), revert(ctx))

@@ -28,6 +28,7 @@ type firewallNode struct {
 
 func newFirewallNode(name string) *firewallNode {
 	n := &firewallNode{Fake: node.NewFake(name), tables: map[string][]string{}}
+	journalOn(n.Fake)
 	n.Handle("iptables -w", func(argv []string) (string, int) {
 		table, args := "filter", argv[2:]
 		if args[0] == "-t" {
@@ -94,14 +95,14 @@ func TestOverlayPortBlockedInjectsAndReverts(t *testing.T) {
 			c := &Cluster{Nodes: []node.Node{node.NewFake("kind-control-plane"), n}, CNI: "flannel"}
 			revert, err := OverlayPortBlocked{Node: "kind-worker", Mode: tc.mode}.Inject(ctx, c)
 			require.NoError(t, err)
-			assert.Equal(t, []string{tc.check, tc.add}, n.Calls())
+			assert.Equal(t, []string{tc.check, tc.add}, withoutJournal(n.Calls()))
 			assert.Equal(t, []string{tc.state}, state())
 
 			require.NoError(t, revert(ctx))
-			assert.Equal(t, []string{tc.check, tc.add, tc.check, tc.del}, n.Calls())
+			assert.Equal(t, []string{tc.check, tc.add, tc.check, tc.del}, withoutJournal(n.Calls()))
 			assert.Empty(t, state())
 			require.NoError(t, revert(ctx), "revert is idempotent")
-			assert.Equal(t, []string{tc.check, tc.add, tc.check, tc.del, tc.check}, n.Calls(), "nothing left to delete")
+			assert.Equal(t, []string{tc.check, tc.add, tc.check, tc.del, tc.check}, withoutJournal(n.Calls()), "nothing left to delete")
 
 			// After a repair (ACCEPTs before the rule, in the same chain or table) the revert
 			// still deletes exactly the fault's rule, or its own table.
@@ -154,7 +155,7 @@ func TestOverlayPortBlockedFailedInjectLeavesNothing(t *testing.T) {
 	_, err := OverlayPortBlocked{Node: "kind-worker", Mode: OverlayPortBlockedNftDrop}.Inject(ctx, &Cluster{Nodes: []node.Node{n}})
 	assert.ErrorContains(t, err, "overlay-port-blocked: kind-worker$ nft add table inet netcert_fault")
 	assert.Empty(t, n.tables)
-	assert.Equal(t, "nft list tables", n.Calls()[len(n.Calls())-1], "the revert looked, found nothing to delete")
+	assert.Equal(t, "nft list tables", withoutJournal(n.Calls())[len(withoutJournal(n.Calls()))-1], "the revert looked, found nothing to delete")
 }
 
 func TestOverlayPortBlockedAppliesTo(t *testing.T) {
@@ -176,6 +177,7 @@ func TestOverlayPortBlockedShapesWithoutAPort(t *testing.T) {
 		{OverlayPortBlockedSetChain, "calico", "for ip in 172.18.0.2 172.18.0.4; do ipset add netcert-fault $ip; done; iptables -w -t raw -N NETCERT-FAULT; iptables -w -t raw -A NETCERT-FAULT -m set --match-set netcert-fault src -p udp -m comment --comment netcert-fault -j DROP"},
 	} {
 		n := node.NewFake("kind-worker")
+		journalOn(n)
 		present := false
 		var scripts []string
 		n.Handle("sh", func(argv []string) (string, int) {

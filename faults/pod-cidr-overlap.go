@@ -84,11 +84,16 @@ func (f PodCIDROverlap) injectRoute(ctx context.Context, c *Cluster) (Revert, er
 			return nil, fmt.Errorf("%s: %s already has a device %s (left by an earlier run? remove it with `ip link del %s`)", f.Name(), f.Node, dev, dev)
 		}
 	}
-	revert := func(ctx context.Context) error {
+	// Deleting either end of the veth pair deletes both, and the route through them.
+	journal := "ip link del " + PodCIDROverlapDev + " 2>/dev/null || ip link del " + PodCIDROverlapPeer + " 2>/dev/null || true"
+	revert, err := journaled(ctx, n, f.Name(), journal, func(ctx context.Context) error {
 		if err := f.revert(ctx, n, dst); err != nil {
 			return fmt.Errorf("%s: revert: %w", f.Name(), err)
 		}
 		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", f.Name(), err)
 	}
 	for _, argv := range [][]string{
 		{"ip", "link", "add", PodCIDROverlapDev, "type", "veth", "peer", "name", PodCIDROverlapPeer},
