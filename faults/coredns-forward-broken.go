@@ -10,6 +10,7 @@ import (
 
 	"github.com/coredns/caddy/caddyfile"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/netcert/netcert/kube"
@@ -71,29 +72,39 @@ func (f CoreDNSForwardBroken) Inject(ctx context.Context, c *Cluster) (Revert, e
 		return nil, fmt.Errorf("%s: %w", f.Name(), err)
 	}
 	revert := func(ctx context.Context) error {
-		if err := f.setCorefile(ctx, c, original); err != nil {
+		if err := f.setCorefile(ctx, c, original, ""); err != nil {
 			return fmt.Errorf("%s: revert: %w", f.Name(), err)
 		}
 		return nil
 	}
-	if err := f.setCorefile(ctx, c, broken); err != nil {
+	if err := f.setCorefile(ctx, c, broken, original); err != nil {
 		return nil, errors.Join(fmt.Errorf("%s: %w", f.Name(), err), revert(ctx))
 	}
 	return revert, nil
 }
 
-// setCorefile writes corefile and rolls CoreDNS; when both are already in place it does nothing.
-func (f CoreDNSForwardBroken) setCorefile(ctx context.Context, c *Cluster, corefile string) error {
+// OriginalCorefileAnnotation marks the CoreDNS ConfigMap while the fault is injected: it holds the
+// Corefile the fault replaced, so that `netcert clean` can restore it after a killed run.
+const OriginalCorefileAnnotation = "netcert.io/fault-original-corefile"
+
+// setCorefile writes corefile, with the mark that holds original ("": no mark), and rolls CoreDNS;
+// when both are already in place it does nothing.
+func (f CoreDNSForwardBroken) setCorefile(ctx context.Context, c *Cluster, corefile, original string) error {
 	cms := c.Client.CoreV1().ConfigMaps(kube.CoreDNSNamespace)
 	cm, err := cms.Get(ctx, kube.CoreDNSConfigMap, metav1.GetOptions{})
 	if err != nil {
 		return fmt.Errorf("read the Corefile: %w", err)
 	}
-	if cm.Data[kube.CorefileKey] != corefile {
+	if cm.Data[kube.CorefileKey] != corefile || cm.Annotations[OriginalCorefileAnnotation] != original {
 		if cm.Data == nil {
 			cm.Data = map[string]string{}
 		}
 		cm.Data[kube.CorefileKey] = corefile
+		if original != "" {
+			metav1.SetMetaDataAnnotation(&cm.ObjectMeta, OriginalCorefileAnnotation, original)
+		} else {
+			delete(cm.Annotations, OriginalCorefileAnnotation)
+		}
 		if _, err := cms.Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
 			return fmt.Errorf("write the Corefile: %w", err)
 		}
@@ -242,4 +253,23 @@ func corefileArg(d *caddyfile.Dispenser) string {
 		return d.Val()
 	}
 	return ""
+}
+
+// clean restores the Corefile a fault replaced, when the ConfigMap still carries the fault's mark.
+func (f CoreDNSForwardBroken) clean(ctx context.Context, c *Cluster) (bool, error) {
+	cm, err := c.Client.CoreV1().ConfigMaps(kube.CoreDNSNamespace).Get(ctx, kube.CoreDNSConfigMap, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("%s: read the Corefile: %w", f.Name(), err)
+	}
+	original, marked := cm.Annotations[OriginalCorefileAnnotation]
+	if !marked {
+		return false, nil
+	}
+	if err := f.setCorefile(ctx, c, original, ""); err != nil {
+		return false, fmt.Errorf("%s: restore the Corefile: %w", f.Name(), err)
+	}
+	return true, nil
 }

@@ -100,7 +100,32 @@ func TestCoreDNSForwardBrokenRevertAfterARepair(t *testing.T) {
 
 	n := countUpdates(cs)
 	require.NoError(t, revert(ctx))
-	assert.Equal(t, n, countUpdates(cs), "nothing to undo after the repair")
+	assert.Equal(t, n+1, countUpdates(cs), "after the repair only the fault's mark is left to take off")
+	cm, err = cs.CoreV1().ConfigMaps("kube-system").Get(ctx, "coredns", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.NotContains(t, cm.Annotations, OriginalCorefileAnnotation)
+	assert.Equal(t, original, cm.Data["Corefile"])
+}
+
+// A run killed while the fault is in: the ConfigMap's mark holds the original Corefile, and
+// Clean puts it back (and takes the mark off); on a clean cluster it does nothing.
+func TestCoreDNSForwardBrokenCleanRestoresTheMarkedCorefile(t *testing.T) {
+	original := hermeticCorefile(t, "10.96.12.34:53")
+	c, cs := corednsFake(t, original)
+	ctx := context.Background()
+	_, err := forwardFault.Inject(ctx, c) // and the run dies
+	require.NoError(t, err)
+	cleaned, err := Clean(ctx, c)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"coredns-forward-broken (the original Corefile is back)"}, cleaned)
+	cm, err := cs.CoreV1().ConfigMaps("kube-system").Get(ctx, "coredns", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, original, cm.Data["Corefile"])
+	assert.NotContains(t, cm.Annotations, OriginalCorefileAnnotation)
+
+	cleaned, err = Clean(ctx, c)
+	require.NoError(t, err)
+	assert.Empty(t, cleaned)
 }
 
 func TestCoreDNSForwardBrokenKeepsOptionsAndEveryTarget(t *testing.T) {

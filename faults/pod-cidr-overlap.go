@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/netcert/netcert/kube"
@@ -337,4 +338,30 @@ func (f PodCIDROverlap) revertPool(ctx context.Context, c *Cluster, cidr netip.P
 		}
 	}
 	return nil
+}
+
+// cleanPool reverts the Calico variant when its IPPool or its workload is still there.
+func (f PodCIDROverlap) cleanPool(ctx context.Context, c *Cluster) (bool, error) {
+	pool, err := c.Dynamic.Resource(kube.CalicoIPPools).Get(ctx, PodCIDROverlapPool, metav1.GetOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return false, fmt.Errorf("%s: read IPPool %s: %w", f.Name(), PodCIDROverlapPool, err)
+	}
+	_, rsErr := c.Client.AppsV1().ReplicaSets(f.namespace()).Get(ctx, PodCIDROverlapWorkload, metav1.GetOptions{})
+	if rsErr != nil && !apierrors.IsNotFound(rsErr) {
+		return false, fmt.Errorf("%s: read replicaset %s: %w", f.Name(), PodCIDROverlapWorkload, rsErr)
+	}
+	if err != nil && rsErr != nil {
+		return false, nil // neither is there
+	}
+	var cidr netip.Prefix
+	if err == nil {
+		text, _, _ := unstructured.NestedString(pool.Object, "spec", "cidr")
+		if cidr, err = netip.ParsePrefix(text); err != nil {
+			return false, fmt.Errorf("%s: IPPool %s: spec.cidr %q: %w", f.Name(), PodCIDROverlapPool, text, err)
+		}
+	}
+	if err := f.revertPool(ctx, c, cidr.Masked()); err != nil {
+		return false, fmt.Errorf("%s: %w", f.Name(), err)
+	}
+	return true, nil
 }

@@ -255,6 +255,25 @@ func TestPodCIDROverlapOnCalicoInjectsAndReverts(t *testing.T) {
 	assert.Zero(t, blockCount(t, dyn), "the pool's empty block is released: Calico would go on routing it")
 }
 
+// A run killed while the Calico variant is in: Clean finds the fault's pool and workload by their
+// names and reverts them as the revert would.
+func TestPodCIDROverlapOnCalicoClean(t *testing.T) {
+	ctx := context.Background()
+	c, cs, dyn := calicoPoolCluster(t)
+	_, err := PodCIDROverlap{Node: "kind-worker", Pool: "172.20.255.0/26", Image: "x"}.Inject(ctx, c)
+	require.NoError(t, err)
+	cleaned, err := Clean(ctx, c)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"pod-cidr-overlap (IPPool netcert-fault-pool and its workload)"}, cleaned)
+	assert.Equal(t, map[string]bool{"default-ipv4-ippool": true}, poolNames(t, dyn))
+	_, err = cs.AppsV1().ReplicaSets("netcert-system").Get(ctx, PodCIDROverlapWorkload, metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err))
+	assert.Zero(t, blockCount(t, dyn))
+	cleaned, err = Clean(ctx, c)
+	require.NoError(t, err)
+	assert.Empty(t, cleaned, "nothing left")
+}
+
 func TestPodCIDROverlapOnCalicoRefusesBadInputAndLeavesNothing(t *testing.T) {
 	ctx := context.Background()
 	c, _, dyn := calicoPoolCluster(t)
