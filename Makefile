@@ -5,13 +5,16 @@ GO ?= go
 E2E_TIMEOUT ?= 60m
 SUITE ?= smoke
 
-.PHONY: help setup test kernel browser e2e suite report vet lint clean-clusters
+.PHONY: help setup uninstall-runtime-wrapper test kernel browser e2e suite report vet lint clean-clusters
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 setup: ## (root) install and start Docker, install Chromium, build every image from source; idempotent
 	bash images/setup.sh
+
+uninstall-runtime-wrapper: ## (root) undo the set-up's runtime wrapper: Docker's previous default runtime, from /etc/docker/daemon.json.netcert-backup
+	bash images/uninstall-runtime-wrapper.sh
 
 test: ## unit tests: no Docker, seconds
 	$(GO) test -short ./...
