@@ -42,9 +42,5 @@ lint: ## staticcheck and actionlint for the GitHub workflows (Go tools pinned in
 	$(GO) tool staticcheck ./...
 	$(GO) tool actionlint
 
-clean-clusters: ## delete the kind clusters and Docker networks that netcert suites left behind
-	@for c in $$($(GO) run sigs.k8s.io/kind get clusters 2>/dev/null | grep '^netcert-'); do \
-	  $(GO) run sigs.k8s.io/kind delete cluster --name $$c; done
-	@docker ps -aq --filter label=netcert.cluster | xargs -r docker rm -f
-	@docker network ls --format '{{.Name}}' | grep '^netcert-' | xargs -r docker network rm
-	@rm -f $${TMPDIR:-/tmp}/kind-cluster-netcert-* $${TMPDIR:-/tmp}/netcert-kubeconfig-netcert-*
+clean-clusters: ## delete the kind clusters, Docker networks and containers, and kubeconfigs that netcert suites left behind
+	$(GO) run ./cmd/netcert clean --machine

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -60,6 +61,33 @@ func SetTemplateAnnotation(ctx context.Context, c kubernetes.Interface, namespac
 		return false, fmt.Errorf("annotate deployment %s/%s: %w", namespace, name, err)
 	}
 	return changed, nil
+}
+
+// RemoveTemplateAnnotation takes key off the pod template of Deployment namespace/name (a
+// rollout follows); with dryRun it only looks. It reports whether the annotation was there.
+func RemoveTemplateAnnotation(ctx context.Context, c kubernetes.Interface, namespace, name, key string, dryRun bool) (bool, error) {
+	present := false
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		d, err := c.AppsV1().Deployments(namespace).Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			present = false
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		_, present = d.Spec.Template.Annotations[key]
+		if !present || dryRun {
+			return nil
+		}
+		delete(d.Spec.Template.Annotations, key)
+		_, err = c.AppsV1().Deployments(namespace).Update(ctx, d, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("remove annotation %s from deployment %s/%s: %w", key, namespace, name, err)
+	}
+	return present, nil
 }
 
 // RolloutComplete reports whether every replica of d runs its latest pod template and is ready,

@@ -84,3 +84,26 @@ func TestWaitForRolloutWaitsForTerminatingPods(t *testing.T) {
 	require.NoError(t, err, "a terminating pod of something else does not count")
 	assert.Equal(t, "2 of 2 replicas updated and ready (generation 1)", state)
 }
+
+func TestRemoveTemplateAnnotationLooksOrRemoves(t *testing.T) {
+	ctx := context.Background()
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "coredns"},
+		Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{kube.CorefileHashAnnotation: "abc", "keep": "1"}}}}}
+	cs := fake.NewClientset(d)
+	present, err := kube.RemoveTemplateAnnotation(ctx, cs, "kube-system", "coredns", kube.CorefileHashAnnotation, true)
+	require.NoError(t, err)
+	assert.True(t, present)
+	got, _ := cs.AppsV1().Deployments("kube-system").Get(ctx, "coredns", metav1.GetOptions{})
+	assert.Contains(t, got.Spec.Template.Annotations, kube.CorefileHashAnnotation, "a dry run changes nothing")
+	present, err = kube.RemoveTemplateAnnotation(ctx, cs, "kube-system", "coredns", kube.CorefileHashAnnotation, false)
+	require.NoError(t, err)
+	assert.True(t, present)
+	got, _ = cs.AppsV1().Deployments("kube-system").Get(ctx, "coredns", metav1.GetOptions{})
+	assert.Equal(t, map[string]string{"keep": "1"}, got.Spec.Template.Annotations)
+	present, err = kube.RemoveTemplateAnnotation(ctx, cs, "kube-system", "coredns", kube.CorefileHashAnnotation, false)
+	require.NoError(t, err)
+	assert.False(t, present)
+	present, err = kube.RemoveTemplateAnnotation(ctx, fake.NewClientset(), "kube-system", "coredns", kube.CorefileHashAnnotation, false)
+	require.NoError(t, err)
+	assert.False(t, present, "no Deployment: nothing to remove")
+}

@@ -6,6 +6,7 @@
 //	netcert snapshot [--kind NAME] [flags]         keep the Corefile as known-good, when it is
 //	netcert agent install|remove [flags]           a standing node agent (runs start their own otherwise)
 //	netcert probes install|remove [flags]          the probe pods the traffic checks send from
+//	netcert clean [--kind NAME] [--machine] [--check]  remove what netcert left, faults included
 //
 // Nodes are reached through kind (docker exec) for a kind cluster on this machine, or through
 // netcert's agent pods on any cluster; the checks that send traffic use netcert's probe pods
@@ -42,6 +43,8 @@ commands:
   agent    install or remove a standing node agent; without one, doctor and repair --nodes agent
            start an agent for their run and remove it after
   probes   install or remove netcert's probe pods, which the traffic checks send from
+  clean    revert the faults netcert left injected and remove everything it put on a cluster
+           (--kind/--context) or on this machine (--machine); --check only lists it
 
 Run 'netcert <command> -h' for the flags.
 `
@@ -101,6 +104,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, conn conn
 		return repairCommand(ctx, args[1:], stdout, stderr, conn)
 	case "snapshot":
 		return snapshotCommand(ctx, args[1:], stdout, stderr, conn)
+	case "clean":
+		return cleanCommand(ctx, args[1:], stdout, stderr, conn)
 	case "agent", "probes":
 		return workloadCommand(ctx, args[0], args[1:], stdout, stderr)
 	default:
