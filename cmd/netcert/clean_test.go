@@ -22,7 +22,9 @@ import (
 // netcertLeftovers is a cluster with what netcert leaves: its namespaces, the known-good
 // Corefile, its annotation on CoreDNS, and a Corefile a killed fault replaced.
 func netcertLeftovers() *fake.Clientset {
-	ns := func(name string) *corev1.Namespace { return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}} }
+	ns := func(name string) *corev1.Namespace {
+		return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	}
 	coredns := kubetest.CoreDNS(2)
 	coredns.Spec.Template.Annotations = map[string]string{kube.CorefileHashAnnotation: "abc"}
 	cs := fake.NewClientset(ns("netcert-system"), ns("netcert-agent"), ns("kube-system"), ns("default"), coredns,
