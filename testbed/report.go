@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
+	"github.com/netcert/netcert/certify"
 	"github.com/netcert/netcert/doctor"
 	"github.com/netcert/netcert/node"
 	"github.com/netcert/netcert/reports"
@@ -114,37 +115,19 @@ func (c *Cluster) Step(caseID, name string, fn StepFunc) (string, features.Func)
 // RecordDetection records what detection named in a case, and how long it took.
 func (c *Cluster) RecordDetection(caseID string, took time.Duration, findings []doctor.Finding) {
 	c.rec.Update(caseID, func(rc *reports.Case) {
-		rc.Findings = reportFindings(findings)
+		rc.Findings = certify.ReportFindings(findings)
 		rc.TimeToDetectMS = ptr(took.Milliseconds())
 	})
 }
 
-// reportFindings converts the doctor's findings for a report.
-func reportFindings(findings []doctor.Finding) []reports.Finding {
-	out := make([]reports.Finding, len(findings))
-	for i, f := range findings {
-		out[i] = reports.Finding{Check: f.Check, Status: string(f.Status), Node: f.Node, Object: f.Object, Summary: f.Summary,
-			Path: f.Path, CausedBy: f.CausedBy}
-		for _, e := range f.Evidence {
-			out[i].Evidence = append(out[i].Evidence, reports.Evidence{Source: e.Source, Output: e.Output})
-		}
-	}
-	return out
-}
-
 // recordPaths tallies a run of the traffic matrix per path ID in the case.
 func (c *Cluster) recordPaths(caseID string, cases []TrafficCase, results []traffic.Result) {
-	tally := map[string]reports.PathTally{}
+	paths := make([]string, len(cases))
+	ok := make([]bool, len(cases))
 	for i, tc := range cases {
-		t := tally[tc.Path]
-		if results[i].OK {
-			t.Passed++
-		} else {
-			t.Failed++
-		}
-		tally[tc.Path] = t
+		paths[i], ok[i] = tc.Path, results[i].OK
 	}
-	c.rec.Update(caseID, func(rc *reports.Case) { rc.Paths = tally })
+	c.rec.Update(caseID, func(rc *reports.Case) { rc.Paths = certify.Tally(paths, ok) })
 }
 
 func ptr[V any](v V) *V { return &v }

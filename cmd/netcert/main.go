@@ -6,6 +6,7 @@
 //	netcert snapshot [--kind NAME] [flags]         keep the Corefile as known-good, when it is
 //	netcert agent install|remove [flags]           a standing node agent (runs start their own otherwise)
 //	netcert probes install|remove [flags]          the probe pods the traffic checks send from
+//	netcert certify [--kind NAME] [--out DIR] [--inject F --allow-nodes N]  certify the cluster, with reports
 //	netcert clean [--kind NAME] [--machine] [--check]  remove what netcert left, faults included
 //
 // Nodes are reached through kind (docker exec) for a kind cluster on this machine, or through
@@ -43,6 +44,8 @@ commands:
   agent    install or remove a standing node agent; without one, doctor and repair --nodes agent
            start an agent for their run and remove it after
   probes   install or remove netcert's probe pods, which the traffic checks send from
+  certify  every check and the traffic matrix against a running cluster, written as JUnit, JSON,
+           HTML and Markdown reports; faults only with --inject and --allow-nodes
   clean    revert the faults netcert left injected and remove everything it put on a cluster
            (--kind/--context) or on this machine (--machine); --check only lists it
 
@@ -104,6 +107,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, conn conn
 		return repairCommand(ctx, args[1:], stdout, stderr, conn)
 	case "snapshot":
 		return snapshotCommand(ctx, args[1:], stdout, stderr, conn)
+	case "certify":
+		return certifyCommand(ctx, args[1:], stdout, stderr, conn)
 	case "clean":
 		return cleanCommand(ctx, args[1:], stdout, stderr, conn)
 	case "agent", "probes":

@@ -96,6 +96,7 @@ type session struct {
 	problems []doctor.Problem
 	release  func(context.Context) error // undoes what connecting started (the run's agent)
 	identity string                      // which cluster: its API server
+	config   *rest.Config                // how to reach it
 }
 
 // agentRemoveTimeout bounds the removal of the run's agent, also after Ctrl-C.
@@ -146,7 +147,7 @@ func connect(ctx context.Context, t target, stderr io.Writer) (*session, error) 
 	if err != nil {
 		return nil, err
 	}
-	s := &session{problems: problems, identity: restCfg.Host}
+	s := &session{problems: problems, identity: restCfg.Host, config: restCfg}
 	var nodes []node.Node
 	if nodeAccess == "kind" {
 		nodes, err = node.KindNodes(t.kind)
