@@ -60,7 +60,10 @@ func probeCluster(value *string) (*doctor.Cluster, *faults.Cluster) {
 		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: traffic.Namespace, Name: traffic.ProbeService}, Spec: corev1.ServiceSpec{ClusterIP: "10.96.7.7"}})
 	w1 := node.NewFake("w1").
 		Handle("sysctl -n net.ipv4.ip_forward", func([]string) (string, int) { return *value + "\n", 0 }).
-		Handle("sysctl -w", func(argv []string) (string, int) { *value = strings.TrimPrefix(argv[2], "net.ipv4.ip_forward="); return "", 0 }).
+		Handle("sysctl -w", func(argv []string) (string, int) {
+			*value = strings.TrimPrefix(argv[2], "net.ipv4.ip_forward=")
+			return "", 0
+		}).
 		Reply("sh -c", "") // the fault's journal
 	nodes := []node.Node{w1, node.NewFake("w2")}
 	c := &doctor.Cluster{Nodes: nodes, Client: cs, CNI: "flannel", Traffic: forwardingSender{value}}
