@@ -104,6 +104,20 @@ func cleanCluster(ctx context.Context, t target, check bool, timeout time.Durati
 			return left, err
 		}
 	}
+	stale, err := doctor.OverlayPortBlocked{}.StaleGuards(ctx, c)
+	if err != nil {
+		fmt.Fprintf(stderr, "warning: could not look for repair rules nothing needs any more: %v\n", err)
+	}
+	for _, a := range stale.Actions {
+		if check {
+			left = append(left, fmt.Sprintf("%s on %s (nothing needs it any more)", a.Object, a.Node))
+			continue
+		}
+		if err := runAction(ctx, c.Nodes, a); err != nil {
+			return left, err
+		}
+		fmt.Fprintf(stdout, "removed on %s the repair's ACCEPT %s, which nothing needs any more\n", a.Node, a.Object)
+	}
 	cm := c.Client.CoreV1().ConfigMaps(kube.CoreDNSNamespace)
 	if _, err := cm.Get(ctx, doctor.KnownGoodCorefile, metav1.GetOptions{}); err == nil {
 		what := fmt.Sprintf("ConfigMap %s/%s (the known-good Corefile netcert snapshot kept)", kube.CoreDNSNamespace, doctor.KnownGoodCorefile)
@@ -270,4 +284,18 @@ func dockerLines(ctx context.Context, args ...string) ([]string, error) {
 		}
 	}
 	return lines, nil
+}
+
+// runAction runs the commands of a on its node.
+func runAction(ctx context.Context, nodes []node.Node, a doctor.Action) error {
+	i := slices.IndexFunc(nodes, func(n node.Node) bool { return n.Name() == a.Node })
+	if i < 0 {
+		return fmt.Errorf("no node %s", a.Node)
+	}
+	for _, argv := range a.Argv {
+		if _, err := node.Run(ctx, nodes[i], argv...); err != nil {
+			return err
+		}
+	}
+	return nil
 }

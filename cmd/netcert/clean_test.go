@@ -38,7 +38,8 @@ func netcertLeftovers() *fake.Clientset {
 
 func cleanCLI(t *testing.T, cs *fake.Clientset, args ...string) (int, string, string) {
 	t.Helper()
-	n := node.NewFake("w1").Reply("sh -c", "") // an empty journal, no fault names in the rules
+	// An empty journal, no fault names in the rules, and views without the repair's rules.
+	n := node.NewFake("w1").Reply("sh -c", "").Reply("iptables-legacy-save -c", "").Reply("iptables-nft-save -c", "").Reply("nft -a list ruleset", "")
 	conn := func(context.Context, target, io.Writer) (*session, error) {
 		return &session{cluster: &doctor.Cluster{CNI: "flannel", Client: cs, Nodes: []node.Node{n}}}, nil
 	}

@@ -19,3 +19,11 @@ func TestNodeAgent(t *testing.T) {
 	}
 	testenv.Test(t, cluster.AgentFeature(doctor.Problems()))
 }
+
+// TestCertifyAndClean runs last: clean removes netcert's namespaces.
+func TestCertifyAndClean(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a kind cluster")
+	}
+	testenv.Test(t, cluster.CertifyFeature())
+}
