@@ -79,8 +79,9 @@ func targetUses(cf *Corefile) []*targetUse {
 }
 
 // Run reads the Corefile and probes each forward target. Targets netcert cannot query from inside
-// the cluster (the node's resolvers, DNS over TLS) are reported NotApplicable, not probed. It
-// writes nothing: keeping a known-good Corefile is SnapshotCorefile's explicit step.
+// the cluster (the node's resolvers, DNS over TLS, a variable of the CoreDNS pod's environment)
+// are reported NotApplicable, not probed. It writes nothing: keeping a known-good Corefile is
+// SnapshotCorefile's explicit step.
 func (p CoreDNSForwardBroken) Run(ctx context.Context, c *Cluster) ([]Finding, error) {
 	_, cf, read, err := readCorefile(ctx, c)
 	if err != nil {
@@ -101,9 +102,13 @@ func (p CoreDNSForwardBroken) Run(ctx context.Context, c *Cluster) ([]Finding, e
 		what := fmt.Sprintf("CoreDNS forwards %s to %s", strings.Join(zones, ", "), u.target.Raw)
 		if !u.target.Probeable() {
 			f.Status = NotApplicable
-			f.Summary = what + ": DNS over TLS, not probed"
-			if u.target.File != "" {
+			switch {
+			case u.target.EnvPlaceholder:
+				f.Summary = what + ", an environment variable of the CoreDNS pod: netcert cannot read or probe it"
+			case u.target.File != "":
 				f.Summary = fmt.Sprintf("%s, the node's resolvers: not probed, netcert queries only servers inside the cluster", what)
+			default:
+				f.Summary = what + ": DNS over TLS, not probed"
 			}
 			findings = append(findings, f)
 			continue

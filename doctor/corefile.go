@@ -3,12 +3,15 @@ package doctor
 import (
 	"fmt"
 	"net"
+	"slices"
 	"strings"
-
-	"github.com/coredns/caddy/caddyfile"
+	"unicode"
+	"unicode/utf8"
 )
 
-// Corefile is a CoreDNS configuration, parsed with the caddyfile package CoreDNS itself uses.
+// Corefile is a CoreDNS configuration, read as CoreDNS reads it but hermetically: nothing of this
+// machine takes part. Environment placeholders ({$VAR}, {%VAR%}) stay as written, since CoreDNS
+// fills them in from its own pod's environment, and an `import` of a file is recorded, never read.
 type Corefile struct {
 	Source   string
 	Forwards []Forward // every forward directive, in server-block order
@@ -36,17 +39,21 @@ type Forward struct {
 // ForwardTarget is one TO of a forward directive, read the way CoreDNS reads it.
 type ForwardTarget struct {
 	Raw       string // as written, e.g. "dns://10.96.0.10", "10.96.0.10:5353", "/etc/resolv.conf"
-	Transport string // "dns", "tls", …
+	Transport string // "dns", "tls", …; empty for an environment placeholder
 	Address   string // IP:port (port 53 for dns, 853 for tls, by default); empty for a file
 	// File is a resolv.conf-style file whose nameservers CoreDNS uses: in the CoreDNS pod, whose
 	// DNS policy is Default, /etc/resolv.conf holds the node's resolvers.
 	File string
+	// EnvPlaceholder: Raw holds an environment placeholder ({$VAR} or {%VAR%}) that CoreDNS fills
+	// in from its pod's environment, which netcert can neither read nor probe.
+	EnvPlaceholder bool
 }
 
 // Probeable reports whether netcert can send the target a plain DNS query.
 func (t ForwardTarget) Probeable() bool { return t.Transport == "dns" && t.Address != "" }
 
-// String names the target as findings show it: its address, or the file it stands for.
+// String names the target as findings show it: its address, or the file it stands for, or else
+// the target as written.
 func (t ForwardTarget) String() string {
 	switch {
 	case t.File != "":
@@ -59,108 +66,442 @@ func (t ForwardTarget) String() string {
 	return t.Raw
 }
 
-// importPlaceholder replaces the keyword of a file import before parsing, so that the parser,
-// which would read the file from this machine, sees an ordinary directive instead.
-const importPlaceholder = "netcert-unresolved-import"
-
-// ParseCorefile parses src as CoreDNS does. A malformed Corefile gives an error naming the line.
+// ParseCorefile parses src as CoreDNS does, without its environment or files. A malformed Corefile
+// gives an error naming the line, worded as CoreDNS words it. The work is linear in len(src): each
+// snippet is read once, however often it is imported.
 func ParseCorefile(src string) (*Corefile, error) {
-	cf := &Corefile{Source: src}
-	neutral, imports := neutralizeImports(src)
-	cf.Imports = imports
-	blocks, err := caddyfile.Parse("Corefile", strings.NewReader(neutral), nil)
-	if err != nil {
-		if hint := unclosedBrace(neutral); hint != "" {
-			return nil, fmt.Errorf("parse Corefile: %w (%s)", err, hint)
-		}
-		return nil, fmt.Errorf("parse Corefile: %w", err)
+	p := &parser{cf: &Corefile{Source: src}, snippets: map[string]*snippet{}, recorded: map[Import]bool{}}
+	if err := p.serverBlocks(lex(src)); err != nil {
+		return nil, err
 	}
-	seen := map[int]bool{} // a snippet imported twice yields its forward twice
-	for _, b := range blocks {
-		for _, tokens := range splitDirectives(b.Tokens["forward"], "forward") {
-			f, err := parseForward(b.Keys, tokens)
-			if err != nil {
-				return nil, err
-			}
-			if !seen[f.Line] {
-				seen[f.Line] = true
-				cf.Forwards = append(cf.Forwards, f)
-			}
-		}
-	}
-	return cf, nil
+	return p.cf, nil
 }
 
-// splitDirectives splits the tokens the parser grouped under one directive name into one slice per
-// occurrence: each starts with the name, outside any braces.
-func splitDirectives(tokens []caddyfile.Token, name string) [][]caddyfile.Token {
-	var out [][]caddyfile.Token
-	depth := 0
-	for _, t := range tokens {
+// token is one word of a Corefile.
+type token struct {
+	text       string
+	quoted     bool // written in double quotes: never a brace
+	line       int  // the line it starts on
+	endLine    int  // the line it ends on: a quoted token may hold line breaks
+	start, end int  // its bytes in the source, quotes included
+}
+
+// is reports whether t is the brace b ("{" or "}").
+func (t token) is(b string) bool { return !t.quoted && t.text == b }
+
+// lex splits src into tokens as CoreDNS's lexer does: whitespace separates them; a token that
+// starts with `"` runs to the next unescaped `"` (`\"` is the only escape) and may span lines; a
+// `#` that starts a word comments out the rest of the line, one within a word the rest of the
+// word. Nothing is expanded.
+func lex(src string) []token {
+	var tokens []token
+	line, i := 1, 0
+	if strings.HasPrefix(src, "\uFEFF") {
+		i = len("\uFEFF")
+	}
+	for i < len(src) {
+		r, size := utf8.DecodeRuneInString(src[i:])
 		switch {
-		case t.Text == name && depth == 0:
-			out = append(out, []caddyfile.Token{t})
-			continue
-		case t.Text == "{":
-			depth++
-		case t.Text == "}":
-			depth--
-		}
-		if len(out) > 0 {
-			out[len(out)-1] = append(out[len(out)-1], t)
+		case r == '\n':
+			line++
+			i++
+		case unicode.IsSpace(r):
+			i += size
+		case r == '#':
+			if n := strings.IndexByte(src[i:], '\n'); n >= 0 {
+				i += n
+			} else {
+				i = len(src)
+			}
+		case r == '"':
+			t := token{quoted: true, line: line, start: i}
+			var text strings.Builder
+			for i++; i < len(src) && src[i] != '"'; i++ {
+				if src[i] == '\\' && i+1 < len(src) {
+					if src[i+1] != '"' {
+						text.WriteByte('\\')
+					}
+					i++
+				}
+				if src[i] == '\n' {
+					line++
+				}
+				text.WriteByte(src[i])
+			}
+			closed := i < len(src)
+			if closed {
+				i++
+			}
+			t.text, t.endLine, t.end = text.String(), line, i
+			if closed || t.text != "" { // a quote left open at the end yields what it holds
+				tokens = append(tokens, t)
+			}
+		default:
+			t := token{line: line, endLine: line, start: i}
+			i = wordEnd(src, i, false)
+			t.text, t.end = src[t.start:i], i
+			tokens = append(tokens, t)
+			i = wordEnd(src, i, true) // a '#' within a word drops the rest of the word
 		}
 	}
-	return out
+	return tokens
+}
+
+// wordEnd returns where the word at src[i:] ends: at whitespace, or also at '#' unless withHash.
+func wordEnd(src string, i int, withHash bool) int {
+	for i < len(src) {
+		r, size := utf8.DecodeRuneInString(src[i:])
+		if unicode.IsSpace(r) || r == '#' && !withHash {
+			return i
+		}
+		i += size
+	}
+	return i
+}
+
+// newLine reports whether tokens[i] starts a line: no token before it ends on its line.
+func newLine(tokens []token, i int) bool { return i == 0 || tokens[i-1].endLine < tokens[i].line }
+
+// Kinds of parse error, as CoreDNS names them.
+const (
+	syntaxError  = "Syntax error"         // another token was expected
+	parsingError = "Error during parsing" // the rest
+)
+
+// errorAt is a parse error at line, of kind.
+func errorAt(line int, kind, format string, args ...any) error {
+	return fmt.Errorf("parse Corefile: Corefile:%d - %s: %s", line, kind, fmt.Sprintf(format, args...))
+}
+
+// unclosed is the error for the '{' on line open that tokens never close.
+func unclosed(tokens []token, open int) error {
+	return errorAt(tokens[len(tokens)-1].endLine, syntaxError, "Unexpected EOF, expecting '}' (the '{' on line %d is never closed)", open)
+}
+
+// matchingBrace returns the index of the '}' that closes the '{' at tokens[open].
+func matchingBrace(tokens []token, open int) (int, error) {
+	var opened []int // the lines of the braces not closed yet, innermost last
+	for i := open; i < len(tokens); i++ {
+		switch {
+		case tokens[i].is("{"):
+			opened = append(opened, tokens[i].line)
+		case tokens[i].is("}"):
+			if opened = opened[:len(opened)-1]; len(opened) == 0 {
+				return i, nil
+			}
+		}
+	}
+	return 0, unclosed(tokens, opened[len(opened)-1])
+}
+
+// A snippet is read in one of two places: among the directives of a server block, or among the
+// server blocks themselves (an `import` outside any block).
+type snippetUse int
+
+const (
+	inServerBlock snippetUse = iota
+	amongServerBlocks
+)
+
+// snippet is a `(name) { … }` definition. For each use it is read once, by the first import
+// there: it is resolved by then, and a second import finds nothing new.
+type snippet struct {
+	name  string
+	line  int
+	body  []token         // between its braces
+	state [2]snippetState // by snippetUse
+}
+
+type snippetState int
+
+const (
+	unread snippetState = iota
+	reading
+	read
+)
+
+// parser reads a Corefile's tokens into cf, resolving snippets as it meets their imports.
+type parser struct {
+	cf       *Corefile
+	snippets map[string]*snippet // those defined so far: CoreDNS knows a snippet once defined
+	recorded map[Import]bool     // file imports in cf.Imports
+	reading  []string            // the snippets being read, outermost first
+}
+
+// serverBlocks reads server blocks, snippet definitions and imports.
+func (p *parser) serverBlocks(tokens []token) error {
+	for i := 0; i < len(tokens); {
+		switch t := tokens[i]; {
+		case t.text == "import":
+			end := lineEnd(tokens, i)
+			if err := p.resolveImport(tokens[i:end], amongServerBlocks, p.serverBlocks); err != nil {
+				return err
+			}
+			i = end
+		case t.is("}"):
+			return errorAt(t.line, parsingError, "Unexpected '}': it closes no '{'")
+		default:
+			next, err := p.serverBlock(tokens, i)
+			if err != nil {
+				return err
+			}
+			i = next
+		}
+	}
+	return nil
+}
+
+// serverBlock reads the server block or snippet definition at tokens[i] and returns the index
+// after it. Its body is in braces, or, without them, runs to the end.
+func (p *parser) serverBlock(tokens []token, i int) (int, error) {
+	line := tokens[i].line
+	keys, i, err := serverKeys(tokens, i)
+	switch {
+	case err != nil:
+		return 0, err
+	case len(keys) == 0:
+		return 0, errorAt(line, parsingError, "a server block needs a key, e.g. .:53, before its directives")
+	case i == len(tokens): // keys alone are a block without directives
+		return i, nil
+	}
+	name, isSnippet := snippetName(keys)
+	switch {
+	case isSnippet && !tokens[i].is("{"):
+		return 0, errorAt(tokens[i].line, syntaxError, "Unexpected token '%s', expecting '{'", tokens[i].text)
+	case isSnippet:
+		end, err := matchingBrace(tokens, i)
+		if err != nil {
+			return 0, err
+		}
+		if s := p.snippets[name]; s != nil {
+			return 0, errorAt(line, parsingError, "redeclaration of snippet %s, first declared on line %d", name, s.line)
+		}
+		p.snippets[name] = &snippet{name: name, line: line, body: tokens[i+1 : end]}
+		return end + 1, nil
+	case tokens[i].is("{"):
+		end, err := p.directives(tokens, i+1, keys, true)
+		if err == nil && end == len(tokens) {
+			err = unclosed(tokens, tokens[i].line)
+		}
+		return end + 1, err
+	}
+	return p.directives(tokens, i, keys, false)
+}
+
+// serverKeys reads the keys at tokens[i:]: words up to a '{' or the end of the line, where a key
+// ending in ',' continues on the next. It returns them and the index after them.
+func serverKeys(tokens []token, i int) ([]string, int, error) {
+	var keys []string
+	more := false // the last key ended in ','
+	for j := i; j < len(tokens); j++ {
+		t := tokens[j]
+		if t.is("{") && more {
+			return nil, 0, errorAt(t.line, parsingError, "Expected another key but had '{': check for an extra comma")
+		}
+		if t.is("{") || j > i && !more && newLine(tokens, j) {
+			return keys, j, nil
+		}
+		if t.text == "" { // "" is no key
+			continue
+		}
+		var key string
+		key, more = strings.CutSuffix(t.text, ",")
+		keys = append(keys, key)
+	}
+	if more {
+		return nil, 0, errorAt(tokens[len(tokens)-1].endLine, parsingError, "Unexpected EOF: another key should follow ','")
+	}
+	return keys, len(tokens), nil
+}
+
+// snippetName returns the name of a snippet definition's keys, "(name)".
+func snippetName(keys []string) (string, bool) {
+	if len(keys) != 1 || len(keys[0]) < 2 || keys[0][0] != '(' || keys[0][len(keys[0])-1] != ')' {
+		return "", false
+	}
+	return keys[0][1 : len(keys[0])-1], true
+}
+
+// directives reads the directives at tokens[i:] for the server block with keys, up to the end of
+// tokens or, when braced, up to the '}' that closes the block (a '}' where a directive would
+// start), and returns the index where it stopped.
+func (p *parser) directives(tokens []token, i int, keys []string, braced bool) (int, error) {
+	for i < len(tokens) {
+		t := tokens[i]
+		switch {
+		case t.is("}") && braced:
+			return i, nil
+		case t.is("}"):
+			return 0, errorAt(t.line, parsingError, "Unexpected '}': it closes no '{'")
+		case t.is("{"):
+			return 0, errorAt(t.line, parsingError, "Unexpected '{' where a directive should start")
+		}
+		end, err := directiveEnd(tokens, i)
+		if err != nil {
+			return 0, err
+		}
+		if err := p.directive(tokens[i:end], keys); err != nil {
+			return 0, err
+		}
+		i = end
+	}
+	return i, nil
+}
+
+// directiveEnd returns the index after the directive at tokens[i]: it runs to the end of its
+// line, with the blocks it opens (a '{' may also open its block on the next line).
+func directiveEnd(tokens []token, i int) (int, error) {
+	for j := i + 1; j < len(tokens); j++ {
+		switch t := tokens[j]; {
+		case t.is("{"):
+			end, err := matchingBrace(tokens, j)
+			if err != nil {
+				return 0, err
+			}
+			j = end
+		case newLine(tokens, j):
+			return j, nil
+		case t.is("}"):
+			return 0, errorAt(t.line, parsingError, "Unexpected '}' on the line of %s: a directive runs to the end of its line, so the block's '}' goes on a line of its own", tokens[i].text)
+		}
+	}
+	return len(tokens), nil
+}
+
+// directive reads one directive d of the server block with keys: a forward, or an import, or any
+// other, whose blocks may import files too.
+func (p *parser) directive(d []token, keys []string) error {
+	switch d[0].text {
+	case "import":
+		return p.resolveImport(d, inServerBlock, func(body []token) error {
+			_, err := p.directives(body, 0, keys, false)
+			return err
+		})
+	case "forward":
+		f, err := parseForward(keys, d)
+		if err != nil {
+			return err
+		}
+		p.cf.Forwards = append(p.cf.Forwards, f)
+	}
+	// An import that starts a line inside the directive's block brings CoreDNS lines of that
+	// block: a file's are recorded; a snippet's are lines of the block, never directives.
+	for i := 1; i < len(d); i++ {
+		if d[i].text != "import" || !newLine(d, i) {
+			continue
+		}
+		pattern, err := importArg(d[i:lineEnd(d, i)])
+		if err != nil {
+			return err
+		}
+		if p.snippets[pattern] == nil {
+			p.record(Import{Line: d[i].line, Pattern: pattern})
+		}
+	}
+	return nil
+}
+
+// lineEnd returns the index of the first token after tokens[i] that starts a line.
+func lineEnd(tokens []token, i int) int {
+	for i++; i < len(tokens) && !newLine(tokens, i); i++ {
+	}
+	return i
+}
+
+// importArg returns the argument of the import line d: `import NAME`.
+func importArg(d []token) (string, error) {
+	if len(d) != 2 || d[1].text == "" {
+		return "", errorAt(d[0].line, parsingError, "import takes one argument: a snippet name or a file pattern")
+	}
+	return d[1].text, nil
+}
+
+// resolveImport reads the snippet that the import d (`import NAME`) names, with readBody, once
+// for use; it records an import of anything else as a file's.
+func (p *parser) resolveImport(d []token, use snippetUse, readBody func([]token) error) error {
+	pattern, err := importArg(d)
+	if err != nil {
+		return err
+	}
+	s := p.snippets[pattern]
+	switch {
+	case s == nil:
+		p.record(Import{Line: d[0].line, Pattern: pattern})
+		return nil
+	case s.state[use] == read:
+		return nil
+	case s.state[use] == reading:
+		cycle := slices.Concat(p.reading[slices.Index(p.reading, s.name):], []string{s.name})
+		return errorAt(d[0].line, parsingError, "import %s closes a cycle of snippets: %s", s.name, strings.Join(cycle, " -> "))
+	}
+	s.state[use] = reading
+	p.reading = append(p.reading, s.name)
+	err = readBody(s.body)
+	p.reading = p.reading[:len(p.reading)-1]
+	s.state[use] = read
+	return err
+}
+
+// record adds a file import to the Corefile's, once.
+func (p *parser) record(imp Import) {
+	if !p.recorded[imp] {
+		p.recorded[imp] = true
+		p.cf.Imports = append(p.cf.Imports, imp)
+	}
 }
 
 // parseForward reads one forward directive's tokens (the keyword first).
-func parseForward(keys []string, tokens []caddyfile.Token) (Forward, error) {
-	kw := tokens[0]
-	f := Forward{Keys: keys, Line: kw.Line, EndLine: tokens[len(tokens)-1].Line}
+func parseForward(keys []string, d []token) (Forward, error) {
+	kw := d[0]
+	f := Forward{Keys: keys, Line: kw.line, EndLine: d[len(d)-1].endLine}
 	i := 1
 	var args []string
-	for ; i < len(tokens) && tokens[i].Line == kw.Line && tokens[i].Text != "{"; i++ {
-		args = append(args, tokens[i].Text)
+	for ; i < len(d) && !d[i].is("{"); i++ {
+		args = append(args, d[i].text)
 	}
 	if len(args) < 2 {
-		return f, fmt.Errorf("parse Corefile: line %d: forward needs FROM and at least one TO", kw.Line)
+		return f, fmt.Errorf("parse Corefile: line %d: forward needs FROM and at least one TO", kw.line)
 	}
 	f.From = args[0]
 	for _, raw := range args[1:] {
 		t, err := parseTarget(raw)
 		if err != nil {
-			return f, fmt.Errorf("parse Corefile: line %d: %w", kw.Line, err)
+			return f, fmt.Errorf("parse Corefile: line %d: %w", kw.line, err)
 		}
 		f.Targets = append(f.Targets, t)
 	}
 	// Options: one per line inside the block.
 	line, depth := 0, 0
-	for ; i < len(tokens); i++ {
-		t := tokens[i]
-		switch t.Text {
-		case "{":
+	for ; i < len(d); i++ {
+		t := d[i]
+		switch {
+		case t.is("{"):
 			depth++
 			continue
-		case "}":
+		case t.is("}"):
 			depth--
 			continue
 		}
 		if depth == 0 {
 			continue
 		}
-		if t.Line != line || len(f.Options) == 0 {
-			f.Options = append(f.Options, t.Text)
-			line = t.Line
+		if t.line != line || len(f.Options) == 0 {
+			f.Options = append(f.Options, t.text)
+			line = t.line
 		} else {
-			f.Options[len(f.Options)-1] += " " + t.Text
+			f.Options[len(f.Options)-1] += " " + t.text
 		}
 	}
 	return f, nil
 }
 
 // parseTarget reads a TO as CoreDNS's forward does (parse.HostPortOrFile, then only the dns and tls
-// transports): [scheme://]IP[:port], or else the path of a resolv.conf-style file.
+// transports): [scheme://]IP[:port], or else the path of a resolv.conf-style file. A TO holding an
+// environment placeholder is known only inside the CoreDNS pod.
 func parseTarget(raw string) (ForwardTarget, error) {
+	if hasEnvPlaceholder(raw) {
+		return ForwardTarget{Raw: raw, EnvPlaceholder: true}, nil
+	}
 	t := ForwardTarget{Raw: raw, Transport: "dns"}
 	host := raw
 	if scheme, rest, ok := strings.Cut(raw, "://"); ok {
@@ -183,6 +524,17 @@ func parseTarget(raw string) (ForwardTarget, error) {
 		return t, fmt.Errorf("forward target %q is not an IP address", raw)
 	}
 	return t, nil
+}
+
+// hasEnvPlaceholder reports whether CoreDNS would fill in part of s from its environment: s holds
+// {$NAME} or {%NAME%}, the first of its kind with a name. ({env.NAME} is no placeholder to CoreDNS.)
+func hasEnvPlaceholder(s string) bool {
+	for _, delims := range [][2]string{{"{$", "}"}, {"{%", "%}"}} {
+		if i := strings.Index(s, delims[0]); i >= 0 && strings.Index(s[i+2:], delims[1]) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func stripZone(host string) string {
@@ -208,32 +560,20 @@ func (c *Corefile) ReplaceTargets(f Forward, targets []string) (string, error) {
 	if len(targets) == 0 {
 		return "", fmt.Errorf("line %d: a forward needs at least one target", f.Line)
 	}
-	lines := strings.SplitAfter(c.Source, "\n")
-	if f.Line < 1 || f.Line > len(lines) {
-		return "", fmt.Errorf("line %d is not in the Corefile", f.Line)
-	}
-	line := lines[f.Line-1]
-	want := []string{"forward", f.From}
-	for _, t := range f.Targets {
-		want = append(want, t.Raw)
-	}
-	spans := lexLine(line)
+	want := append([]string{"forward", f.From}, raws(f.Targets)...)
+	tokens := lex(c.Source)
 	start := -1
-	for i := 0; i+len(want) <= len(spans) && start < 0; i++ {
-		match := true
-		for j, w := range want {
-			match = match && spans[i+j].text == w
-		}
-		if match {
+	for i := range tokens {
+		if tokens[i].line == f.Line && tokensAre(tokens[i:], want) {
 			start = i
+			break
 		}
 	}
 	if start < 0 {
-		return "", fmt.Errorf("line %d: cannot find %q in %q", f.Line, strings.Join(want, " "), strings.TrimSpace(line))
+		return "", fmt.Errorf("line %d: cannot find %q", f.Line, strings.Join(want, " "))
 	}
-	from, to := spans[start+2].start, spans[start+len(want)-1].end
-	lines[f.Line-1] = line[:from] + strings.Join(targets, " ") + line[to:]
-	out := strings.Join(lines, "")
+	from, to := tokens[start+2].start, tokens[start+len(want)-1].end
+	out := c.Source[:from] + strings.Join(targets, " ") + c.Source[to:]
 
 	check, err := ParseCorefile(out)
 	if err != nil {
@@ -243,11 +583,7 @@ func (c *Corefile) ReplaceTargets(f Forward, targets []string) (string, error) {
 		if g.Line != f.Line {
 			continue
 		}
-		var got []string
-		for _, t := range g.Targets {
-			got = append(got, t.Raw)
-		}
-		if strings.Join(got, " ") != strings.Join(targets, " ") {
+		if got := raws(g.Targets); strings.Join(got, " ") != strings.Join(targets, " ") {
 			return "", fmt.Errorf("line %d: the edit gave targets %v, not %v", f.Line, got, targets)
 		}
 		return out, nil
@@ -255,94 +591,7 @@ func (c *Corefile) ReplaceTargets(f Forward, targets []string) (string, error) {
 	return "", fmt.Errorf("line %d: no forward after the edit", f.Line)
 }
 
-// span is one token of a source line as the caddyfile lexer reads it: text without quotes, and
-// its byte range in the line, quotes included.
-type span struct {
-	text       string
-	start, end int
-}
-
-// lexLine splits one line into tokens like the caddyfile lexer (whitespace separates, a token that
-// starts with " runs to the next unescaped ", # starts a comment). It only locates tokens the
-// parser already found; a quote left open at the end of the line ends the last token there.
-func lexLine(line string) []span {
-	var out []span
-	i := 0
-	for i < len(line) {
-		c := line[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
-			i++
-			continue
-		case c == '#':
-			return out
-		}
-		s := span{start: i}
-		if c == '"' {
-			var b strings.Builder
-			for i++; i < len(line) && line[i] != '"'; i++ {
-				if line[i] == '\\' && i+1 < len(line) && line[i+1] == '"' {
-					i++
-				}
-				b.WriteByte(line[i])
-			}
-			s.text, s.end = b.String(), min(i+1, len(line))
-			i = s.end
-		} else {
-			for i < len(line) && !strings.ContainsRune(" \t\r\n#", rune(line[i])) {
-				i++
-			}
-			s.text, s.end = line[s.start:i], i
-		}
-		out = append(out, s)
-	}
-	return out
-}
-
-// neutralizeImports renames the keyword of each `import FILE` line (not of snippet imports) so
-// that parsing never reads this machine's files, and returns those imports. Lines keep their
-// numbers.
-func neutralizeImports(src string) (string, []Import) {
-	lines := strings.SplitAfter(src, "\n")
-	snippets := map[string]bool{}
-	var imports []Import
-	for n, line := range lines {
-		spans := lexLine(line)
-		for i := len(spans) - 1; i >= 0; i-- { // backwards: edits keep earlier offsets valid
-			s := spans[i]
-			if i > 0 && spans[i-1].text != "{" { // directives start a line or follow `.:53 {`
-				continue
-			}
-			if i == 0 && len(s.text) > 2 && strings.HasPrefix(s.text, "(") && strings.HasSuffix(s.text, ")") {
-				snippets[s.text[1:len(s.text)-1]] = true
-			}
-			if s.text == "import" && i+1 < len(spans) && !snippets[spans[i+1].text] {
-				imports = append(imports, Import{Line: n + 1, Pattern: spans[i+1].text})
-				lines[n] = lines[n][:s.start] + importPlaceholder + lines[n][s.end:]
-			}
-		}
-	}
-	return strings.Join(lines, ""), imports
-}
-
-// unclosedBrace names the line of a '{' that is never closed, to clarify a parse error.
-func unclosedBrace(src string) string {
-	var open []int
-	for n, line := range strings.Split(src, "\n") {
-		for _, s := range lexLine(line) {
-			switch s.text {
-			case "{":
-				open = append(open, n+1)
-			case "}":
-				if len(open) == 0 {
-					return fmt.Sprintf("the '}' on line %d closes nothing", n+1)
-				}
-				open = open[:len(open)-1]
-			}
-		}
-	}
-	if len(open) > 0 {
-		return fmt.Sprintf("the '{' on line %d is never closed", open[len(open)-1])
-	}
-	return ""
+// tokensAre reports whether tokens start with the words want.
+func tokensAre(tokens []token, want []string) bool {
+	return len(tokens) >= len(want) && slices.EqualFunc(tokens[:len(want)], want, func(t token, w string) bool { return t.text == w })
 }

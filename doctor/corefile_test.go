@@ -1,6 +1,10 @@
 package doctor
 
 import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -96,6 +100,20 @@ func TestParseCorefileMalformed(t *testing.T) {
 	assert.ErrorContains(t, err, `line 2: forward target "quic://10.0.0.1": forward supports only the dns and tls transports`)
 }
 
+func TestParseCorefileNamesTheLineOfAMisplacedBrace(t *testing.T) {
+	for src, want := range map[string]string{
+		".:53 {\n    errors\n}\n}\n":                         "Corefile:4 - Error during parsing: Unexpected '}': it closes no '{'",
+		".:53\nerrors\n}\n":                                  "Corefile:3 - Error during parsing: Unexpected '}': it closes no '{'",
+		".:53 {\n    {\n    }\n}\n":                          "Corefile:2 - Error during parsing: Unexpected '{' where a directive should start",
+		"{\n    forward . 10.96.0.10\n}\n":                   "Corefile:1 - Error during parsing: a server block needs a key",
+		"(common) {\n    errors\n}\n(common) {\n}\n":         "Corefile:4 - Error during parsing: redeclaration of snippet common, first declared on line 1",
+		".:53 {\n    forward . 10.96.0.10 {\n        {\n}\n": "Corefile:4 - Syntax error: Unexpected EOF, expecting '}' (the '{' on line 2 is never closed)",
+	} {
+		_, err := ParseCorefile(src)
+		assert.ErrorContains(t, err, want, src)
+	}
+}
+
 func TestParseCorefileDoesNotFollowFileImports(t *testing.T) {
 	src := ".:53 {\n    import /etc/coredns/custom/*.override\n    forward . 10.96.12.34\n}\nimport /etc/coredns/custom/*.server\n"
 	cf, err := ParseCorefile(src)
@@ -126,12 +144,143 @@ func TestReplaceTargetsKeepsEveryOtherByte(t *testing.T) {
 	assert.ErrorContains(t, err, "at least one target")
 }
 
-func TestLexLineMatchesTheParserTokens(t *testing.T) {
-	got := lexLine(`  forward . "10.0.0.1:53" x\"y # comment "quoted"` + "\n")
+func TestLexMatchesTheParserTokens(t *testing.T) {
+	got := lex(`  forward . "10.0.0.1:53" x\"y # comment "quoted"` + "\n")
 	var texts []string
 	for _, s := range got {
 		texts = append(texts, s.text)
 	}
 	assert.Equal(t, []string{"forward", ".", "10.0.0.1:53", `x\"y`}, texts)
-	assert.Equal(t, span{text: "10.0.0.1:53", start: 12, end: 25}, got[2])
+	assert.Equal(t, token{text: "10.0.0.1:53", quoted: true, line: 1, endLine: 1, start: 12, end: 25}, got[2])
+}
+
+// CoreDNS fills in {$VAR} and {%VAR%} from its pod's environment: netcert keeps them as written,
+// whatever this machine's environment holds, and never probes them.
+func TestParseCorefileKeepsEnvironmentPlaceholders(t *testing.T) {
+	src := readCorefileFixture(t, "env-placeholders.Corefile")
+	cf, err := ParseCorefile(src)
+	require.NoError(t, err)
+	t.Setenv("UPSTREAM", "10.0.0.53")
+	t.Setenv("UPSTREAM_HOST", "10.0.0.54")
+	again, err := ParseCorefile(src)
+	require.NoError(t, err)
+	assert.Equal(t, cf, again, "this machine's environment plays no part")
+
+	require.Len(t, cf.Forwards, 2)
+	assert.Equal(t, []ForwardTarget{
+		{Raw: "{$UPSTREAM}", EnvPlaceholder: true},
+		{Raw: "{%UPSTREAM%}", EnvPlaceholder: true},
+		{Raw: "dns://{$UPSTREAM_HOST}:5353", EnvPlaceholder: true},
+		{Raw: "10.96.12.34", Transport: "dns", Address: "10.96.12.34:53"},
+	}, cf.Forwards[0].Targets)
+	for _, target := range cf.Forwards[0].Targets[:3] {
+		assert.False(t, target.Probeable(), target.Raw)
+		assert.Equal(t, target.Raw, target.String(), "shown as written")
+	}
+	assert.Equal(t, []ForwardTarget{{Raw: "{env.UPSTREAM}", Transport: "dns", File: "{env.UPSTREAM}"}}, cf.Forwards[1].Targets,
+		"CoreDNS takes {env.UPSTREAM} for a file's path")
+}
+
+func TestCoreDNSForwardBrokenReportsAnEnvironmentPlaceholder(t *testing.T) {
+	c, _, prober := corednsCluster(t, ".:53 {\n    forward . {$UPSTREAM} "+corednsLiveUpstream+"\n}\n", corednsLiveUpstream)
+	findings, err := forwardCheck.Run(context.Background(), c)
+	require.NoError(t, err)
+	require.Len(t, findings, 2)
+	env := findings[0]
+	assert.Equal(t, NotApplicable, env.Status)
+	assert.Equal(t, "configmap/kube-system/coredns forward {$UPSTREAM}", env.Object)
+	assert.Equal(t, "CoreDNS forwards . to {$UPSTREAM}, an environment variable of the CoreDNS pod: netcert cannot read or probe it", env.Summary)
+	assert.Equal(t, Pass, findings[1].Status)
+	assert.Equal(t, []string{corednsLiveUpstream + " probe.netcert.test."}, prober.calls, "only the address is probed")
+}
+
+// An imported file lives in the CoreDNS pod: even where this machine has one by that name, it
+// is recorded, never read.
+func TestParseCorefileRecordsImportedFilesWithoutReadingThem(t *testing.T) {
+	dir := t.TempDir()
+	override, server := filepath.Join(dir, "extra.override"), filepath.Join(dir, "extra.server")
+	require.NoError(t, os.WriteFile(override, []byte("forward . 10.96.0.66\n"), 0o600))
+	require.NoError(t, os.WriteFile(server, []byte("lab.test:53 {\n    forward . 10.96.0.67\n}\n"), 0o600))
+
+	cf, err := ParseCorefile(".:53 {\n    import " + override + "\n    forward . 10.96.12.34\n}\nimport " + server + "\n")
+	require.NoError(t, err)
+	assert.Equal(t, []Import{{Line: 2, Pattern: override}, {Line: 5, Pattern: server}}, cf.Imports)
+	require.Len(t, cf.Forwards, 1, "the files' forwards are not read")
+	assert.Equal(t, "10.96.12.34", cf.Forwards[0].Targets[0].Raw)
+}
+
+func TestParseCorefileResolvesNestedSnippets(t *testing.T) {
+	cf, err := ParseCorefile(readCorefileFixture(t, "snippets.Corefile"))
+	require.NoError(t, err)
+	type read struct {
+		Keys          []string
+		From          string
+		Line, EndLine int
+		Options       []string
+	}
+	var got []read
+	for _, f := range cf.Forwards {
+		got = append(got, read{f.Keys, f.From, f.Line, f.EndLine, f.Options})
+	}
+	assert.Equal(t, []read{
+		{[]string{".:53"}, ".", 4, 6, []string{"policy sequential"}},
+		{[]string{"lab.test:53"}, "later.test", 24, 24, nil},
+		{[]string{"lab.test:53"}, "lab.test", 29, 29, nil},
+	}, got)
+	assert.Equal(t, []Import{{Line: 16, Pattern: "/etc/coredns/custom/*.override"}, {Line: 21, Pattern: "later"}}, cf.Imports,
+		"a snippet is known from its definition on")
+}
+
+// An import outside any server block brings server blocks, from a file or a snippet.
+func TestParseCorefileImportsServerBlocksFromASnippet(t *testing.T) {
+	cf, err := ParseCorefile("(zones) {\n    lab.test:53 {\n        forward . 10.96.200.20\n    }\n}\nimport zones\n.:53 {\n    forward . 10.96.12.34\n}\n")
+	require.NoError(t, err)
+	require.Len(t, cf.Forwards, 2)
+	assert.Equal(t, []string{"lab.test:53"}, cf.Forwards[0].Keys)
+	assert.Equal(t, 3, cf.Forwards[0].Line)
+	assert.Equal(t, []string{".:53"}, cf.Forwards[1].Keys)
+}
+
+func TestParseCorefileSnippetCycle(t *testing.T) {
+	_, err := ParseCorefile(readCorefileFixture(t, "snippet-cycle.Corefile"))
+	assert.EqualError(t, err, "parse Corefile: Corefile:9 - Error during parsing: import a closes a cycle of snippets: a -> b -> c -> a")
+	_, err = ParseCorefile("(a) {\n    import a\n}\n(zones) {\n    import zones\n}\n.:53 {\n    import a\n}\n")
+	assert.ErrorContains(t, err, "Corefile:2 - Error during parsing: import a closes a cycle of snippets: a -> a")
+	_, err = ParseCorefile("(zones) {\n    import zones\n}\nimport zones\n")
+	assert.ErrorContains(t, err, "Corefile:2 - Error during parsing: import zones closes a cycle of snippets: zones -> zones")
+}
+
+// Each snippet is read once: 30 levels that each import the one below twice would make 2^30
+// copies of the forward if snippets were expanded as text.
+func TestParseCorefileSnippetFanOutIsLinear(t *testing.T) {
+	for _, use := range []string{".:53 {\n    import s30\n}\n", "import z30\n"} {
+		var b strings.Builder
+		b.WriteString("(s0) {\n    forward . 10.96.12.34\n}\n(z0) {\n    .:53 {\n        import s30\n    }\n}\n")
+		for i := 1; i <= 30; i++ {
+			fmt.Fprintf(&b, "(s%d) {\n    import s%d\n    import s%d\n}\n", i, i-1, i-1)
+			fmt.Fprintf(&b, "(z%d) {\n    import z%d\n    import z%d\n}\n", i, i-1, i-1)
+		}
+		b.WriteString(use)
+		cf, err := ParseCorefile(b.String())
+		require.NoError(t, err)
+		require.Len(t, cf.Forwards, 1, use)
+		assert.Equal(t, []string{".:53"}, cf.Forwards[0].Keys)
+	}
+}
+
+func TestParseCorefileBracesInCommentsAndQuotes(t *testing.T) {
+	cf, err := ParseCorefile(".:53 { # a comment with {\n    hosts \"{\" # no block here {\n    forward . 10.96.12.34#}\n    # }\n}\n")
+	require.NoError(t, err)
+	require.Len(t, cf.Forwards, 1)
+	assert.Equal(t, 3, cf.Forwards[0].Line)
+	assert.Equal(t, 3, cf.Forwards[0].EndLine)
+	assert.Equal(t, []string{"10.96.12.34"}, raws(cf.Forwards[0].Targets), "a '#' within a word drops the rest of the word")
+
+	cf, err = ParseCorefile(".:53 {\n    forward . 10.96.12.34#} 10.96.12.35\n}\n")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"10.96.12.34", "10.96.12.35"}, raws(cf.Forwards[0].Targets), "and only of the word, as in CoreDNS")
+
+	cf, err = ParseCorefile(".:53 {\n    forward . 10.96.12.34 {\n        expire \"}\"\n    }\n}\n")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"expire }"}, cf.Forwards[0].Options, "a quoted brace is a word")
 }
