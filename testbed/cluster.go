@@ -110,11 +110,13 @@ func (c *Cluster) bringUp(ctx context.Context, envCfg *envconf.Config) error {
 	return c.startNetworkHost(ctx, envCfg.Client().Resources())
 }
 
-// Teardown deletes the cluster and its Docker network, unless the user asked to keep them. It does
+// Teardown deletes the cluster and its Docker network, unless the user asked to keep them; a kept
+// cluster gets the faults still injected (after an interrupt) reverted from their marks. It does
 // not depend on Setup having succeeded. Use it as an e2e-framework Finish function.
 func (c *Cluster) Teardown(ctx context.Context, envCfg *envconf.Config) (context.Context, error) {
 	if c.cfg.Keep {
-		c.removeKubeconfig() // kubectl reaches the kept cluster through kind's context kind-<name>
+		c.revertMarkedFaults(ctx) // an interrupt skips the faults' own reverts: their marks remain
+		c.removeKubeconfig()      // kubectl reaches the kept cluster through kind's context kind-<name>
 		c.cfg.Logf("keeping cluster %s and its Docker network (%s=1; kubectl --context kind-%s); delete them with: make clean-clusters",
 			c.cfg.Name, KeepEnv, c.cfg.Name)
 		return ctx, nil
