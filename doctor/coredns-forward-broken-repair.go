@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/netcert/netcert/kube"
+	"github.com/netcert/netcert/kube/corefile"
 )
 
 // Plan puts a working upstream in place of the targets of the check's Fail findings, in each
@@ -34,7 +35,7 @@ func (p CoreDNSForwardBroken) Plan(ctx context.Context, c *Cluster, findings []F
 	if err != nil {
 		return plan, err
 	}
-	var broken []Forward
+	var broken []corefile.Forward
 	for _, f := range cf.Forwards {
 		if len(keepTargets(f.Targets, failed)) < len(f.Targets) {
 			broken = append(broken, f)
@@ -68,11 +69,11 @@ func (p CoreDNSForwardBroken) Plan(ctx context.Context, c *Cluster, findings []F
 		if err != nil {
 			return plan, fmt.Errorf("%s: %w", p.ID(), err)
 		}
-		if out, err = ParseCorefile(src); err != nil {
+		if out, err = corefile.Parse(src); err != nil {
 			return plan, fmt.Errorf("%s: %w", p.ID(), err)
 		}
 		changes = append(changes, fmt.Sprintf("line %d `forward %s %s` -> `forward %s %s`",
-			f.Line, f.From, strings.Join(raws(f.Targets), " "), f.From, strings.Join(targets, " ")))
+			f.Line, f.From, strings.Join(corefile.Raws(f.Targets), " "), f.From, strings.Join(targets, " ")))
 	}
 	plan.Actions = []Action{{
 		Object: corednsObject,
@@ -97,7 +98,7 @@ func (p CoreDNSForwardBroken) Apply(ctx context.Context, c *Cluster, plan Plan) 
 		if err != nil {
 			return rec, fmt.Errorf("%s: %w", plan.Check, err)
 		}
-		wantCF, err := ParseCorefile(want)
+		wantCF, err := corefile.Parse(want)
 		if err != nil {
 			return rec, fmt.Errorf("%s: planned Corefile: %w", plan.Check, err)
 		}
@@ -159,14 +160,14 @@ func (p CoreDNSForwardBroken) rolloutTimeout() time.Duration {
 
 // replacement returns what replaces a forward's failed targets and where it comes from, or nil
 // and why there is nothing.
-func (p CoreDNSForwardBroken) replacement(ctx context.Context, c *Cluster) (func(Forward) []ForwardTarget, string, string, error) {
+func (p CoreDNSForwardBroken) replacement(ctx context.Context, c *Cluster) (func(corefile.Forward) []corefile.Target, string, string, error) {
 	if p.Upstream != "" {
-		t, err := parseTarget(p.Upstream)
+		t, err := corefile.ParseTarget(p.Upstream)
 		if err != nil || !t.Probeable() {
 			return nil, "", "", fmt.Errorf("%s: Upstream %q is not an IP or IP:port", p.ID(), p.Upstream)
 		}
 		t.Raw = t.Address
-		return func(Forward) []ForwardTarget { return []ForwardTarget{t} }, "the configured upstream " + t.Address, "", nil
+		return func(corefile.Forward) []corefile.Target { return []corefile.Target{t} }, "the configured upstream " + t.Address, "", nil
 	}
 	kg, err := c.Client.CoreV1().ConfigMaps(kube.CoreDNSNamespace).Get(ctx, KnownGoodCorefile, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
@@ -175,12 +176,12 @@ func (p CoreDNSForwardBroken) replacement(ctx context.Context, c *Cluster) (func
 	if err != nil {
 		return nil, "", "", fmt.Errorf("%s: read the known-good Corefile: %w", p.ID(), err)
 	}
-	good, err := ParseCorefile(kg.Data[kube.CorefileKey])
+	good, err := corefile.Parse(kg.Data[kube.CorefileKey])
 	if err != nil {
 		return nil, "", fmt.Sprintf("the known-good Corefile is unusable: %v", err), nil
 	}
-	return func(f Forward) []ForwardTarget {
-		var only []ForwardTarget
+	return func(f corefile.Forward) []corefile.Target {
+		var only []corefile.Target
 		for _, g := range good.Forwards {
 			if g.From == f.From && strings.Join(g.Keys, " ") == strings.Join(f.Keys, " ") {
 				return g.Targets
@@ -194,8 +195,8 @@ func (p CoreDNSForwardBroken) replacement(ctx context.Context, c *Cluster) (func
 }
 
 // keepTargets returns the targets that are not in failed.
-func keepTargets(targets []ForwardTarget, failed map[string]bool) []ForwardTarget {
-	var out []ForwardTarget
+func keepTargets(targets []corefile.Target, failed map[string]bool) []corefile.Target {
+	var out []corefile.Target
 	for _, t := range targets {
 		if !failed[t.String()] {
 			out = append(out, t)
@@ -206,10 +207,10 @@ func keepTargets(targets []ForwardTarget, failed map[string]bool) []ForwardTarge
 
 // substitute puts repl where the first failed target was, drops the other failed ones and keeps
 // the rest in order, without duplicates.
-func substitute(targets []ForwardTarget, failed map[string]bool, repl []ForwardTarget) []string {
+func substitute(targets []corefile.Target, failed map[string]bool, repl []corefile.Target) []string {
 	var out []string
 	seen := map[string]bool{}
-	add := func(t ForwardTarget) {
+	add := func(t corefile.Target) {
 		if !seen[t.String()] {
 			seen[t.String()] = true
 			out = append(out, t.Raw)
@@ -231,21 +232,13 @@ func substitute(targets []ForwardTarget, failed map[string]bool, repl []ForwardT
 	return out
 }
 
-func forwardAt(cf *Corefile, line int) (Forward, bool) {
+func forwardAt(cf *corefile.Corefile, line int) (corefile.Forward, bool) {
 	for _, f := range cf.Forwards {
 		if f.Line == line {
 			return f, true
 		}
 	}
-	return Forward{}, false
-}
-
-func raws(targets []ForwardTarget) []string {
-	var out []string
-	for _, t := range targets {
-		out = append(out, t.Raw)
-	}
-	return out
+	return corefile.Forward{}, false
 }
 
 // corefilePatch is the merge patch of the CoreDNS ConfigMap that a plan carries.
@@ -292,7 +285,7 @@ func plannedCorefile(a Action) (string, string, error) {
 }
 
 // manualSteps are the exact steps for a person when no working upstream is known.
-func (p CoreDNSForwardBroken) manualSteps(broken []Forward, failed map[string]bool, why string) []string {
+func (p CoreDNSForwardBroken) manualSteps(broken []corefile.Forward, failed map[string]bool, why string) []string {
 	steps := []string{
 		why + ": netcert does not guess a DNS server",
 		fmt.Sprintf("pick a DNS server that answers %s from inside the cluster network (e.g. the ClusterIP of an in-cluster DNS Service, port 53)", p.queryName()),
@@ -305,7 +298,7 @@ func (p CoreDNSForwardBroken) manualSteps(broken []Forward, failed map[string]bo
 			}
 		}
 		steps = append(steps, fmt.Sprintf("kubectl --namespace=%s edit configmap %s: on line %d (`forward %s %s`) replace %s with that server",
-			kube.CoreDNSNamespace, kube.CoreDNSConfigMap, f.Line, f.From, strings.Join(raws(f.Targets), " "), strings.Join(dead, " ")))
+			kube.CoreDNSNamespace, kube.CoreDNSConfigMap, f.Line, f.From, strings.Join(corefile.Raws(f.Targets), " "), strings.Join(dead, " ")))
 	}
 	return append(steps,
 		fmt.Sprintf("kubectl --namespace=%s rollout restart deployment/%s", kube.CoreDNSNamespace, kube.CoreDNSDeployment),

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/netcert/netcert/kube"
+	"github.com/netcert/netcert/kube/corefile"
 )
 
 // CoreDNSForwardBroken is the check and repair for coredns-forward-broken: CoreDNS forwards the
@@ -56,12 +57,12 @@ func (p CoreDNSForwardBroken) queryName() string {
 
 // targetUse is one forward target and the directives that use it.
 type targetUse struct {
-	target   ForwardTarget
-	forwards []Forward
+	target   corefile.Target
+	forwards []corefile.Forward
 }
 
 // targetUses groups the Corefile's forward targets by what they name, in order of appearance.
-func targetUses(cf *Corefile) []*targetUse {
+func targetUses(cf *corefile.Corefile) []*targetUse {
 	var uses []*targetUse
 	byName := map[string]*targetUse{}
 	for _, f := range cf.Forwards {
@@ -152,7 +153,7 @@ func (p CoreDNSForwardBroken) Run(ctx context.Context, c *Cluster) ([]Finding, e
 }
 
 // readCorefile reads and parses the CoreDNS ConfigMap; the evidence holds the Corefile.
-func readCorefile(ctx context.Context, c *Cluster) (*corev1.ConfigMap, *Corefile, Evidence, error) {
+func readCorefile(ctx context.Context, c *Cluster) (*corev1.ConfigMap, *corefile.Corefile, Evidence, error) {
 	ev := Evidence{Source: "GET configmap " + kube.CoreDNSNamespace + "/" + kube.CoreDNSConfigMap}
 	if c.Client == nil {
 		return nil, nil, ev, errors.New("no Kubernetes client: cannot read the CoreDNS Corefile")
@@ -166,7 +167,7 @@ func readCorefile(ctx context.Context, c *Cluster) (*corev1.ConfigMap, *Corefile
 		return nil, nil, ev, fmt.Errorf("%s has no %s key", corednsObject, kube.CorefileKey)
 	}
 	ev.Output = src
-	cf, err := ParseCorefile(src)
+	cf, err := corefile.Parse(src)
 	if err != nil {
 		return nil, nil, ev, fmt.Errorf("%s: %w", corednsObject, err)
 	}

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/netcert/netcert/fixtures"
 	"github.com/netcert/netcert/kube"
 	"github.com/netcert/netcert/kube/kubetest"
 )
@@ -68,6 +69,14 @@ func corednsClusterRolling(t *testing.T, corefile string, polls int, alive ...st
 		prober.alive[a] = true
 	}
 	return &Cluster{Client: cs, Probe: prober}, cs, prober
+}
+
+// hermeticCorefile renders the Corefile the test bed gives CoreDNS.
+func hermeticCorefile(t *testing.T, upstream string) string {
+	t.Helper()
+	out, err := fixtures.Render("coredns-corefile.tmpl", map[string]string{"ClusterDomain": "cluster.local", "Upstream": upstream})
+	require.NoError(t, err)
+	return string(out)
 }
 
 // forwardCheck polls rollouts quickly.
@@ -192,6 +201,19 @@ func TestCoreDNSForwardBrokenDoesNotProbeTheNodesResolvers(t *testing.T) {
 	assert.Equal(t, "configmap/kube-system/coredns forward /etc/resolv.conf", findings[0].Object)
 	assert.Contains(t, findings[0].Summary, "the node's resolvers: not probed")
 	assert.Equal(t, 0, countCoreDNSActions(cs, "create", "configmaps"), "an unverified Corefile is not known-good")
+}
+
+func TestCoreDNSForwardBrokenReportsAnEnvironmentPlaceholder(t *testing.T) {
+	c, _, prober := corednsCluster(t, ".:53 {\n    forward . {$UPSTREAM} "+corednsLiveUpstream+"\n}\n", corednsLiveUpstream)
+	findings, err := forwardCheck.Run(context.Background(), c)
+	require.NoError(t, err)
+	require.Len(t, findings, 2)
+	env := findings[0]
+	assert.Equal(t, NotApplicable, env.Status)
+	assert.Equal(t, "configmap/kube-system/coredns forward {$UPSTREAM}", env.Object)
+	assert.Equal(t, "CoreDNS forwards . to {$UPSTREAM}, an environment variable of the CoreDNS pod: netcert cannot read or probe it", env.Summary)
+	assert.Equal(t, Pass, findings[1].Status)
+	assert.Equal(t, []string{corednsLiveUpstream + " probe.netcert.test."}, prober.calls, "only the address is probed")
 }
 
 func TestCoreDNSForwardBrokenCannotEvaluate(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/netcert/netcert/kube/corefile"
 	"github.com/netcert/netcert/node"
 )
 
@@ -94,7 +95,7 @@ func TestLiveSysctlAndCorefile(t *testing.T) {
 	_, found := effectiveSysctl(list, ipForwardKey)
 	assert.False(t, found)
 
-	cf, err := ParseCorefile(liveFile(t, "coredns.Corefile"))
+	cf, err := corefile.Parse(liveFile(t, "coredns.Corefile"))
 	require.NoError(t, err)
 	require.Len(t, cf.Forwards, 1)
 	require.Len(t, cf.Forwards[0].Targets, 1)

@@ -15,3 +15,11 @@ func testdata(t *testing.T, elem ...string) string {
 	require.NoError(t, err)
 	return string(b)
 }
+
+// readCorefileFixture returns the Corefile kube/corefile/testdata/<name>.
+func readCorefileFixture(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "kube", "corefile", "testdata", name))
+	require.NoError(t, err)
+	return string(b)
+}

@@ -8,12 +8,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/coredns/caddy/caddyfile"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/netcert/netcert/kube"
+	"github.com/netcert/netcert/kube/corefile"
 )
 
 // CoreDNSForwardBroken points every forward directive of CoreDNS's Corefile at a dead upstream, as
@@ -160,99 +160,57 @@ func deadUpstream(addr string) (string, error) {
 	return net.JoinHostPort(host, port), nil
 }
 
-// forwardTo returns corefile with the targets of every forward directive replaced by target, each
-// located from the tokens of CoreDNS's own parser; every other byte stays.
-func forwardTo(corefile, target string) (string, error) {
-	fws, err := forwardLines(corefile)
+// forwardTo returns src with the targets of every forward directive replaced by target; every
+// other byte (FROM, options, comments) stays. It refuses a Corefile it cannot see whole: one that
+// imports files (they live in the CoreDNS pod: their forwards would stay), or one whose targets are
+// variables of the CoreDNS pod's environment.
+func forwardTo(src, target string) (string, error) {
+	cf, err := corefile.Parse(src)
 	if err != nil {
 		return "", err
 	}
-	if len(fws) == 0 {
+	if len(cf.Imports) > 0 {
+		imp := cf.Imports[0]
+		return "", fmt.Errorf("line %d of the Corefile imports %q, a file of the CoreDNS pod that netcert cannot see: only self-contained Corefiles are supported", imp.Line, imp.Pattern)
+	}
+	if len(cf.Forwards) == 0 {
 		return "", errors.New("the Corefile has no forward directive to break")
 	}
-	lines := strings.SplitAfter(corefile, "\n")
-	for _, fw := range fws {
-		line, err := replaceWords(lines[fw.line-1], fw.words, target)
+	for _, f := range cf.Forwards {
+		for _, t := range f.Targets {
+			if t.EnvPlaceholder {
+				return "", fmt.Errorf("line %d of the Corefile forwards to %s, a variable of the CoreDNS pod's environment: only Corefiles whose targets are written out are supported", f.Line, t.Raw)
+			}
+		}
+	}
+	// An edit keeps every line where it was, so the forwards left are found again after it.
+	for range cf.Forwards {
+		f, ok := forwardNotTo(cf, target)
+		if !ok {
+			break
+		}
+		out, err := cf.ReplaceTargets(f, []string{target})
 		if err != nil {
-			return "", fmt.Errorf("line %d of the Corefile: %w", fw.line, err)
+			return "", fmt.Errorf("line %d of the Corefile: %w", f.Line, err)
 		}
-		lines[fw.line-1] = line
-	}
-	out := strings.Join(lines, "")
-	after, err := forwardLines(out)
-	if err != nil {
-		return "", fmt.Errorf("the edited Corefile: %w", err)
-	}
-	for _, fw := range after {
-		if got := strings.Join(fw.words[2:], " "); got != target {
-			return "", fmt.Errorf("line %d of the edited Corefile forwards to %q, not %q", fw.line, got, target)
+		if cf, err = corefile.Parse(out); err != nil {
+			return "", fmt.Errorf("the edited Corefile: %w", err)
 		}
 	}
-	return out, nil
+	if f, ok := forwardNotTo(cf, target); ok {
+		return "", fmt.Errorf("line %d of the edited Corefile forwards to %q, not %q", f.Line, strings.Join(corefile.Raws(f.Targets), " "), target)
+	}
+	return cf.Source, nil
 }
 
-// forwardLine is the keyword line of a forward directive: forward, FROM and every TO.
-type forwardLine struct {
-	line  int
-	words []string
-}
-
-// forwardLines parses corefile with CoreDNS's parser and returns its forward directives.
-func forwardLines(corefile string) ([]forwardLine, error) {
-	d := caddyfile.NewDispenser("Corefile", strings.NewReader(corefile))
-	for d.Next() {
-		if d.Val() == "import" { // the parser would read imported files from this machine
-			return nil, fmt.Errorf("line %d of the Corefile imports %q: only self-contained Corefiles are supported", d.Line(), corefileArg(&d))
+// forwardNotTo returns the first forward of cf whose targets are not target alone.
+func forwardNotTo(cf *corefile.Corefile, target string) (corefile.Forward, bool) {
+	for _, f := range cf.Forwards {
+		if len(f.Targets) != 1 || f.Targets[0].Raw != target {
+			return f, true
 		}
 	}
-	blocks, err := caddyfile.Parse("Corefile", strings.NewReader(corefile), nil)
-	if err != nil {
-		return nil, fmt.Errorf("parse Corefile: %w", err)
-	}
-	var out []forwardLine
-	for _, b := range blocks {
-		tokens := b.Tokens["forward"]
-		for i, t := range tokens {
-			if t.Text != "forward" || i+2 >= len(tokens) || tokens[i+2].Line != t.Line {
-				continue
-			}
-			fw := forwardLine{line: t.Line, words: []string{t.Text}}
-			for j := i + 1; j < len(tokens) && tokens[j].Line == t.Line && tokens[j].Text != "{"; j++ {
-				fw.words = append(fw.words, tokens[j].Text)
-			}
-			out = append(out, fw)
-		}
-	}
-	return out, nil
-}
-
-// replaceWords finds words (forward, FROM, TOs) in order in line and replaces the TOs by target.
-func replaceWords(line string, words []string, target string) (string, error) {
-	pos, from := 0, 0
-	for i, w := range words {
-		at := strings.Index(line[pos:], w)
-		if at < 0 {
-			return "", fmt.Errorf("cannot find %q in %q", w, strings.TrimSpace(line))
-		}
-		if i == 2 {
-			from = pos + at
-		}
-		pos += at + len(w)
-	}
-	if from > 0 && line[from-1] == '"' { // a quoted first or last TO: replace its quotes too
-		from--
-	}
-	if pos < len(line) && line[pos] == '"' {
-		pos++
-	}
-	return line[:from] + target + line[pos:], nil
-}
-
-func corefileArg(d *caddyfile.Dispenser) string {
-	if d.NextArg() {
-		return d.Val()
-	}
-	return ""
+	return corefile.Forward{}, false
 }
 
 // clean restores the Corefile a fault replaced, when the ConfigMap still carries the fault's mark.

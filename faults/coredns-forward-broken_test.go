@@ -140,6 +140,16 @@ func TestCoreDNSForwardBrokenKeepsOptionsAndEveryTarget(t *testing.T) {
 	assert.Equal(t, src, corefile)
 }
 
+// A forward in a snippet is edited where the snippet is defined, once however often it is imported.
+func TestCoreDNSForwardBrokenEditsSnippets(t *testing.T) {
+	src := "(upstream) {\n    forward . 10.96.12.34 # the upstream\n}\n.:53 {\n    import upstream\n}\n(zones) {\n    lab.test:53 {\n        import upstream\n    }\n}\nimport zones\n"
+	c, cs := corednsFake(t, src)
+	_, err := forwardFault.Inject(context.Background(), c)
+	require.NoError(t, err)
+	corefile, _ := corednsState(t, cs)
+	assert.Equal(t, strings.Replace(src, "forward . 10.96.12.34 #", "forward . 10.96.0.99:53 #", 1), corefile)
+}
+
 // kubeadmCorefile is kubeadm v1.34's default Corefile.
 const kubeadmCorefile = `.:53 {
     errors
@@ -188,9 +198,11 @@ func TestCoreDNSForwardBrokenRefuses(t *testing.T) {
 		assert.Zero(t, countUpdates(cs), "nothing was touched")
 	}
 	for src, want := range map[string]string{
-		".:53 {\n    errors\n}\n":                           "no forward directive to break",
-		".:53 {\n    import custom/*.server\n}\n":           `line 2 of the Corefile imports "custom/*.server"`,
-		".:53 {\n    forward . 10.96.12.34\n    cache 30\n": "Corefile:3 - Syntax error",
+		".:53 {\n    errors\n}\n":                                        "no forward directive to break",
+		".:53 {\n    import custom/*.server\n}\n":                        `line 2 of the Corefile imports "custom/*.server"`,
+		".:53 {\n    forward . 10.96.12.34\n}\nimport custom/*.server\n": `line 4 of the Corefile imports "custom/*.server"`,
+		".:53 {\n    forward . 10.96.12.34 {$UPSTREAM}\n}\n":             "line 2 of the Corefile forwards to {$UPSTREAM}, a variable of the CoreDNS pod's environment",
+		".:53 {\n    forward . 10.96.12.34\n    cache 30\n":              "Corefile:3 - Syntax error",
 	} {
 		c, cs := corednsFake(t, src)
 		_, err := forwardFault.Inject(ctx, c)

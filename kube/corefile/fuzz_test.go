@@ -1,4 +1,4 @@
-package doctor
+package corefile
 
 import (
 	"os"
@@ -7,14 +7,14 @@ import (
 	"testing"
 )
 
-// FuzzParseCorefile: the parser is total (no panic, no hang, on any input), what it finds lies in
+// FuzzParse: the parser is total (no panic, no hang, on any input), what it finds lies in
 // the source, and an edit of a forward it found parses again.
-func FuzzParseCorefile(f *testing.F) {
-	seeds, err := filepath.Glob(filepath.Join("testdata", "corefile", "*"))
+func FuzzParse(f *testing.F) {
+	seeds, err := filepath.Glob(filepath.Join("testdata", "*.Corefile"))
 	if err != nil {
 		f.Fatal(err)
 	}
-	for _, name := range append(seeds, filepath.Join("testdata", "live", "coredns.Corefile")) {
+	for _, name := range seeds {
 		b, err := os.ReadFile(name)
 		if err != nil {
 			f.Fatal(err)
@@ -22,6 +22,7 @@ func FuzzParseCorefile(f *testing.F) {
 		f.Add(string(b))
 	}
 	for _, src := range []string{
+		hermeticCorefile(f, "10.96.12.34:53"),
 		".:53 {\n    forward . {$UPSTREAM} {%UPSTREAM%} {env.UPSTREAM} {$} {%%}\n}\n",
 		".:53 {\n    import /etc/coredns/custom/*.override\n    forward . 10.0.0.1 {\n        import opts\n    }\n}\nimport custom/*.server\n",
 		"(a) {\n    forward . 10.0.0.1\n}\n(b) {\n    import a\n    import a\n}\n(c) {\n    import b\n    import b\n}\n.:53 {\n    import c\n}\nimport c\n",
@@ -36,7 +37,7 @@ func FuzzParseCorefile(f *testing.F) {
 		f.Add(src)
 	}
 	f.Fuzz(func(t *testing.T, src string) {
-		cf, err := ParseCorefile(src)
+		cf, err := Parse(src)
 		if err != nil {
 			return
 		}
@@ -54,7 +55,7 @@ func FuzzParseCorefile(f *testing.F) {
 			if err != nil {
 				continue
 			}
-			if _, err := ParseCorefile(out); err != nil {
+			if _, err := Parse(out); err != nil {
 				t.Fatalf("the edit of line %d does not parse: %v\n%s", fw.Line, err, out)
 			}
 		}
