@@ -1,7 +1,9 @@
 package doctor
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -101,18 +103,20 @@ func (r ipRoute) Spec() []string {
 func (r ipRoute) String() string { return strings.Join(r.Spec(), " ") }
 
 // parseIPAddr parses `ip -j addr show` into the IPv4 and IPv6 addresses of every interface.
+// Keys it does not know are left aside, and a scalar of another JSON type than iproute2 prints
+// reads as text.
 func parseIPAddr(out []byte) ([]ipAddr, error) {
 	var links []struct {
-		IfName   string `json:"ifname"`
+		IfName   ipText `json:"ifname"`
 		AddrInfo []struct {
-			Family    string `json:"family"`
-			Local     string `json:"local"`
-			PrefixLen *int   `json:"prefixlen"`
-			Scope     string `json:"scope"`
+			Family    ipText `json:"family"`
+			Local     ipText `json:"local"`
+			PrefixLen ipText `json:"prefixlen"`
+			Scope     ipText `json:"scope"`
 		} `json:"addr_info"`
 	}
 	if err := json.Unmarshal(out, &links); err != nil {
-		return nil, fmt.Errorf("parse ip -j addr show: %w", err)
+		return nil, ipJSONError("ip -j addr show", out, err)
 	}
 	var addrs []ipAddr
 	for _, l := range links {
@@ -120,50 +124,58 @@ func parseIPAddr(out []byte) ([]ipAddr, error) {
 			if ai.Family != "inet" && ai.Family != "inet6" {
 				continue
 			}
-			addr, err := netip.ParseAddr(ai.Local)
-			if err != nil || ai.PrefixLen == nil {
-				return nil, fmt.Errorf("parse ip -j addr show: %s: bad address %q/%v", l.IfName, ai.Local, ai.PrefixLen)
+			addr, err := netip.ParseAddr(string(ai.Local))
+			bits, berr := strconv.Atoi(string(ai.PrefixLen))
+			if err != nil || berr != nil {
+				return nil, fmt.Errorf("parse ip -j addr show: %s: bad address %q/%q", l.IfName, ai.Local, ai.PrefixLen)
 			}
-			p, err := addr.Prefix(*ai.PrefixLen)
+			p, err := addr.Prefix(bits)
 			if err != nil {
 				return nil, fmt.Errorf("parse ip -j addr show: %s: %w", l.IfName, err)
 			}
-			addrs = append(addrs, ipAddr{Dev: l.IfName, Prefix: netip.PrefixFrom(addr, p.Bits()), Scope: ai.Scope})
+			addrs = append(addrs, ipAddr{Dev: string(l.IfName), Prefix: netip.PrefixFrom(addr, p.Bits()), Scope: string(ai.Scope)})
 		}
 	}
 	return addrs, nil
 }
 
-// parseIPRoute parses `ip -j route show table all`.
+// parseIPRoute parses `ip -j route show table all`, leaving aside the keys it does not know.
 func parseIPRoute(out []byte) ([]ipRoute, error) {
 	var raw []struct {
-		Type     string          `json:"type"`
-		Dst      string          `json:"dst"`
-		Gateway  string          `json:"gateway"`
-		Dev      string          `json:"dev"`
-		Protocol json.RawMessage `json:"protocol"` // a name, or a number iproute2 has no name for
-		Scope    string          `json:"scope"`
-		Table    json.RawMessage `json:"table"`
-		Metric   int             `json:"metric"`
-		Prefsrc  string          `json:"prefsrc"`
+		Type     ipText `json:"type"`
+		Dst      ipText `json:"dst"`
+		Gateway  ipText `json:"gateway"`
+		Dev      ipText `json:"dev"`
+		Protocol ipText `json:"protocol"` // a name, or a number iproute2 has no name for
+		Scope    ipText `json:"scope"`
+		Table    ipText `json:"table"`
+		Metric   ipText `json:"metric"`
+		Prefsrc  ipText `json:"prefsrc"`
 		Nexthops []struct {
-			Gateway string `json:"gateway"`
-			Dev     string `json:"dev"`
+			Gateway ipText `json:"gateway"`
+			Dev     ipText `json:"dev"`
 		} `json:"nexthops"`
 	}
 	if err := json.Unmarshal(out, &raw); err != nil {
-		return nil, fmt.Errorf("parse ip -j route show: %w", err)
+		return nil, ipJSONError("ip -j route show", out, err)
 	}
 	routes := make([]ipRoute, 0, len(raw))
 	for _, r := range raw {
 		route := ipRoute{
-			Type: ipOr(r.Type, "unicast"), Gateway: r.Gateway, Dev: r.Dev, Scope: ipOr(r.Scope, "global"),
-			Protocol: ipOr(ipJSONScalar(r.Protocol), "boot"), Table: ipOr(ipJSONScalar(r.Table), "main"), Metric: r.Metric,
+			Type: ipOr(r.Type, "unicast"), Gateway: string(r.Gateway), Dev: string(r.Dev), Scope: ipOr(r.Scope, "global"),
+			Protocol: ipOr(r.Protocol, "boot"), Table: ipOr(r.Table, "main"),
+		}
+		if r.Metric != "" {
+			m, err := strconv.ParseUint(string(r.Metric), 10, 32)
+			if err != nil {
+				return nil, fmt.Errorf("parse ip -j route show: route %s: bad metric %q", r.Dst, r.Metric)
+			}
+			route.Metric = int(m)
 		}
 		for _, nh := range r.Nexthops {
-			route.Nexthops = append(route.Nexthops, ipNexthop{Gateway: nh.Gateway, Dev: nh.Dev})
+			route.Nexthops = append(route.Nexthops, ipNexthop{Gateway: string(nh.Gateway), Dev: string(nh.Dev)})
 		}
-		dst, err := parseRouteDst(r.Dst, r.Gateway+r.Prefsrc)
+		dst, err := parseRouteDst(string(r.Dst), string(r.Gateway+r.Prefsrc))
 		if err != nil {
 			return nil, fmt.Errorf("parse ip -j route show: %w", err)
 		}
@@ -171,6 +183,23 @@ func parseIPRoute(out []byte) ([]ipRoute, error) {
 		routes = append(routes, route)
 	}
 	return routes, nil
+}
+
+// ipJSONError names the line of out where JSON decoding failed.
+func ipJSONError(cmd string, out []byte, err error) error {
+	var offset int64 = -1
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		offset = syntax.Offset
+	case errors.As(err, &typ):
+		offset = typ.Offset
+	}
+	if offset < 0 || offset > int64(len(out)) {
+		return fmt.Errorf("parse %s: %w", cmd, err)
+	}
+	return fmt.Errorf("parse %s: line %d: %w", cmd, bytes.Count(out[:offset], []byte("\n"))+1, err)
 }
 
 // parseRouteDst parses a route's dst: "default" (its family guessed from hint, the gateway or
@@ -196,22 +225,28 @@ func parseRouteDst(dst, hint string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
-// ipJSONScalar returns a JSON string's value or a number's text ("" for null or absent).
-func ipJSONScalar(raw json.RawMessage) string {
+// ipText is a JSON scalar read as text: a string's value or a number's digits; null, true,
+// false, objects and arrays read as "" (iproute2 prints some fields as a name or, lacking one, a
+// number).
+type ipText string
+
+func (t *ipText) UnmarshalJSON(raw []byte) error {
 	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
 	var n json.Number
-	if json.Unmarshal(raw, &n) == nil {
-		return n.String()
+	switch {
+	case json.Unmarshal(raw, &s) == nil:
+		*t = ipText(s)
+	case json.Unmarshal(raw, &n) == nil:
+		*t = ipText(n.String())
+	default:
+		*t = ""
 	}
-	return ""
+	return nil
 }
 
-func ipOr(s, def string) string {
+func ipOr(s ipText, def string) string {
 	if s == "" {
 		return def
 	}
-	return s
+	return string(s)
 }

@@ -88,3 +88,21 @@ func TestParseIPRejectsGarbage(t *testing.T) {
 	_, err = parseIPRoute([]byte(`[{"dst":"10.244.1.0/33"}]`))
 	assert.ErrorContains(t, err, `route dst "10.244.1.0/33"`)
 }
+
+// Keys iproute2 may add are left aside and a scalar of another JSON type reads as text; what is
+// not JSON at all is an error naming the line.
+func TestParseIPToleratesUnknownKeysAndScalarTypes(t *testing.T) {
+	addrs, err := parseIPAddr([]byte(`[{"ifname":"eth0","new":{"x":[1]},"addr_info":[{},
+	 {"family":"inet6","local":"fd00::2","prefixlen":"64","scope":253,"valid_life_time":4294967295}]}]`))
+	require.NoError(t, err)
+	assert.Equal(t, []ipAddr{{Dev: "eth0", Prefix: netip.MustParsePrefix("fd00::2/64"), Scope: "253"}}, addrs)
+
+	routes, err := parseIPRoute([]byte(`[{"dst":"10.0.0.0/8","via":{"family":"inet6","host":"fe80::1"},"dev":"eth0","metric":"7","scope":null,"table":254}]`))
+	require.NoError(t, err)
+	assert.Equal(t, "10.0.0.0/8 dev eth0 table 254 metric 7", routes[0].String())
+
+	_, err = parseIPRoute([]byte("[\n{\"dst\": \"10.0.0.0/8\"},\n{\"dst\" 1}\n]"))
+	assert.ErrorContains(t, err, "parse ip -j route show: line 3:")
+	_, err = parseIPRoute([]byte(`[{"dst":"10.0.0.0/8","metric":-1}]`))
+	assert.ErrorContains(t, err, `bad metric "-1"`)
+}

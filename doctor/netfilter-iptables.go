@@ -2,18 +2,20 @@ package doctor
 
 import (
 	"fmt"
-	"net/netip"
 	"strconv"
 	"strings"
 )
 
 // parseIptablesSave parses iptables-save output, with or without -c: tables (*name), chains
-// (:NAME POLICY [p:b]) and rules ([p:b] -A CHAIN options).
+// (:NAME POLICY [p:b]) and rules ([p:b] -A CHAIN options). What it cannot read of a rule is kept
+// in the rule's Opaque; only lines that iptables-save does not print are errors.
 func parseIptablesSave(backend nfBackend, text string) (*nfRuleset, error) {
 	rs := &nfRuleset{Backend: backend}
 	table := ""
-	for i, line := range strings.Split(text, "\n") {
-		line = strings.TrimSpace(line)
+	isChain := func(name string) bool { return rs.chain("ip", table, name) != nil }
+	lines := strings.Split(text, "\n")
+	for i := 0; i < len(lines); i++ {
+		line, n := strings.TrimSpace(lines[i]), i+1
 		switch {
 		case line == "" || line[0] == '#':
 		case line[0] == '*':
@@ -21,28 +23,55 @@ func parseIptablesSave(backend nfBackend, text string) (*nfRuleset, error) {
 		case line == "COMMIT":
 			table = ""
 		case table == "":
-			return nil, fmt.Errorf("%s line %d: %q outside a table", backend, i+1, line)
+			return nil, fmt.Errorf("%s line %d: %q outside a table", backend, n, line)
 		case line[0] == ':':
-			rs.Chains = append(rs.Chains, parseXtChain(table, line[1:]))
+			rs.addChain(parseXtChain(table, line[1:]))
 		default:
-			r, err := parseIptablesRule(line)
+			if xtQuoteOpen(line, false) { // a quoted word (a comment) with a newline in it
+				line, i = joinQuotedLines(line, lines, i)
+			}
+			r, err := parseIptablesRule(line, isChain)
 			if err != nil {
-				return nil, fmt.Errorf("%s line %d: %w", backend, i+1, err)
+				return nil, fmt.Errorf("%s line %d: %w", backend, n, err)
 			}
 			c := rs.chain("ip", table, r.Chain)
 			if c == nil {
-				return nil, fmt.Errorf("%s line %d: rule in undeclared chain %s", backend, i+1, r.Chain)
+				return nil, fmt.Errorf("%s line %d: rule in undeclared chain %s", backend, n, r.Chain)
 			}
 			r.Backend, r.Family, r.Table, r.Index = backend, "ip", table, len(c.Rules)+1
-			if r.Verdict != "GOTO" && rs.chain("ip", table, r.Target) != nil {
-				r.Verdict = "JUMP"
-			} else if r.Verdict != "GOTO" {
-				r.Target = ""
-			}
 			c.Rules = append(c.Rules, r)
 		}
 	}
 	return rs, nil
+}
+
+// joinQuotedLines continues line, whose quote lines[i] left open, over the lines after it until
+// the quote closes; it returns the joined rule and the index of its last line, or line and i
+// when no line closes the quote.
+func joinQuotedLines(line string, lines []string, i int) (string, int) {
+	var b strings.Builder
+	b.WriteString(line)
+	for j := i + 1; j < len(lines); j++ {
+		b.WriteByte('\n')
+		b.WriteString(strings.TrimRight(lines[j], "\r"))
+		if !xtQuoteOpen(lines[j], true) {
+			return strings.TrimSpace(b.String()), j
+		}
+	}
+	return line, i
+}
+
+// xtQuoteOpen reports whether a quote is open at the end of s, given whether one was at its start.
+func xtQuoteOpen(s string, open bool) bool {
+	for i := 0; i < len(s); i++ {
+		switch {
+		case open && s[i] == '\\':
+			i++
+		case s[i] == '"':
+			open = !open
+		}
+	}
+	return open
 }
 
 // parseXtChain parses a chain declaration "NAME POLICY [packets:bytes]" (POLICY "-" for a user
@@ -62,47 +91,91 @@ func parseXtChain(table, decl string) *nfChain {
 	return c
 }
 
-// xtToken is one word of an iptables-save rule; quoted words are never options.
+// xtToken is one word of an iptables-save rule and where it is in the rule; quoted words are
+// never options.
 type xtToken struct {
-	s      string
-	quoted bool
+	s          string
+	quoted     bool
+	start, end int
 }
 
 // tokenizeXt splits a rule as iptables-save quotes it: "…" with \" and \\ escapes.
 func tokenizeXt(line string) ([]xtToken, error) {
-	var out []xtToken
-	var cur strings.Builder
-	inWord, quoted, inQuote := false, false, false
+	out := make([]xtToken, 0, strings.Count(line, " ")+1)
+	var cur strings.Builder // a quoted word's text
+	inWord, quoted, inQuote, start := false, false, false, 0
+	word := func(end int) xtToken {
+		t := xtToken{line[start:end], quoted, start, end}
+		if quoted {
+			t.s = cur.String()
+			cur.Reset()
+		}
+		return t
+	}
 	for i := 0; i < len(line); i++ {
 		ch := line[i]
+		switch {
+		case !inQuote && (ch == ' ' || ch == '\t'):
+			if inWord {
+				out = append(out, word(i))
+			}
+			inWord, quoted = false, false
+			continue
+		case !inWord:
+			inWord, start = true, i
+		}
 		switch {
 		case inQuote && ch == '\\' && i+1 < len(line):
 			i++
 			cur.WriteByte(line[i])
 		case ch == '"':
-			inQuote, inWord, quoted = !inQuote, true, true
-		case !inQuote && (ch == ' ' || ch == '\t'):
-			if inWord {
-				out = append(out, xtToken{cur.String(), quoted})
+			if !quoted {
+				cur.WriteString(line[start:i]) // the word's text before its quote
 			}
-			cur.Reset()
-			inWord, quoted = false, false
-		default:
+			inQuote, quoted = !inQuote, true
+		case quoted:
 			cur.WriteByte(ch)
-			inWord = true
 		}
 	}
 	if inQuote {
 		return nil, fmt.Errorf("unterminated quote in %q", line)
 	}
 	if inWord {
-		out = append(out, xtToken{cur.String(), quoted})
+		out = append(out, word(len(line)))
 	}
 	return out, nil
 }
 
-// parseIptablesRule parses "[p:b] -A CHAIN options…".
-func parseIptablesRule(line string) (*nfRule, error) {
+// xtKnownMatches are the match extensions netcert knows: those whose options it reads, and those
+// of a fixed meaning it leaves aside (connection state, marks, rates, …: they only narrow what a
+// rule sees). Programmable matches (bpf, u32, string) and any other extension are opaque.
+var xtKnownMatches = map[string]bool{
+	"udp": true, "tcp": true, "sctp": true, "dccp": true, "udplite": true, "icmp": true, "icmp6": true,
+	"multiport": true, "comment": true, "set": true, "conntrack": true, "state": true, "mark": true,
+	"connmark": true, "connlabel": true, "addrtype": true, "statistic": true, "limit": true, "hashlimit": true,
+	"pkttype": true, "physdev": true, "mac": true, "owner": true, "rpfilter": true, "nfacct": true,
+	"recent": true, "length": true, "iprange": true, "ttl": true, "hl": true, "tcpmss": true, "socket": true,
+	"policy": true, "devgroup": true, "ipvs": true, "connlimit": true, "connbytes": true, "helper": true,
+	"dscp": true, "tos": true, "ecn": true, "cgroup": true, "time": true, "quota": true, "cluster": true,
+	"cpu": true, "realm": true, "ah": true, "esp": true, "frag": true, "hbh": true, "rt": true, "mh": true,
+	"ipv6header": true, "rateest": true,
+}
+
+// xtKnownTargets are the targets netcert knows besides user chains: the verdicts, and targets
+// that change or log a packet but never discard it. Any other (NFQUEUE, TPROXY, SYNPROXY, …) is
+// opaque.
+var xtKnownTargets = map[string]bool{
+	"ACCEPT": true, "DROP": true, "REJECT": true, "RETURN": true, "LOG": true, "NFLOG": true, "ULOG": true,
+	"TRACE": true, "AUDIT": true, "MARK": true, "CONNMARK": true, "SECMARK": true, "CONNSECMARK": true,
+	"CLASSIFY": true, "DSCP": true, "TOS": true, "TTL": true, "HL": true, "TCPMSS": true, "TCPOPTSTRIP": true,
+	"CHECKSUM": true, "CT": true, "NOTRACK": true, "SET": true, "MASQUERADE": true, "SNAT": true,
+	"DNAT": true, "REDIRECT": true, "NETMAP": true, "IDLETIMER": true, "LED": true, "RATEEST": true,
+	"HMARK": true, "TEE": true,
+}
+
+// parseIptablesRule parses "[p:b] -A CHAIN options…"; isChain tells the table's chains (the
+// targets a rule jumps to) from other targets.
+func parseIptablesRule(line string, isChain func(string) bool) (*nfRule, error) {
 	r := &nfRule{}
 	if strings.HasPrefix(line, "[") {
 		counter, rest, ok := strings.Cut(line[1:], "] ")
@@ -111,58 +184,105 @@ func parseIptablesRule(line string) (*nfRule, error) {
 		if !ok || !ok2 || err != nil {
 			return nil, fmt.Errorf("bad counter in %q", line)
 		}
-		r.Counted, r.Packets, line = true, n, rest
+		r.Counted, r.Packets, line = true, n, strings.TrimSpace(rest)
 	}
 	toks, err := tokenizeXt(line)
 	if err != nil {
 		return nil, err
 	}
-	if len(toks) < 2 || toks[0].s != "-A" {
+	if len(toks) < 2 || toks[0].s != "-A" || toks[0].quoted {
 		return nil, fmt.Errorf("not a rule: %q", line)
 	}
 	r.Chain, r.Text = toks[1].s, line
-	negate := false
+	// The options come in sections: the built-in ones, each -m match's, the target's. The section
+	// of an extension netcert does not know is kept whole as one opaque part.
+	unknown := -1 // where the section of an unknown extension starts, while in one
+	endUnknown := func(end int) {
+		if unknown >= 0 {
+			r.Opaque = append(r.Opaque, strings.TrimSpace(line[unknown:end]))
+			unknown = -1
+		}
+	}
+	negate, from := false, 0 // a "!" before the option, and where the option starts with it
 	for i := 2; i < len(toks); i++ {
 		t := toks[i]
-		if t.quoted || !strings.HasPrefix(t.s, "-") {
-			if t.s == "!" && !t.quoted {
-				negate = true
-				continue
+		if !negate {
+			from = t.start
+		}
+		switch {
+		case t.s == "!" && !t.quoted:
+			negate = true
+			continue
+		case t.quoted || !strings.HasPrefix(t.s, "-"):
+			if unknown < 0 {
+				r.Opaque = append(r.Opaque, line[from:t.end]) // a word of no option
 			}
-			return nil, fmt.Errorf("unexpected %q in %q", t.s, line)
+			negate = false
+			continue
 		}
 		var args []string
 		for i+1 < len(toks) && (toks[i+1].quoted || (!strings.HasPrefix(toks[i+1].s, "-") && toks[i+1].s != "!")) {
 			i++
 			args = append(args, toks[i].s)
 		}
-		if err := r.applyXtOption(t.s, args, negate); err != nil {
-			return nil, fmt.Errorf("%s in %q: %w", t.s, line, err)
+		switch t.s {
+		case "-m", "--match", "-j", "--jump", "-g", "--goto":
+			endUnknown(from)
+		}
+		if unknown < 0 {
+			known, err := r.applyXtOption(t.s, args, negate, isChain)
+			switch {
+			case !known:
+				unknown = from
+			case err != nil:
+				r.Opaque = append(r.Opaque, line[from:toks[i].end])
+			}
 		}
 		negate = false
 	}
+	if negate && unknown < 0 {
+		r.Opaque = append(r.Opaque, line[from:]) // a "!" at the end
+	}
+	endUnknown(len(line))
 	return r, nil
 }
 
-// applyXtOption records one option of an iptables rule; options netcert does not reason about
-// are ignored.
-func (r *nfRule) applyXtOption(opt string, args []string, negate bool) error {
+// applyXtOption records one option of an iptables rule. It reports whether netcert knows the
+// extension an -m, -j or -g option names (other options are known), and an error for a value it
+// cannot read: the rule then matches as if the option were not there. Options netcert does not
+// reason about are left aside.
+func (r *nfRule) applyXtOption(opt string, args []string, negate bool, isChain func(string) bool) (known bool, err error) {
 	arg := ""
 	if len(args) > 0 {
 		arg = args[0]
 	}
-	var err error
+	switch opt {
+	case "-m", "--match":
+		return xtKnownMatches[arg], nil
+	case "-j", "--jump":
+		r.Verdict = arg
+		if isChain != nil && isChain(arg) {
+			r.Verdict, r.Target = "JUMP", arg
+		}
+		return r.Verdict == "JUMP" || xtKnownTargets[arg], nil
+	case "-g", "--goto":
+		r.Verdict, r.Target = "GOTO", arg
+		return isChain != nil && isChain(arg), nil
+	}
+	if len(args) == 0 {
+		return true, nil // a flag: no option netcert reads
+	}
 	switch opt {
 	case "-p", "--protocol":
-		r.Protos, r.ProtoNeg = []string{strings.ToLower(arg)}, negate
+		if p := strings.ToLower(arg); p != "all" && p != "0" { // all: any protocol
+			r.Protos, r.ProtoNeg = []string{p}, negate
+		}
 	case "-s", "--source", "-d", "--destination":
 		m := addrMatch{Negate: negate}
 		for _, s := range strings.Split(arg, ",") {
-			p, perr := parsePrefixOrAddr(s)
-			if perr != nil {
-				return perr
+			if err := m.add(s); err != nil {
+				return true, err
 			}
-			m.Prefixes = append(m.Prefixes, p)
 		}
 		if opt == "-s" || opt == "--source" {
 			r.Src = m
@@ -170,72 +290,68 @@ func (r *nfRule) applyXtOption(opt string, args []string, negate bool) error {
 			r.Dst = m
 		}
 	case "--dport", "--destination-port", "--dports", "--destination-ports", "--ports":
-		var m portMatch
-		m.Ranges, err = parsePortList(arg, ":")
-		m.Negate = negate
-		r.DPorts = append(r.DPorts, m)
+		ranges, err := parsePortList(arg, ":")
+		if err != nil {
+			return true, err
+		}
+		r.DPorts = append(r.DPorts, portMatch{Ranges: ranges, Negate: negate})
 	case "--match-set":
-		if len(args) == 2 {
-			switch strings.Split(args[1], ",")[0] {
-			case "src":
-				r.Src = addrMatch{Set: args[0], Negate: negate}
-			case "dst":
-				r.Dst = addrMatch{Set: args[0], Negate: negate}
-			}
+		if len(args) != 2 {
+			return true, fmt.Errorf("--match-set needs a set and flags")
+		}
+		switch strings.Split(args[1], ",")[0] {
+		case "src":
+			r.Src = addrMatch{Set: args[0], Negate: negate}
+		case "dst":
+			r.Dst = addrMatch{Set: args[0], Negate: negate}
 		}
 	case "-i", "--in-interface":
 		r.InIface, r.InNeg = arg, negate
 	case "--comment":
 		r.Comments = append(r.Comments, arg)
-	case "-j", "--jump":
-		r.Verdict, r.Target = arg, arg // a user chain's name becomes a JUMP once the chains are known
-	case "-g", "--goto":
-		r.Verdict, r.Target = "GOTO", arg
+	case "-c", "--set-counters":
+		n, err := strconv.ParseUint(arg, 10, 64)
+		if err != nil {
+			return true, err
+		}
+		r.Counted, r.Packets = true, n
 	}
-	return err
+	return true, nil
 }
 
 // parsePortList parses "8472", "8000:9000" (sep ":"), ":9000", "8000:", and comma lists of those.
 func parsePortList(s, sep string) ([]portRange, error) {
 	var out []portRange
 	for _, item := range strings.Split(s, ",") {
-		lo, hi, isRange := strings.Cut(strings.TrimSpace(item), sep)
-		r := portRange{0, 65535}
-		var err error
-		if lo != "" {
-			if r.Lo, err = parsePort(lo); err != nil {
-				return nil, err
-			}
-		}
-		if !isRange {
-			r.Hi = r.Lo
-		} else if hi != "" {
-			if r.Hi, err = parsePort(hi); err != nil {
-				return nil, err
-			}
+		r, ok := parsePortRange(strings.TrimSpace(item), sep)
+		if !ok {
+			return nil, fmt.Errorf("bad port or range %q", item)
 		}
 		out = append(out, r)
 	}
 	return out, nil
 }
 
-func parsePort(s string) (int, error) {
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 || n > 65535 {
-		return 0, fmt.Errorf("bad port %q", s)
+// parsePortRange parses "8472", or "lo<sep>hi" with either end left out (0, 65535).
+func parsePortRange(s, sep string) (portRange, bool) {
+	lo, hi, isRange := strings.Cut(s, sep)
+	r := portRange{0, 65535}
+	ok := true
+	if lo != "" || !isRange {
+		r.Lo, ok = parsePort(lo)
 	}
-	return n, nil
+	if !isRange {
+		r.Hi = r.Lo
+	} else if hi != "" && ok {
+		r.Hi, ok = parsePort(hi)
+	}
+	return r, ok && r.Lo <= r.Hi
 }
 
-// parsePrefixOrAddr parses "10.0.0.0/8" or a bare address (a host prefix).
-func parsePrefixOrAddr(s string) (netip.Prefix, error) {
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		return p, err
+func parsePort(s string) (int, bool) {
+	if s == "" || len(s) > 5 || strings.Trim(s, "0123456789") != "" {
+		return 0, false
 	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	return netip.PrefixFrom(a, a.BitLen()), nil
+	n, _ := strconv.Atoi(s)
+	return n, n <= 65535
 }

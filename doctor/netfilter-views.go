@@ -65,13 +65,9 @@ func readNodeViews(ctx context.Context, n node.Node) (*nodeViews, error) {
 			if xt := v.ruleset(nfXtNft); xt != nil {
 				managed = xt.tables()
 			}
-			kept := rs.Chains[:0]
-			for _, c := range rs.Chains {
-				if c.Family != "ip6" && c.Family != "arp" && !managed[c.Family+" "+c.Table] {
-					kept = append(kept, c)
-				}
-			}
-			rs.Chains = kept
+			rs.keepChains(func(c *nfChain) bool {
+				return c.Family != "ip6" && c.Family != "arp" && !managed[c.Family+" "+c.Table]
+			})
 		}
 		v.sets = append(v.sets, rs)
 		ev.Output = rs.digest()
@@ -99,8 +95,8 @@ func rulesByRef(v *nodeViews) map[string]*nfRule {
 	for _, rs := range v.sets {
 		for _, c := range rs.Chains {
 			for _, r := range c.withPolicy(rs.Backend) {
-				if _, ok := out[r.ref()]; !ok {
-					out[r.ref()] = r
+				if ref := r.ref(); out[ref] == nil {
+					out[ref] = r
 				}
 			}
 		}
@@ -121,11 +117,34 @@ func (v *nodeViews) read() string {
 	return s
 }
 
-// digest summarises what a view printed: how many rules in how many chains.
+// digest summarises what a view printed: how many rules in how many chains and, when netcert
+// cannot read parts of some, how many and the first of them.
 func (rs *nfRuleset) digest() string {
-	rules := 0
+	const shown, width = 3, 100
+	rules, opaque := 0, 0
+	var first []string
 	for _, c := range rs.Chains {
 		rules += len(c.Rules)
+		for _, r := range c.Rules {
+			if len(r.Opaque) == 0 {
+				continue
+			}
+			if opaque++; opaque <= shown {
+				part := strings.Join(r.Opaque, "; ")
+				if len(part) > width {
+					part = strings.ToValidUTF8(part[:width], "") + "…"
+				}
+				first = append(first, fmt.Sprintf("%s %s: %s", r.Where(), r.position(), part))
+			}
+		}
 	}
-	return fmt.Sprintf("%d rules in %d chains", rules, len(rs.Chains))
+	s := fmt.Sprintf("%d rules in %d chains", rules, len(rs.Chains))
+	if opaque > 0 {
+		s += fmt.Sprintf("; %d with parts netcert does not read (%s", opaque, strings.Join(first, "; "))
+		if opaque > shown {
+			s += "; …"
+		}
+		s += ")"
+	}
+	return s
 }

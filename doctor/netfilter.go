@@ -1,7 +1,9 @@
 package doctor
 
 import (
+	"fmt"
 	"maps"
+	"math/bits"
 	"net/netip"
 	"slices"
 	"strings"
@@ -35,24 +37,88 @@ func (m portMatch) matches(port int) bool {
 	return in != m.Negate
 }
 
-// addrMatch is a source or destination match: prefixes or a named set, possibly negated.
+// addrMatch is a source or destination match: prefixes, addresses under a netmask, or a named set,
+// possibly negated.
 type addrMatch struct {
 	Prefixes []netip.Prefix
-	Set      string // an ipset (--match-set) or nft set (@name)
+	Masked   []maskedAddr // non-contiguous netmasks (iptables' -s 10.0.0.0/255.0.255.0)
+	Set      string       // an ipset (--match-set) or nft set (@name)
 	Negate   bool
 }
 
-// restricts reports whether the match admits only listed addresses.
-func (m addrMatch) restricts() bool { return !m.Negate && (len(m.Prefixes) > 0 || m.Set != "") }
+// maskedAddr is an address under a netmask that is no prefix: it holds every address that
+// equals Addr in the bits Mask sets.
+type maskedAddr struct{ Addr, Mask netip.Addr }
 
-// holds reports whether the match lists addr itself (a prefix that contains it).
-func (m addrMatch) holds(addr netip.Addr) bool {
-	for _, p := range m.Prefixes {
-		if !m.Negate && p.Contains(addr) {
-			return true
+// contains reports whether a equals the masked address in the mask's bits.
+func (m maskedAddr) contains(a netip.Addr) bool {
+	if a.BitLen() != m.Addr.BitLen() {
+		return false
+	}
+	x, y, mask := a.As16(), m.Addr.As16(), m.Mask.As16()
+	for i := range mask {
+		if x[i]&mask[i] != y[i]&mask[i] {
+			return false
 		}
 	}
-	return false
+	return true
+}
+
+// add parses an address, a prefix ("10.0.0.0/8") or an address under a netmask
+// ("10.0.0.0/255.255.255.0", "10.0.0.0/255.0.255.0") into the match.
+func (m *addrMatch) add(s string) error {
+	addrText, maskText, masked := strings.Cut(s, "/")
+	if !masked || !strings.ContainsAny(maskText, ".:") {
+		p, err := parsePrefixOrAddr(s)
+		if err == nil {
+			m.Prefixes = append(m.Prefixes, p)
+		}
+		return err
+	}
+	addr, err := netip.ParseAddr(addrText)
+	mask, merr := netip.ParseAddr(maskText)
+	if err != nil || merr != nil || mask.BitLen() != addr.BitLen() || mask.Zone() != "" {
+		return fmt.Errorf("bad address or netmask %q", s)
+	}
+	if bits, ok := prefixLen(mask); ok {
+		m.Prefixes = append(m.Prefixes, netip.PrefixFrom(addr, bits))
+	} else {
+		m.Masked = append(m.Masked, maskedAddr{addr, mask})
+	}
+	return nil
+}
+
+// prefixLen returns the length of a contiguous netmask (255.255.255.0: 24); ok is false when the
+// mask's ones are not all at its start.
+func prefixLen(mask netip.Addr) (n int, ok bool) {
+	for _, x := range mask.AsSlice() {
+		n += bits.OnesCount8(x)
+	}
+	p, err := mask.Prefix(n)
+	return n, err == nil && p.Addr() == mask
+}
+
+// parsePrefixOrAddr parses "10.0.0.0/8" or a bare address (a host prefix).
+func parsePrefixOrAddr(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		return netip.ParsePrefix(s)
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// restricts reports whether the match admits only listed addresses.
+func (m addrMatch) restricts() bool {
+	return !m.Negate && (len(m.Prefixes) > 0 || len(m.Masked) > 0 || m.Set != "")
+}
+
+// holds reports whether the match lists addr itself (a prefix or masked address that contains it).
+func (m addrMatch) holds(addr netip.Addr) bool {
+	return !m.Negate && (slices.ContainsFunc(m.Prefixes, func(p netip.Prefix) bool { return p.Contains(addr) }) ||
+		slices.ContainsFunc(m.Masked, func(x maskedAddr) bool { return x.contains(addr) }))
 }
 
 // nfRule is one rule of a netfilter view, reduced to what netcert reasons about.
@@ -76,6 +142,12 @@ type nfRule struct {
 	Verdict  string // ACCEPT, DROP, REJECT, RETURN, JUMP, GOTO, or another target's name
 	Target   string // the chain of a JUMP or GOTO
 	Policy   bool   // the chain's policy, as a rule after its last one (Text "policy DROP")
+	// MapTargets are the chains an nft verdict map of the rule jumps or goes to.
+	MapTargets []string
+	// Opaque are the parts of the rule netcert cannot read, as printed: extensions it does not
+	// know, verdicts it cannot follow (verdict maps, queues), values it cannot parse of the
+	// matches it reads. The rule is kept; a match left unread matches any packet.
+	Opaque []string
 }
 
 // Where is the rule's table and chain, with the nft family: "raw PREROUTING", "inet t input".
@@ -184,16 +256,56 @@ func (c *nfChain) policyRule(backend nfBackend) *nfRule {
 type nfRuleset struct {
 	Backend nfBackend
 	Chains  []*nfChain
+	byName  map[chainKey]*nfChain // Chains indexed; built on the first lookup
+}
+
+// chainKey names a chain within a view.
+type chainKey struct{ family, table, name string }
+
+// addChain appends c to the ruleset; a chain declared twice keeps its first declaration's rules.
+func (rs *nfRuleset) addChain(c *nfChain) {
+	rs.Chains = append(rs.Chains, c)
+	if rs.byName != nil {
+		rs.index(c)
+	}
+}
+
+// keepChains keeps the chains for which keep is true.
+func (rs *nfRuleset) keepChains(keep func(*nfChain) bool) {
+	rs.Chains = slices.DeleteFunc(rs.Chains, func(c *nfChain) bool { return !keep(c) })
+	rs.byName = nil
+}
+
+func (rs *nfRuleset) index(c *nfChain) {
+	k := chainKey{c.Family, c.Table, c.Name}
+	if _, dup := rs.byName[k]; !dup {
+		rs.byName[k] = c
+	}
 }
 
 // chain returns the chain named by family, table and name, or nil.
 func (rs *nfRuleset) chain(family, table, name string) *nfChain {
-	for _, c := range rs.Chains {
-		if c.Family == family && c.Table == table && c.Name == name {
-			return c
+	if rs.byName == nil {
+		rs.byName = make(map[chainKey]*nfChain, len(rs.Chains))
+		for _, c := range rs.Chains {
+			rs.index(c)
 		}
 	}
-	return nil
+	return rs.byName[chainKey{family, table, name}]
+}
+
+// eachJump calls f with each chain of c's table that r, a rule of c, jumps or goes to.
+func (rs *nfRuleset) eachJump(c *nfChain, r *nfRule, f func(*nfChain)) {
+	if r.Target != "" {
+		if t := rs.chain(c.Family, c.Table, r.Target); t != nil {
+			f(t)
+		}
+	}
+	for _, name := range r.MapTargets {
+		if t := rs.chain(c.Family, c.Table, name); t != nil {
+			f(t)
+		}
+	}
 }
 
 // tables returns the "family table" names of the ruleset.
@@ -230,17 +342,15 @@ func (rs *nfRuleset) podOnlyChains() map[*nfChain]bool {
 		}
 		open[c] = true
 		for _, r := range c.Rules {
-			if t := rs.chain(c.Family, c.Table, r.Target); r.Target != "" && t != nil && !r.fromPods() {
-				walk(t)
+			if !r.fromPods() {
+				rs.eachJump(c, r, walk)
 			}
 		}
 	}
 	reached := map[*nfChain]bool{}
 	for _, c := range rs.Chains {
 		for _, r := range c.Rules {
-			if t := rs.chain(c.Family, c.Table, r.Target); r.Target != "" && t != nil {
-				reached[t] = true
-			}
+			rs.eachJump(c, r, func(t *nfChain) { reached[t] = true })
 		}
 	}
 	for _, c := range rs.Chains {
@@ -271,9 +381,7 @@ func (rs *nfRuleset) chainHooks() map[*nfChain]map[string]bool {
 		}
 		out[c][hook] = true
 		for _, r := range c.Rules {
-			if t := rs.chain(c.Family, c.Table, r.Target); r.Target != "" && t != nil {
-				walk(t, hook)
-			}
+			rs.eachJump(c, r, func(t *nfChain) { walk(t, hook) })
 		}
 	}
 	for _, c := range rs.Chains {

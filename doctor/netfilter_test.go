@@ -182,14 +182,14 @@ func TestParseNftMultiLineSetAndNegations(t *testing.T) {
 }
 
 func TestTokenizeXtQuotes(t *testing.T) {
-	r, err := parseIptablesRule(`[5:300] -A INPUT -p udp -m comment --comment "a \"quoted\" -j DROP" -m udp --dport :9000 -j DROP`)
+	r, err := parseIptablesRule(`[5:300] -A INPUT -p udp -m comment --comment "a \"quoted\" -j DROP" -m udp --dport :9000 -j DROP`, nil)
 	require.NoError(t, err)
 	assert.Equal(t, []string{`a "quoted" -j DROP`}, r.Comments)
 	assert.Equal(t, uint64(5), r.Packets)
 	assert.Equal(t, []portMatch{{Ranges: []portRange{{0, 9000}}}}, r.DPorts)
 	assert.Equal(t, "DROP", r.Verdict)
 
-	_, err = parseIptablesRule(`-A INPUT -m comment --comment "open`)
+	_, err = parseIptablesRule(`-A INPUT -m comment --comment "open`, nil)
 	assert.ErrorContains(t, err, "unterminated quote")
 	_, err = parseIptablesSave(nfXtNft, "-A INPUT -j DROP\n")
 	assert.ErrorContains(t, err, "outside a table")
@@ -294,4 +294,151 @@ func TestBlockingRulesKeepOtherShapesForTheCounters(t *testing.T) {
 	assert.Equal(t, 2, policies[0].Index, "after the chain's last rule")
 	assert.Equal(t, uint64(7), policies[0].Packets)
 	assert.True(t, policies[0].Counted)
+}
+
+// iptables-save prints a netmask that is no prefix as it is: the rule parses, matches the
+// addresses equal in the mask's bits, and a DROP of the overlay port with it stays a candidate.
+func TestParseIptablesNetmasks(t *testing.T) {
+	rs, err := parseIptablesSave(nfXtNft, `*filter
+:INPUT ACCEPT [0:0]
+[3:180] -A INPUT -s 10.0.0.0/255.0.255.0 -p udp -m udp --dport 8472 -j DROP
+[0:0] -A INPUT -s 10.1.0.0/255.255.0.0 -d fd00::/ffff:0:ffff:: -j ACCEPT
+COMMIT
+`)
+	require.NoError(t, err)
+	masked, contiguous := rs.chain("ip", "filter", "INPUT").Rules[0], rs.chain("ip", "filter", "INPUT").Rules[1]
+	assert.Equal(t, []maskedAddr{{netip.MustParseAddr("10.0.0.0"), netip.MustParseAddr("255.0.255.0")}}, masked.Src.Masked)
+	assert.True(t, masked.Src.holds(netip.MustParseAddr("10.7.0.9")), "10.x.0.y")
+	assert.False(t, masked.Src.holds(netip.MustParseAddr("10.7.1.9")))
+	assert.True(t, masked.Src.restricts())
+	assert.Equal(t, []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")}, contiguous.Src.Prefixes, "a contiguous mask is a prefix")
+	assert.True(t, contiguous.Dst.holds(netip.MustParseAddr("fd00:7:0:1::1")), "an IPv6 mask")
+	assert.False(t, contiguous.Dst.holds(netip.MustParseAddr("fd00:0:1::1")))
+
+	got := blockingRules(&nodeViews{sets: []*nfRuleset{rs}}, 8472)
+	require.Len(t, got, 1)
+	assert.Same(t, masked, got[0].nfRule)
+	assert.True(t, got[0].explicit, "it names the port")
+}
+
+// Braces, "#" and quotes in nft comments are text: the chains after them are found. nft prints
+// strings as they are, without escapes (iptables-nft's comments may hold quotes).
+func TestParseNftCommentsWithBraces(t *testing.T) {
+	rs, err := parseNftRuleset(`table inet fw { # handle 1
+	comment "host { firewall"
+	set ports { # handle 2
+		type inet_service
+		elements = { 53 comment "dns {",
+			     8472 comment "} vxlan #" }
+	}
+
+	chain input { # handle 3
+		type filter hook input priority filter; policy accept;
+		comment "input { chain"
+		udp dport 4789 counter packets 1 bytes 50 drop comment "a { b" # handle 4
+		udp dport @ports drop comment "c } d "e" # handle 99" # handle 5
+	}
+
+	chain output { # handle 6
+		type filter hook output priority filter; policy drop;
+		jump input # handle 7
+	}
+}
+table ip t2 { # handle 8
+	chain c { # handle 9
+		udp dport 8472 drop # handle 10
+	}
+}
+`)
+	require.NoError(t, err)
+	input := rs.chain("inet", "fw", "input")
+	require.NotNil(t, input)
+	require.Len(t, input.Rules, 2)
+	assert.Equal(t, []string{"a { b"}, input.Rules[0].Comments)
+	assert.Equal(t, 5, input.Rules[1].Handle)
+	assert.True(t, input.Rules[1].blocks(8472), "@ports resolved past its elements' comments")
+	output := rs.chain("inet", "fw", "output")
+	require.NotNil(t, output)
+	assert.Equal(t, "DROP", output.Policy)
+	assert.Equal(t, "JUMP", output.Rules[0].Verdict)
+	require.NotNil(t, rs.chain("ip", "t2", "c"), "the next table")
+	assert.Len(t, rs.chain("ip", "t2", "c").Rules, 1)
+}
+
+// Extensions netcert does not know, verdicts it cannot follow and values it cannot parse are
+// kept in the rule's Opaque and reported in the view's digest; the rule still parses, and what
+// it does not read matches any packet.
+func TestOpaqueRulePartsAreKeptAndReported(t *testing.T) {
+	rs, err := parseIptablesSave(nfXtNft, `*filter
+:INPUT ACCEPT [0:0]
+:FW - [0:0]
+[4:240] -A INPUT -p udp -m bpf --bytecode "4,48 0 0 9,21 0 1 17,6 0 0 65535,6 0 0 0" -m udp --dport 8472 -j DROP
+[0:0] -A INPUT -j CT --notrack
+[0:0] -A INPUT -p udp -j NFQUEUE --queue-num 3
+[0:0] -A INPUT -s not-an-address -p udp -m udp --dport 8472 -j DROP
+[0:0] -A INPUT -p udp -m udp --dport domain -j DROP
+[0:0] -A INPUT -j FW
+COMMIT
+`)
+	require.NoError(t, err)
+	in := rs.chain("ip", "filter", "INPUT").Rules
+	assert.Equal(t, []string{`-m bpf --bytecode "4,48 0 0 9,21 0 1 17,6 0 0 65535,6 0 0 0"`}, in[0].Opaque)
+	assert.True(t, in[0].blocks(8472), "the udp match after the unknown one is read")
+	assert.Nil(t, in[1].Opaque, "CT is known")
+	assert.Equal(t, []string{"-j NFQUEUE --queue-num 3"}, in[2].Opaque)
+	assert.Equal(t, "NFQUEUE", in[2].Verdict)
+	assert.Equal(t, []string{"-s not-an-address"}, in[3].Opaque)
+	assert.False(t, in[3].Src.restricts(), "any source")
+	assert.True(t, in[3].blocks(8472))
+	assert.Equal(t, []string{"--dport domain"}, in[4].Opaque)
+	assert.True(t, in[4].mayDropUDPPort(8472), "any port: still a candidate")
+	assert.Nil(t, in[5].Opaque)
+	assert.Equal(t, "JUMP", in[5].Verdict)
+	assert.Equal(t, `6 rules in 2 chains; 4 with parts netcert does not read (filter INPUT #1: -m bpf --bytecode "4,48 0 0 9,21 0 1 17,6 0 0 65535,6 0 0 0"; `+
+		`filter INPUT #3: -j NFQUEUE --queue-num 3; filter INPUT #4: -s not-an-address; …)`, rs.digest())
+
+	nft, err := parseNftRuleset(`table ip t { # handle 1
+	chain c { # handle 2
+		type filter hook input priority filter; policy accept;
+		udp dport vmap { 8472 : drop, 53 : accept } # handle 3
+		udp dport domain drop # handle 4
+		ip saddr & 255.0.255.0 == 10.0.0.0 udp dport 8472 drop # handle 5
+		meta l4proto udp queue num 1 comment "to userspace" # handle 6
+		numgen random mod 2 vmap { 0 : goto a, 1 : jump b } # handle 7
+	}
+	chain a { # handle 8
+	}
+	chain b { # handle 9
+	}
+}
+`)
+	require.NoError(t, err)
+	c := nft.chain("ip", "t", "c").Rules
+	assert.Equal(t, []string{"vmap { 8472 : drop, 53 : accept }"}, c[0].Opaque)
+	assert.Empty(t, c[0].Verdict, "the verdict is the map's")
+	assert.Empty(t, c[0].DPorts, "the port is the map's key")
+	assert.Equal(t, []string{"udp dport domain"}, c[1].Opaque)
+	assert.True(t, c[1].mayDropUDPPort(8472), "any port: still a candidate")
+	assert.Equal(t, []maskedAddr{{netip.MustParseAddr("10.0.0.0"), netip.MustParseAddr("255.0.255.0")}}, c[2].Src.Masked)
+	assert.True(t, c[2].blocks(8472))
+	assert.Equal(t, []string{"queue num 1"}, c[3].Opaque)
+	assert.Equal(t, []string{"to userspace"}, c[3].Comments)
+	assert.Nil(t, c[4].Opaque, "a verdict map of gotos and jumps is followed")
+	assert.Equal(t, []string{"a", "b"}, c[4].MapTargets)
+	hooks := nft.chainHooks()
+	assert.Equal(t, map[string]bool{"input": true}, hooks[nft.chain("ip", "t", "b")], "reached through the map")
+	assert.Contains(t, nft.digest(), "3 with parts netcert does not read (ip t c handle 3: vmap { 8472 : drop, 53 : accept }")
+}
+
+// A comment with a newline in it goes on over lines; the rule after it is read.
+func TestParseIptablesCommentOverLines(t *testing.T) {
+	rs, err := parseIptablesSave(nfLegacy, "*filter\n:INPUT ACCEPT [0:0]\n[0:0] -A INPUT -m comment --comment \"two\nlines {\" -j DROP\n[0:0] -A INPUT -j ACCEPT\nCOMMIT\n")
+	require.NoError(t, err)
+	rules := rs.chain("ip", "filter", "INPUT").Rules
+	require.Len(t, rules, 2)
+	assert.Equal(t, []string{"two\nlines {"}, rules[0].Comments)
+	assert.Equal(t, "ACCEPT", rules[1].Verdict)
+
+	_, err = parseIptablesSave(nfLegacy, "*filter\n:INPUT ACCEPT [0:0]\n[0:0] -A INPUT -m comment --comment \"open\n-A INPUT -j DROP\n")
+	assert.ErrorContains(t, err, "line 3: unterminated quote")
 }
