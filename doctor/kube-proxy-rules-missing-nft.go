@@ -24,11 +24,19 @@ func parseKubeProxyNft(text string) (*kpNftTable, error) {
 	t := &kpNftTable{serviceIPs: map[string]kpNftElement{}, chains: map[string][]string{}}
 	depth := 0
 	kind, name := "", "" // the open block at depth 2
-	pending := ""
+	// A statement over several lines (a map's elements) is collected until its braces balance,
+	// then read once: joining it line by line would be quadratic in its length.
+	var pending []string
+	balance := 0
 	for i, raw := range strings.Split(text, "\n") {
 		line := strings.TrimSpace(raw)
-		if pending != "" {
-			line, pending = pending+" "+line, ""
+		if len(pending) > 0 {
+			pending = append(pending, line)
+			opens, closes := nftBraces(line)
+			if balance += opens - closes; balance > 0 {
+				continue
+			}
+			line, pending = strings.Join(pending, " "), nil
 		}
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
@@ -56,7 +64,7 @@ func parseKubeProxyNft(text string) (*kpNftTable, error) {
 		case depth == 1:
 			// a table comment or flags
 		case opens > closes:
-			pending = line // a map's elements, continued on the next line
+			pending, balance = []string{line}, opens-closes // a map's elements, continued on the next lines
 		case kind == "map" && name == "service-ips" && strings.HasPrefix(line, "elements"):
 			_, body, _ := strings.Cut(line, "=")
 			for _, e := range nftElements(body) {
@@ -71,7 +79,7 @@ func parseKubeProxyNft(text string) (*kpNftTable, error) {
 			t.chains[name] = append(t.chains[name], line)
 		}
 	}
-	if depth != 0 || pending != "" {
+	if depth != 0 || len(pending) > 0 {
 		return nil, fmt.Errorf("nft listing: a block is not closed")
 	}
 	return t, nil

@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -188,6 +189,22 @@ func BenchmarkBlockingRulesLarge(b *testing.B) {
 	for b.Loop() {
 		if len(blockingRules(v, 8472)) == 0 {
 			b.Fatal("no candidate")
+		}
+	}
+}
+
+// BenchmarkParseKubeProxyNftLargeMap: kube-proxy's nftables listing (as `nft list table` prints
+// it, without handles) with a service-ips map of 16,000 elements, one per line.
+func BenchmarkParseKubeProxyNftLargeMap(b *testing.B) {
+	text := regexp.MustCompile(` # handle \d+`).ReplaceAllString(largeNftMap(16000), "")
+	b.ReportAllocs()
+	for b.Loop() {
+		t, err := parseKubeProxyNft(text)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(t.serviceIPs) != 16000 {
+			b.Fatalf("%d elements", len(t.serviceIPs))
 		}
 	}
 }
