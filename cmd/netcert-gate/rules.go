@@ -13,7 +13,7 @@ var cniOwn = map[string][]string{
 
 // networkRelevant are the paths whose change can alter what a cluster's network does or what the
 // suites see: the library, the faults, the test bed, the images, the probes and the dependencies.
-var networkRelevant = []string{"doctor/", "faults/", "kube/", "node/", "probe/", "podprobe/", "dnsupstream/",
+var networkRelevant = []string{"doctor/", "faults/", "kube/", "node/", "probe/", "podprobe/", "dnsupstream/", "traffic/", "certify/",
 	"testbed/", "fixtures/", "kind-configs/", "images/", "suites/", "cmd/netcert-probe/",
 	"cmd/netcert-dns-upstream/", "cmd/netcert-runc-capfilter/", "go.mod", "go.sum"}
 
