@@ -13,12 +13,7 @@ import (
 
 func TestIPForwardOffInjectsAndReverts(t *testing.T) {
 	value := "1"
-	n := node.NewFake("w1").
-		Handle("sysctl -n net.ipv4.ip_forward", func([]string) (string, int) { return value + "\n", 0 }).
-		Handle("sysctl -w", func(argv []string) (string, int) {
-			value = strings.TrimPrefix(argv[2], "net.ipv4.ip_forward=")
-			return "", 0
-		})
+	n := forwardingNode("w1", &value)
 	journalOn(n)
 	c := &Cluster{Nodes: []node.Node{node.NewFake("cp"), n}}
 	revert, err := IPForwardOff{Node: "w1"}.Inject(context.Background(), c)
@@ -34,4 +29,14 @@ func TestIPForwardOffInjectsAndReverts(t *testing.T) {
 func TestIPForwardOffUnknownNode(t *testing.T) {
 	_, err := IPForwardOff{Node: "nope"}.Inject(context.Background(), &Cluster{Nodes: []node.Node{node.NewFake("w1")}})
 	assert.ErrorContains(t, err, `no node "nope" (nodes: w1)`)
+}
+
+// forwardingNode is a fake node whose net.ipv4.ip_forward is *value, read and written by sysctl.
+func forwardingNode(name string, value *string) *node.Fake {
+	return node.NewFake(name).
+		Handle("sysctl -n net.ipv4.ip_forward", func([]string) (string, int) { return *value + "\n", 0 }).
+		Handle("sysctl -w", func(argv []string) (string, int) {
+			*value = strings.TrimPrefix(argv[2], "net.ipv4.ip_forward=")
+			return "", 0
+		})
 }

@@ -90,12 +90,7 @@ func TestJournalScriptsOnARealShell(t *testing.T) {
 // killed in between leaves the entry, and RevertJournal runs it.
 func TestIPForwardOffIsJournaled(t *testing.T) {
 	value := "1"
-	n := node.NewFake("w1").
-		Handle("sysctl -n net.ipv4.ip_forward", func([]string) (string, int) { return value + "\n", 0 }).
-		Handle("sysctl -w", func(argv []string) (string, int) {
-			value = strings.TrimPrefix(argv[2], "net.ipv4.ip_forward=")
-			return "", 0
-		})
+	n := forwardingNode("w1", &value)
 	j := journalOn(n)
 	c := &Cluster{Nodes: []node.Node{n}}
 	revert, err := IPForwardOff{Node: "w1"}.Inject(context.Background(), c)
