@@ -90,6 +90,20 @@ func TestPodCIDROverlapOnARealKernel(t *testing.T) {
 
 	plan, err := PodCIDROverlap{}.Plan(ctx, c, findings)
 	require.NoError(t, err)
+	assert.Empty(t, plan.Actions, "no deletion without the person's consent")
+	// A real ip rule that names a range overlapping the route: policy routing may use it.
+	_, err = node.Run(ctx, n, "ip", "rule", "add", "from", "10.244.1.0/26", "lookup", "100", "priority", "100")
+	require.NoError(t, err)
+	plan, err = consented.Plan(ctx, c, findings)
+	require.NoError(t, err)
+	assert.Empty(t, plan.Actions)
+	require.Len(t, plan.Manual, 1)
+	assert.Contains(t, plan.Manual[0], "ip rules refer to route 10.244.1.0/25 dev ncfault0 (100: from 10.244.1.0/26 lookup 100)")
+	_, err = node.Run(ctx, n, "ip", "rule", "del", "priority", "100")
+	require.NoError(t, err)
+
+	plan, err = consented.Plan(ctx, c, findings)
+	require.NoError(t, err)
 	rec, err := PodCIDROverlap{}.Apply(ctx, c, plan)
 	require.NoError(t, err)
 	assert.True(t, rec.Steps[0].Changed)

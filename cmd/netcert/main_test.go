@@ -319,3 +319,22 @@ func TestSnapshotSaysWhyItCannot(t *testing.T) {
 	assert.Equal(t, exitTrouble, code)
 	assert.Contains(t, errOut, "netcert snapshot: no Kubernetes client: cannot read the CoreDNS Corefile")
 }
+
+// After Ctrl-C (a cancelled context) the session still releases what it started: the run's
+// agent is removed with a context of its own.
+func TestSessionReleasesAfterCtrlC(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var released error
+	called := false
+	s := &session{release: func(rctx context.Context) error {
+		called = true
+		released = rctx.Err()
+		_, hasDeadline := rctx.Deadline()
+		assert.True(t, hasDeadline, "the removal is bounded")
+		return nil
+	}}
+	s.close(ctx, io.Discard)
+	assert.True(t, called)
+	assert.NoError(t, released, "the release's context is not the cancelled one")
+}
