@@ -1,11 +1,14 @@
 package doctor
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -397,7 +400,10 @@ func TestPodCIDROverlapCalicoRepairWaitsForDisruptionBudgets(t *testing.T) {
 		})
 		p, plan := calicoPlan(t, c)
 		p.RecycleTimeout = 200 * time.Millisecond
+		var progress bytes.Buffer
+		c.Log = slog.New(slog.NewTextHandler(&progress, nil))
 		_, err := p.Apply(ctx, c, plan)
+		assert.Equal(t, 1, strings.Count(progress.String(), "waiting for PodDisruptionBudgets"), "one progress line while the same pods wait: %s", progress.String())
 		for _, a := range cs.Actions() {
 			assert.NotEqual(t, "delete", a.GetVerb()+a.GetSubresource(), "pods are evicted, never deleted")
 		}

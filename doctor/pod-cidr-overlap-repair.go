@@ -416,6 +416,7 @@ func (p PodCIDROverlap) pollInterval() time.Duration {
 type podEvictions struct {
 	asked   map[types.UID]bool
 	blocked map[string]string // namespace/name → the API server's reason, as of the last round
+	waiting string            // the pods the last progress line said the budgets hold
 }
 
 // ask evicts the pods not yet evicted: as many as the budgets allow now.
@@ -436,8 +437,12 @@ func (e *podEvictions) ask(ctx context.Context, c *Cluster, pods []corev1.Pod) e
 		e.asked[pod.UID] = true
 		c.log().Info("evicted", "pod", pod.Namespace+"/"+pod.Name)
 	}
-	if len(e.blocked) > 0 {
-		c.log().Info("waiting for PodDisruptionBudgets", "pods", slices.Sorted(maps.Keys(e.blocked)))
+	// A progress line when the pods the budgets hold change, not every round.
+	if held := strings.Join(slices.Sorted(maps.Keys(e.blocked)), ", "); held != e.waiting {
+		e.waiting = held
+		if held != "" {
+			c.log().Info("waiting for PodDisruptionBudgets", "pods", held)
+		}
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os/exec"
 	"slices"
 	"strings"
@@ -179,7 +180,9 @@ func connect(ctx context.Context, t target, stderr io.Writer) (*session, error) 
 	if host := t.outsideHost(ctx); host != "" {
 		prober.Outside, prober.OutsideAddr = podprobe.DockerOutside(host), podprobe.ContainerAddr(ctx, host)
 	}
-	s.cluster = &doctor.Cluster{Nodes: nodes, Client: client, Dynamic: dyn, CNI: cni, Probe: prober, Traffic: prober}
+	// Repairs say what they do as they go (evictions, waits for budgets) on standard error.
+	progress := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	s.cluster = &doctor.Cluster{Nodes: nodes, Client: client, Dynamic: dyn, CNI: cni, Probe: prober, Traffic: prober, Log: progress}
 	return s, nil
 }
 
