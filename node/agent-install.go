@@ -96,11 +96,7 @@ func agentImageID(ctx context.Context, client kubernetes.Interface) (string, err
 // RemoveAgent deletes the agent's namespace, and with it its DaemonSet, pods and ServiceAccount,
 // and waits up to timeout until it is gone.
 func RemoveAgent(ctx context.Context, client kubernetes.Interface, timeout time.Duration) error {
-	err := client.CoreV1().Namespaces().Delete(ctx, AgentNamespace, metav1.DeleteOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("delete namespace %s: %w", AgentNamespace, err)
-	}
-	return waitNamespaceGone(ctx, client, timeout)
+	return kube.DeleteNamespace(ctx, client, AgentNamespace, timeout)
 }
 
 // waitNamespaceGone waits until the agent's namespace is not terminating any more.

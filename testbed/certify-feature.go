@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,9 +52,9 @@ func (c *Cluster) CertifyFeature() features.Feature {
 			return ctx
 		}).
 		Assess(c.Step(caseID, "build the netcert CLI", func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
-			bin = filepath.Join(dir, "netcert")
-			out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/netcert/netcert/cmd/netcert").CombinedOutput()
-			require.NoError(t, err, "%s", out)
+			var err error
+			bin, err = BuildCLI(ctx, dir)
+			require.NoError(t, err)
 			dc, _, err := c.Targets(cfg)
 			require.NoError(t, err)
 			nodes = dc.Nodes
@@ -142,4 +143,13 @@ func sysctl(ctx context.Context, t T, nodes []node.Node, name string) string {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
+}
+
+// BuildCLI builds the netcert CLI into dir, for features that run it as a person does.
+func BuildCLI(ctx context.Context, dir string) (string, error) {
+	bin := filepath.Join(dir, "netcert")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/netcert/netcert/cmd/netcert").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build the netcert CLI: %w: %s", err, out)
+	}
+	return bin, nil
 }

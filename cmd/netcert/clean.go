@@ -15,8 +15,6 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/kind/pkg/cluster"
 
 	"github.com/netcert/netcert/doctor"
@@ -149,28 +147,12 @@ func cleanCluster(ctx context.Context, t target, check bool, timeout time.Durati
 			left = append(left, "namespace "+ns)
 			continue
 		}
-		if err := deleteNamespace(ctx, c.Client, ns, timeout); err != nil {
+		if err := kube.DeleteNamespace(ctx, c.Client, ns, timeout); err != nil {
 			return left, err
 		}
 		fmt.Fprintf(stdout, "removed namespace %s\n", ns)
 	}
 	return left, nil
-}
-
-// deleteNamespace deletes ns and waits up to timeout until it is gone.
-func deleteNamespace(ctx context.Context, client kubernetes.Interface, ns string, timeout time.Duration) error {
-	err := client.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("delete namespace %s: %w", ns, err)
-	}
-	err = wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
-		_, err := client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
-		return apierrors.IsNotFound(err), nil
-	})
-	if err != nil {
-		return fmt.Errorf("namespace %s is still there after %s: `kubectl get all -n %s` shows what holds it", ns, timeout, ns)
-	}
-	return nil
 }
 
 // machineResidue is what the suites leave on this machine, found by name.

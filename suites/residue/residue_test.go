@@ -41,9 +41,8 @@ func TestSIGKILLMidFaultLeavesNoResidue(t *testing.T) {
 	defer cancel()
 	root, err := filepath.Abs("../..")
 	require.NoError(t, err)
-	bin := filepath.Join(t.TempDir(), "netcert")
-	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/netcert/netcert/cmd/netcert").CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	bin, err := testbed.BuildCLI(ctx, t.TempDir())
+	require.NoError(t, err)
 	run := func(ctx context.Context, args ...string) (int, string, error) {
 		out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
 		var exit *exec.ExitError
