@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/netcert/netcert/doctor/internal/netfilter"
 	"github.com/netcert/netcert/node"
 )
 
@@ -15,7 +16,7 @@ var dropIdleWindow = 2 * time.Second
 // dropCount is what the kernel counted of one rule that discards packets (a DROP or REJECT, or a
 // chain's DROP policy): over an idle window, and over a round of probes.
 type dropCount struct {
-	rule         *nfRule // as read after the probes
+	rule         *netfilter.Rule // as read after the probes
 	idle, probed uint64
 	// background is what the rule would have counted over the probes' window at its idle rate:
 	// a rule that drops other traffic (a CoreDNS health check to an upstream it cuts off) keeps
@@ -34,8 +35,8 @@ func (d dropCount) rose(need uint64) bool { return float64(d.probed) >= d.backgr
 // why in unread; err is for the probes, or when no node can be read.
 func watchDrops(ctx context.Context, nodes []node.Node, again func(context.Context) error) (counts map[string]map[string]dropCount, unread map[string]error, err error) {
 	unread = map[string]error{}
-	read := func() (map[string]map[string]*nfRule, error) {
-		out := map[string]map[string]*nfRule{}
+	read := func() (map[string]map[string]*netfilter.Rule, error) {
+		out := map[string]map[string]*netfilter.Rule{}
 		for _, n := range nodes {
 			if unread[n.Name()] != nil {
 				continue
@@ -87,7 +88,7 @@ func watchDrops(ctx context.Context, nodes []node.Node, again func(context.Conte
 		out[name] = map[string]dropCount{}
 		for ref, r := range rules {
 			i, b := idleStart[name][ref], before[name][ref]
-			if !r.drops() || !r.Counted || i == nil || b == nil {
+			if !r.Drops() || !r.Counted || i == nil || b == nil {
 				continue
 			}
 			d := dropCount{rule: r, idle: delta(i.Packets, b.Packets), probed: delta(b.Packets, r.Packets)}
@@ -107,6 +108,6 @@ func delta(before, after uint64) uint64 {
 }
 
 // ruleLabel names a rule exactly: its view, table, chain, position or handle, and text.
-func ruleLabel(r *nfRule) string {
-	return fmt.Sprintf("%s %s %s `%s`", r.Backend, r.Where(), r.position(), r.Text)
+func ruleLabel(r *netfilter.Rule) string {
+	return fmt.Sprintf("%s %s %s `%s`", r.Backend, r.Where(), rulePosition(r), r.Text)
 }

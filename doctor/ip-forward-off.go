@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/netcert/netcert/doctor/internal/sysctl"
 	"github.com/netcert/netcert/node"
 )
 
@@ -46,7 +47,7 @@ func (p IPForwardOff) inspect(ctx context.Context, n node.Node) (Finding, error)
 	if err != nil {
 		return f, err
 	}
-	persisted, hasPersisted := effectiveSysctl(list, ipForwardKey)
+	persisted, hasPersisted := sysctl.Effective(list, ipForwardKey)
 	if hasPersisted {
 		f.Evidence = append(f.Evidence, ev)
 	}
@@ -66,12 +67,12 @@ func (p IPForwardOff) inspect(ctx context.Context, n node.Node) (Finding, error)
 }
 
 // persistedIPForward reads the persisted ip_forward assignments of n.
-func persistedIPForward(ctx context.Context, n node.Node) ([]sysctlAssignment, Evidence, error) {
-	out, ev, err := run(ctx, n, persistedSysctlGrep("ip_forward")...)
+func persistedIPForward(ctx context.Context, n node.Node) ([]sysctl.Assignment, Evidence, error) {
+	out, ev, err := run(ctx, n, sysctl.PersistedGrep("ip_forward")...)
 	if code, ran := node.ExitCode(err); err != nil && !(ran && code == 1) { // 1: no match
 		return nil, ev, err
 	}
-	return parseSysctlGrep(out), ev, nil
+	return sysctl.ParseGrep(out), ev, nil
 }
 
 // Plan sets the value now and persists it in a drop-in that sorts after every other file, on
@@ -89,8 +90,8 @@ func (p IPForwardOff) Plan(ctx context.Context, c *Cluster, findings []Finding) 
 		if err != nil {
 			return plan, err
 		}
-		list = append(list, sysctlAssignment{File: ipForwardDropIn, Key: ipForwardKey, Value: "1"})
-		if won, _ := effectiveSysctl(list, ipForwardKey); won.Value != "1" {
+		list = append(list, sysctl.Assignment{File: ipForwardDropIn, Key: ipForwardKey, Value: "1"})
+		if won, _ := sysctl.Effective(list, ipForwardKey); won.Value != "1" {
 			plan.Manual = append(plan.Manual, fmt.Sprintf("%s: %s sets %s = %s and is read after every sysctl.d drop-in, so a drop-in cannot override it: "+
 				"change that line to `%s = 1` (netcert does not edit files it did not write), then run `sysctl -w %s=1`",
 				f.Node, won.File, ipForwardKey, won.Value, ipForwardKey, ipForwardKey))

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/netcert/netcert/doctor/internal/sysctl"
 	"github.com/netcert/netcert/node"
 )
 
@@ -26,7 +27,7 @@ func sysctlNode(name, live string, files map[string]string) *node.Fake {
 		}
 		return "", 0
 	})
-	n.Handle(strings.Join(persistedSysctlGrep("ip_forward"), " "), func([]string) (string, int) {
+	n.Handle(strings.Join(sysctl.PersistedGrep("ip_forward"), " "), func([]string) (string, int) {
 		var out []string
 		for file, line := range files {
 			out = append(out, file+":"+line)
@@ -125,21 +126,4 @@ func TestIPForwardOffCannotEvaluateAnUnreachableNode(t *testing.T) {
 	c := &Cluster{Nodes: []node.Node{node.NewFake("gone")}}
 	_, err := IPForwardOff{}.Run(context.Background(), c)
 	assert.ErrorContains(t, err, "gone$ sysctl -n net.ipv4.ip_forward")
-}
-
-func TestEffectiveSysctlFollowsBootOrder(t *testing.T) {
-	list := parseSysctlGrep(strings.Join([]string{
-		"/usr/lib/sysctl.d/50-default.conf:net.ipv4.ip_forward = 0",
-		"/etc/sysctl.d/50-default.conf:net.ipv4.ip_forward = 1", // hides the /usr/lib file of the same name
-		"/etc/sysctl.d/README.sysctl:net.ipv4.ip_forward = 0",   // not a .conf file
-		"/run/sysctl.d/60-x.conf:# net.ipv4.ip_forward = 0",     // a comment
-		"/run/sysctl.d/70-y.conf:net/ipv4/ip_forward=1",
-	}, "\n"))
-	a, ok := effectiveSysctl(list, ipForwardKey)
-	require.True(t, ok)
-	assert.Equal(t, sysctlAssignment{File: "/run/sysctl.d/70-y.conf", Key: ipForwardKey, Value: "1"}, a)
-
-	list = append(list, sysctlAssignment{File: sysctlConf, Key: ipForwardKey, Value: "0"})
-	a, _ = effectiveSysctl(list, ipForwardKey)
-	assert.Equal(t, "0", a.Value, "/etc/sysctl.conf is read last")
 }

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/netcert/netcert/doctor/internal/kubeproxynft"
+	"github.com/netcert/netcert/doctor/internal/netfilter"
 	"github.com/netcert/netcert/node"
 )
 
@@ -40,11 +42,11 @@ type kpRead struct {
 // iptables-nft; older hosts iptables-legacy. The whole save is read (-t nat fails where a
 // view has no nat table) and only its nat table is looked at.
 var kpIptablesViews = []struct {
-	backend nfBackend
+	backend netfilter.Backend
 	argv    []string
 }{
-	{nfXtNft, []string{"iptables-nft-save"}},
-	{nfLegacy, []string{"iptables-legacy-save"}},
+	{netfilter.XtNft, []string{"iptables-nft-save"}},
+	{netfilter.Legacy, []string{"iptables-legacy-save"}},
 }
 
 // readKubeProxyPlanes reads every data plane of kube-proxy on n: a nat KUBE-SERVICES chain in
@@ -61,11 +63,11 @@ func readKubeProxyPlanes(ctx context.Context, n node.Node) (*kpRead, error) {
 		} else if err != nil {
 			return nil, err
 		}
-		rs, err := parseIptablesSave(v.backend, out)
+		rs, err := netfilter.ParseIptablesSave(v.backend, out)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", ev.Source, err)
 		}
-		svcs := rs.chain("ip", "nat", "KUBE-SERVICES")
+		svcs := rs.Chain("ip", "nat", "KUBE-SERVICES")
 		switch {
 		case svcs == nil:
 			rd.absent = append(rd.absent, Evidence{Source: ev.Source, Output: "no KUBE-SERVICES chain in the nat table"})
@@ -89,12 +91,12 @@ func readKubeProxyPlanes(ctx context.Context, n node.Node) (*kpRead, error) {
 		if err != nil {
 			return nil, err
 		}
-		t, err := parseKubeProxyNft(out)
+		t, err := kubeproxynft.Parse(out)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", ev.Source, err)
 		}
 		rd.planes = append(rd.planes, kpDataPlane{Mode: "nftables", View: "nft", Source: ev.Source,
-			Dispatch: "service-ips element", lookup: t.lookup})
+			Dispatch: "service-ips element", lookup: func(sp kpServicePort) kpProgram { return kpNftLookup(t, sp) }})
 	}
 	if len(missing) == len(kpIptablesViews)+1 {
 		return nil, fmt.Errorf("%s: kube-proxy's rules cannot be read: %s are not installed", n.Name(), strings.Join(missing, ", "))
@@ -116,7 +118,7 @@ func hasLine(text, line string) bool {
 
 // kpIPVS reports whether a KUBE-SERVICES chain is ipvs mode's: it matches the KUBE-CLUSTER-IP
 // ipset instead of one rule per Service port.
-func kpIPVS(c *nfChain) bool {
+func kpIPVS(c *netfilter.Chain) bool {
 	for _, r := range c.Rules {
 		if r.Dst.Set == "KUBE-CLUSTER-IP" || r.Src.Set == "KUBE-CLUSTER-IP" {
 			return true
@@ -128,12 +130,12 @@ func kpIPVS(c *nfChain) bool {
 // xtKubeProxy is the nat table of an iptables view, indexed for lookups: its chains by name and
 // the KUBE-SERVICES rules by the one address (/32) they match.
 type xtKubeProxy struct {
-	chains   map[string]*nfChain
-	services map[netip.Addr][]*nfRule
+	chains   map[string]*netfilter.Chain
+	services map[netip.Addr][]*netfilter.Rule
 }
 
-func newXtKubeProxy(rs *nfRuleset) *xtKubeProxy {
-	x := &xtKubeProxy{chains: map[string]*nfChain{}, services: map[netip.Addr][]*nfRule{}}
+func newXtKubeProxy(rs *netfilter.Ruleset) *xtKubeProxy {
+	x := &xtKubeProxy{chains: map[string]*netfilter.Chain{}, services: map[netip.Addr][]*netfilter.Rule{}}
 	for _, c := range rs.Chains {
 		if c.Family == "ip" && c.Table == "nat" {
 			x.chains[c.Name] = c
@@ -188,7 +190,7 @@ func (x *xtKubeProxy) lookup(sp kpServicePort) kpProgram {
 		for _, r := range c.Rules {
 			prog.Lines = append(prog.Lines, r.Text)
 			if r.Verdict == "DNAT" {
-				if to := xtDNATTarget(r.Text); to != "" {
+				if to := netfilter.IptablesDNATTarget(r.Text); to != "" {
 					prog.Endpoints = append(prog.Endpoints, to)
 				}
 			}
@@ -202,24 +204,10 @@ func (x *xtKubeProxy) lookup(sp kpServicePort) kpProgram {
 }
 
 // xtMatchesPort reports whether the rule matches exactly the port's protocol and port.
-func xtMatchesPort(r *nfRule, sp kpServicePort) bool {
+func xtMatchesPort(r *netfilter.Rule, sp kpServicePort) bool {
 	if len(r.Protos) != 1 || r.ProtoNeg || r.Protos[0] != sp.Proto || len(r.DPorts) != 1 {
 		return false
 	}
 	m := r.DPorts[0]
 	return !m.Negate && len(m.Ranges) == 1 && m.Ranges[0].Lo == sp.Port && m.Ranges[0].Hi == sp.Port
-}
-
-// xtDNATTarget returns a DNAT rule's --to-destination.
-func xtDNATTarget(text string) string {
-	toks, err := tokenizeXt(text)
-	if err != nil {
-		return ""
-	}
-	for i := 0; i+1 < len(toks); i++ {
-		if toks[i].s == "--to-destination" {
-			return toks[i+1].s
-		}
-	}
-	return ""
 }

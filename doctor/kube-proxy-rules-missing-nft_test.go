@@ -7,9 +7,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/netcert/netcert/doctor/internal/kubeproxynft"
 )
 
-func TestParseKubeProxyNft(t *testing.T) {
+func TestKubeProxyNftLookup(t *testing.T) {
 	// kube-proxy 1.36 squashes the endpoint chains into the service chain's DNAT map.
 	text := "table ip kube-proxy {\n\tmap service-ips {\n\t\ttype ipv4_addr . inet_proto . inet_service : verdict\n" +
 		"\t\telements = { 10.96.0.10 . udp . 53 : goto service-FY5PMXPG-kube-system/kube-dns/udp/dns,\n" +
@@ -17,31 +19,25 @@ func TestParseKubeProxyNft(t *testing.T) {
 		"\tchain service-FY5PMXPG-kube-system/kube-dns/udp/dns {\n" +
 		"\t\tmeta l4proto udp dnat ip addr . port to numgen random mod 2 map { 0 : 10.244.0.2 . 53, 1 : 10.244.0.3 . 53 }\n\t}\n" +
 		"\tchain service-X {\n\t\tmeta l4proto tcp dnat to 10.244.1.4:8080\n\t}\n}\n"
-	tbl, err := parseKubeProxyNft(text)
+	tbl, err := kubeproxynft.Parse(text)
 	require.NoError(t, err)
-	prog := tbl.lookup(kpServicePort{IP: netip.MustParseAddr("10.96.0.10"), Port: 53, Proto: "udp"})
+	prog := kpNftLookup(tbl, kpServicePort{IP: netip.MustParseAddr("10.96.0.10"), Port: 53, Proto: "udp"})
 	assert.True(t, prog.Found)
 	assert.Equal(t, []string{"10.244.0.2:53", "10.244.0.3:53"}, prog.Endpoints)
-	prog = tbl.lookup(kpServicePort{IP: netip.MustParseAddr("10.96.5.5"), Port: 80, Proto: "tcp"})
+	prog = kpNftLookup(tbl, kpServicePort{IP: netip.MustParseAddr("10.96.5.5"), Port: 80, Proto: "tcp"})
 	assert.Equal(t, []string{"10.244.1.4:8080"}, prog.Endpoints, "a protocol by number, an element with a comment")
-
-	_, err = parseKubeProxyNft("table ip kube-proxy {\n\tchain services {\n")
-	assert.ErrorContains(t, err, "not closed")
-	_, err = parseKubeProxyNft("chain x {\n}\n")
-	assert.ErrorContains(t, err, "expected a table")
 }
 
 // A real listing: `nft list table ip kube-proxy` on a worker of a kind cluster with
 // kubeProxyMode nftables (Kubernetes 1.34, Flannel), captured by hand.
-func TestParseKubeProxyNftOfARealNode(t *testing.T) {
-	tbl, err := parseKubeProxyNft(testdata(t, "kube-proxy", "kind-nftables-mode.nft"))
+func TestKubeProxyNftLookupOfARealNode(t *testing.T) {
+	tbl, err := kubeproxynft.Parse(testdata(t, "kube-proxy", "kind-nftables-mode.nft"))
 	require.NoError(t, err)
-	assert.Len(t, tbl.serviceIPs, 10, "every ClusterIP port with endpoints")
-	prog := tbl.lookup(kpServicePort{IP: netip.MustParseAddr("10.96.32.136"), Port: 80, Proto: "tcp"})
+	prog := kpNftLookup(tbl, kpServicePort{IP: netip.MustParseAddr("10.96.32.136"), Port: 80, Proto: "tcp"})
 	require.True(t, prog.Found)
 	assert.Equal(t, "service-YY5RWCBQ-netcert-system/netcert-probe/tcp/http", prog.Chain)
 	assert.ElementsMatch(t, []string{"10.244.0.6:8080", "10.244.1.3:8080", "10.244.2.2:8080"}, prog.Endpoints)
-	assert.False(t, tbl.lookup(kpServicePort{IP: netip.MustParseAddr("10.96.106.170"), Port: 53, Proto: "udp"}).Found,
+	assert.False(t, kpNftLookup(tbl, kpServicePort{IP: netip.MustParseAddr("10.96.106.170"), Port: 53, Proto: "udp"}).Found,
 		"a Service without endpoints is only in no-endpoint-services")
 }
 

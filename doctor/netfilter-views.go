@@ -5,28 +5,29 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/netcert/netcert/doctor/internal/netfilter"
 	"github.com/netcert/netcert/node"
 )
 
 // nfViews are the commands that print a node's netfilter views with their packet counters.
 var nfViews = []struct {
-	backend nfBackend
+	backend netfilter.Backend
 	argv    []string
 }{
-	{nfLegacy, []string{"iptables-legacy-save", "-c"}},
-	{nfXtNft, []string{"iptables-nft-save", "-c"}},
-	{nfNative, []string{"nft", "-a", "list", "ruleset"}},
+	{netfilter.Legacy, []string{"iptables-legacy-save", "-c"}},
+	{netfilter.XtNft, []string{"iptables-nft-save", "-c"}},
+	{netfilter.Native, []string{"nft", "-a", "list", "ruleset"}},
 }
 
 // nodeViews is one read of a node's netfilter views.
 type nodeViews struct {
-	sets     []*nfRuleset
-	evidence map[nfBackend]Evidence // the command, and what it printed or that it is missing
-	missing  []string               // views whose command is not installed
+	sets     []*netfilter.Ruleset
+	evidence map[netfilter.Backend]Evidence // the command, and what it printed or that it is missing
+	missing  []string                       // views whose command is not installed
 }
 
 // ruleset returns the view of backend, or nil.
-func (v *nodeViews) ruleset(b nfBackend) *nfRuleset {
+func (v *nodeViews) ruleset(b netfilter.Backend) *netfilter.Ruleset {
 	for _, rs := range v.sets {
 		if rs.Backend == b {
 			return rs
@@ -40,7 +41,7 @@ func (v *nodeViews) ruleset(b nfBackend) *nfRuleset {
 // views already show, or that cannot carry IPv4 VXLAN, are left out: ip tables that
 // iptables-nft-save prints (iptables-nft's filter, nat, raw, mangle, security), ip6 and arp.
 func readNodeViews(ctx context.Context, n node.Node) (*nodeViews, error) {
-	v := &nodeViews{evidence: map[nfBackend]Evidence{}}
+	v := &nodeViews{evidence: map[netfilter.Backend]Evidence{}}
 	for _, view := range nfViews {
 		out, ev, err := run(ctx, n, view.argv...)
 		if code, ran := node.ExitCode(err); ran && code == 127 {
@@ -51,26 +52,26 @@ func readNodeViews(ctx context.Context, n node.Node) (*nodeViews, error) {
 		} else if err != nil {
 			return nil, err
 		}
-		var rs *nfRuleset
-		if view.backend == nfNative {
-			rs, err = parseNftRuleset(out)
+		var rs *netfilter.Ruleset
+		if view.backend == netfilter.Native {
+			rs, err = netfilter.ParseNft(out)
 		} else {
-			rs, err = parseIptablesSave(view.backend, out)
+			rs, err = netfilter.ParseIptablesSave(view.backend, out)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", node.CommandLine(n, view.argv), err)
 		}
-		if view.backend == nfNative {
+		if view.backend == netfilter.Native {
 			managed := map[string]bool{}
-			if xt := v.ruleset(nfXtNft); xt != nil {
-				managed = xt.tables()
+			if xt := v.ruleset(netfilter.XtNft); xt != nil {
+				managed = xt.Tables()
 			}
-			rs.keepChains(func(c *nfChain) bool {
+			rs.KeepChains(func(c *netfilter.Chain) bool {
 				return c.Family != "ip6" && c.Family != "arp" && !managed[c.Family+" "+c.Table]
 			})
 		}
 		v.sets = append(v.sets, rs)
-		ev.Output = rs.digest()
+		ev.Output = digest(rs)
 		v.evidence[view.backend] = ev
 	}
 	if len(v.sets) == 0 {
@@ -79,10 +80,10 @@ func readNodeViews(ctx context.Context, n node.Node) (*nodeViews, error) {
 	return v, nil
 }
 
-// ref names a rule stably across reads: nft by its handle, iptables by its table, chain and
+// ruleRef names a rule stably across reads: nft by its handle, iptables by its table, chain and
 // text (equal rules in one chain share a ref; the first stands for them all).
-func (r *nfRule) ref() string {
-	if r.Backend == nfNative && !r.Policy {
+func ruleRef(r *netfilter.Rule) string {
+	if r.Backend == netfilter.Native && !r.Policy {
 		return fmt.Sprintf("nft %s %s %s handle %d", r.Family, r.Table, r.Chain, r.Handle)
 	}
 	return string(r.Backend) + " " + r.Where() + ": " + r.Text
@@ -90,12 +91,12 @@ func (r *nfRule) ref() string {
 
 // rulesByRef indexes every rule of the views, and every DROP policy, by ref (the first of equal
 // iptables rules wins).
-func rulesByRef(v *nodeViews) map[string]*nfRule {
-	out := map[string]*nfRule{}
+func rulesByRef(v *nodeViews) map[string]*netfilter.Rule {
+	out := map[string]*netfilter.Rule{}
 	for _, rs := range v.sets {
 		for _, c := range rs.Chains {
-			for _, r := range c.withPolicy(rs.Backend) {
-				if ref := r.ref(); out[ref] == nil {
+			for _, r := range c.WithPolicy(rs.Backend) {
+				if ref := ruleRef(r); out[ref] == nil {
 					out[ref] = r
 				}
 			}
@@ -119,7 +120,7 @@ func (v *nodeViews) read() string {
 
 // digest summarises what a view printed: how many rules in how many chains and, when netcert
 // cannot read parts of some, how many and the first of them.
-func (rs *nfRuleset) digest() string {
+func digest(rs *netfilter.Ruleset) string {
 	const shown, width = 3, 100
 	rules, opaque := 0, 0
 	var first []string
@@ -134,7 +135,7 @@ func (rs *nfRuleset) digest() string {
 				if len(part) > width {
 					part = strings.ToValidUTF8(part[:width], "") + "…"
 				}
-				first = append(first, fmt.Sprintf("%s %s: %s", r.Where(), r.position(), part))
+				first = append(first, fmt.Sprintf("%s %s: %s", r.Where(), rulePosition(r), part))
 			}
 		}
 	}

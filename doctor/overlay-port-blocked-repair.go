@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/netcert/netcert/doctor/internal/netfilter"
 	"github.com/netcert/netcert/node"
 )
 
@@ -59,18 +60,18 @@ type overlayGuard struct {
 }
 
 // isOverlayGuard reports whether r is an ACCEPT for UDP to port tagged by the repair.
-func isOverlayGuard(r *nfRule, port int) bool {
-	return r.Verdict == "ACCEPT" && r.hasComment(overlayRepairComment) && r.matchesUDPPort(port)
+func isOverlayGuard(r *netfilter.Rule, port int) bool {
+	return r.Verdict == "ACCEPT" && hasComment(r, overlayRepairComment) && r.MatchesUDPPort(port)
 }
 
 // guardsFor returns the ACCEPT rules that let the peers' overlay traffic past r, inserted into
 // r's chain directly before it: iptables rules (one per peer) at r's position, or before the
 // repair's own ACCEPTs right above it; an nft rule (all peers in one set) before r's handle.
 // Chains on output hooks match the peers as destinations, all others as sources.
-func guardsFor(v *nodeViews, r *nfRule, peers []overlayPeer, port int) []overlayGuard {
+func guardsFor(v *nodeViews, r *netfilter.Rule, peers []overlayPeer, port int) []overlayGuard {
 	rs := v.ruleset(r.Backend)
-	ch := rs.chain(r.Family, r.Table, r.Chain)
-	dirs := rs.chainDirections()[ch]
+	ch := rs.Chain(r.Family, r.Table, r.Chain)
+	dirs := rs.ChainDirections()[ch]
 	pos := r.Index
 	for pos > 1 && isOverlayGuard(ch.Rules[pos-2], port) {
 		pos--
@@ -80,7 +81,7 @@ func guardsFor(v *nodeViews, r *nfRule, peers []overlayPeer, port int) []overlay
 		if !dirs[dir] {
 			continue
 		}
-		if r.Backend == nfNative {
+		if r.Backend == netfilter.Native {
 			field := map[string]string{"in": "saddr", "out": "daddr"}[dir]
 			var addrs []string
 			for _, p := range peers {
@@ -105,8 +106,8 @@ func guardsFor(v *nodeViews, r *nfRule, peers []overlayPeer, port int) []overlay
 }
 
 // present reports whether repair ACCEPTs before r in its chain already let every peer of g through.
-func (g overlayGuard) present(v *nodeViews, r *nfRule, port int) bool {
-	ch := v.ruleset(r.Backend).chain(r.Family, r.Table, r.Chain)
+func (g overlayGuard) present(v *nodeViews, r *netfilter.Rule, port int) bool {
+	ch := v.ruleset(r.Backend).Chain(r.Family, r.Table, r.Chain)
 	for _, p := range g.peers {
 		found := false
 		for _, x := range ch.Rules[:r.Index-1] {
@@ -114,7 +115,7 @@ func (g overlayGuard) present(v *nodeViews, r *nfRule, port int) bool {
 			if g.dir == "out" {
 				m = x.Dst
 			}
-			found = found || (isOverlayGuard(x, port) && m.holds(p.Addr))
+			found = found || (isOverlayGuard(x, port) && m.Holds(p.Addr))
 		}
 		if !found {
 			return false
@@ -150,14 +151,14 @@ func (p OverlayPortBlocked) Plan(ctx context.Context, c *Cluster, findings []Fin
 			if len(peers[n.Name()]) == 0 {
 				return plan, fmt.Errorf("%s: no other node with an IPv4 InternalIP to let through on %s", p.ID(), n.Name())
 			}
-			var planned []*nfRule
+			var planned []*netfilter.Rule
 			for _, r := range st.blocking(n.Name()) {
-				if slices.ContainsFunc(planned, func(x *nfRule) bool {
+				if slices.ContainsFunc(planned, func(x *netfilter.Rule) bool {
 					return x.Backend == r.Backend && x.Where() == r.Where() && x.Index < r.Index
 				}) {
 					continue
 				}
-				planned = append(planned, r.nfRule)
+				planned = append(planned, r.Rule)
 				plan.Actions = append(plan.Actions, guardAction(n.Name(), st.views[n.Name()], r, peers[n.Name()], st.port))
 			}
 		}
@@ -167,13 +168,13 @@ func (p OverlayPortBlocked) Plan(ctx context.Context, c *Cluster, findings []Fin
 
 // guardAction is the action that inserts the guards of one blocking rule.
 func guardAction(nodeName string, v *nodeViews, r *overlayRule, peers []overlayPeer, port int) Action {
-	a := Action{Node: nodeName, Object: r.ref()}
+	a := Action{Node: nodeName, Object: ruleRef(r.Rule)}
 	var who []string
 	for _, p := range peers {
 		who = append(who, p.Name+" "+p.Addr.String())
 	}
 	dirs := map[string]bool{}
-	for _, g := range guardsFor(v, r.nfRule, peers, port) {
+	for _, g := range guardsFor(v, r.Rule, peers, port) {
 		a.Argv = append(a.Argv, g.argv)
 		dirs[g.dir] = true
 	}
@@ -262,7 +263,7 @@ func (p OverlayPortBlocked) applyAction(ctx context.Context, n node.Node, a Acti
 		return step, fmt.Errorf("%s: %w", p.ID(), err)
 	}
 	r := rulesByRef(v)[a.Object]
-	if r == nil || !r.mayDropUDPPort(port) {
+	if r == nil || !mayDropUDPPort(r, port) {
 		step.Evidence = append(step.Evidence, Evidence{Source: node.CommandLine(n, nfViewArgv(a.Object)), Output: "the rule is gone: nothing to do"})
 		return step, nil
 	}
@@ -294,7 +295,7 @@ func (p OverlayPortBlocked) applyAction(ctx context.Context, n node.Node, a Acti
 	if r = rulesByRef(v)[a.Object]; r != nil {
 		for _, g := range guardsFor(v, r, peers, port) {
 			if !g.present(v, r, port) {
-				return step, fmt.Errorf("%s on %s: the ACCEPT of %s is not before %s after the repair", p.ID(), n.Name(), strings.Join(g.argv, " "), r.ref())
+				return step, fmt.Errorf("%s on %s: the ACCEPT of %s is not before %s after the repair", p.ID(), n.Name(), strings.Join(g.argv, " "), ruleRef(r))
 			}
 		}
 		step.Evidence = append(step.Evidence, v.evidence[r.Backend])

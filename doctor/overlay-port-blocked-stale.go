@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+
+	"github.com/netcert/netcert/doctor/internal/netfilter"
 )
 
 // StaleGuards plans the removal of the ACCEPT rules overlay-port-blocked's repair inserted that
@@ -28,7 +30,7 @@ func (p OverlayPortBlocked) StaleGuards(ctx context.Context, c *Cluster) (Plan, 
 						continue
 					}
 					if argv := guardDeletion(r, port); argv != nil {
-						plan.Actions = append(plan.Actions, Action{Node: n.Name(), Object: r.ref(),
+						plan.Actions = append(plan.Actions, Action{Node: n.Name(), Object: ruleRef(r),
 							Summary: fmt.Sprintf("remove the repair's ACCEPT %s: nothing after it drops udp/%d any more", r.Text, port), Argv: [][]string{argv}})
 					}
 				}
@@ -39,14 +41,14 @@ func (p OverlayPortBlocked) StaleGuards(ctx context.Context, c *Cluster) (Plan, 
 }
 
 // guardNeeded reports whether anything after rule i of ch may still drop the overlay's packets.
-func guardNeeded(ch *nfChain, i, port int) bool {
+func guardNeeded(ch *netfilter.Chain, i, port int) bool {
 	if ch.Policy == "DROP" {
 		return true
 	}
 	for _, r := range ch.Rules[i+1:] {
 		// Only an ACCEPT or a RETURN is sure not to drop what it matches: anything else (a drop,
 		// a jump, a target netcert does not know) that may see the packets keeps the guard.
-		if r.admitsUDPPort(port) && r.Verdict != "ACCEPT" && r.Verdict != "RETURN" {
+		if r.AdmitsUDPPort(port) && r.Verdict != "ACCEPT" && r.Verdict != "RETURN" {
 			return true
 		}
 	}
@@ -55,8 +57,8 @@ func guardNeeded(ch *nfChain, i, port int) bool {
 
 // guardDeletion is the command that deletes guard r: by handle in nft, by its exact spec (as
 // guardsFor inserted it) in iptables; nil when r is not in that form.
-func guardDeletion(r *nfRule, port int) []string {
-	if r.Backend == nfNative {
+func guardDeletion(r *netfilter.Rule, port int) []string {
+	if r.Backend == netfilter.Native {
 		if r.Handle == 0 {
 			return nil
 		}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/netcert/netcert/doctor/internal/netfilter"
 	"github.com/netcert/netcert/node"
 )
 
@@ -58,7 +59,7 @@ func overlayPort(ctx context.Context, c *Cluster) (int, []Evidence, error) {
 // overlayRule is a rule or chain policy that may drop the overlay's packets, with what the
 // kernel's counters showed of it.
 type overlayRule struct {
-	*nfRule
+	*netfilter.Rule
 	explicit    bool // it names the overlay port (a port match): suspect even when no counter moves
 	allowListed bool // an ACCEPT allow-list for the port comes before it in its chain
 	probed      bool // its counter was read around an idle window and a round of probes
@@ -78,17 +79,17 @@ func (o *overlayRule) confirmed() bool { return o.risen }
 func blockingRules(v *nodeViews, port int) []*overlayRule {
 	var out []*overlayRule
 	for _, rs := range v.sets {
-		podOnly, hooks := rs.podOnlyChains(), rs.chainHooks()
+		podOnly, hooks := podOnlyChains(rs), rs.ChainHooks()
 		for _, c := range rs.Chains {
-			if podOnly[c] || forwardOnly(hooks[c]) {
+			if podOnly[c] || netfilter.ForwardOnly(hooks[c]) {
 				continue
 			}
 			allow := false
-			for _, r := range c.withPolicy(rs.Backend) {
-				if r.mayDropUDPPort(port) && !r.fromPods() {
-					out = append(out, &overlayRule{nfRule: r, explicit: r.blocks(port), allowListed: allow})
+			for _, r := range c.WithPolicy(rs.Backend) {
+				if mayDropUDPPort(r, port) && !fromPods(r) {
+					out = append(out, &overlayRule{Rule: r, explicit: blocks(r, port), allowListed: allow})
 				}
-				allow = allow || r.allowList(port)
+				allow = allow || allowList(r, port)
 			}
 		}
 	}
@@ -178,7 +179,7 @@ func (p OverlayPortBlocked) confirm(ctx context.Context, c *Cluster, nodes []nod
 		}
 		need := uint64(confirmRounds * max(1, len(st.failing(n.Name()))/4))
 		for _, r := range st.rules[n.Name()] {
-			if d, ok := counts[n.Name()][r.ref()]; ok && r.Counted {
+			if d, ok := counts[n.Name()][ruleRef(r.Rule)]; ok && r.Counted {
 				r.probed, r.idle, r.probedDelta, r.risen = true, d.idle, d.probed, d.rose(need)
 			}
 		}
@@ -309,7 +310,7 @@ func describeRules(rules []*overlayRule, port int) string {
 	var parts []string
 	for _, r := range rules {
 		verb := map[string]string{"DROP": "drops", "REJECT": "rejects"}[r.Verdict]
-		s := fmt.Sprintf("%s %s udp/%d", ruleLabel(r.nfRule), verb, port)
+		s := fmt.Sprintf("%s %s udp/%d", ruleLabel(r.Rule), verb, port)
 		if state := r.state(); state != "" {
 			s += " (" + state + ")"
 		}
@@ -318,12 +319,12 @@ func describeRules(rules []*overlayRule, port int) string {
 	return strings.Join(parts, "; ")
 }
 
-// position is where the rule sits in its chain: "#3", "handle 12", or "policy".
-func (r *nfRule) position() string {
+// rulePosition is where the rule sits in its chain: "#3", "handle 12", or "policy".
+func rulePosition(r *netfilter.Rule) string {
 	switch {
 	case r.Policy:
 		return "policy"
-	case r.Backend == nfNative:
+	case r.Backend == netfilter.Native:
 		return fmt.Sprintf("handle %d", r.Handle)
 	}
 	return fmt.Sprintf("#%d", r.Index)

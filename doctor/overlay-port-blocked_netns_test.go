@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/netcert/netcert/doctor/internal/netfilter"
 	"github.com/netcert/netcert/faults"
 	"github.com/netcert/netcert/node"
 )
@@ -83,10 +84,16 @@ func (p *netnsOverlayProber) count(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		rs, err := netfilter.ParseNft(out)
+		if err != nil {
+			return err
+		}
 		handle := 0
-		for _, line := range strings.Split(out, "\n") {
-			if strings.Contains(line, `drop comment "netcert-fault"`) {
-				_, handle = cutNftHandle(strings.TrimSpace(line))
+		for _, c := range rs.Chains {
+			for _, r := range c.Rules {
+				if strings.Contains(r.Text, `drop comment "netcert-fault"`) {
+					handle = r.Handle
+				}
 			}
 		}
 		_, err = node.Run(ctx, p.n, "nft", "replace", "rule", "inet", "netcert_fault", "input", "handle", strconv.Itoa(handle),

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/netcert/netcert/doctor/internal/iproute"
 )
 
 // consented is the repair with the person's consent to delete a node's overlapping routes and
@@ -144,19 +146,6 @@ func TestPodCIDROverlapRepairNeedsConsentAndLeavesWhatIPRulesUse(t *testing.T) {
 	assert.Len(t, plan.Actions, 1, "a rule about another range does not hold it")
 }
 
-func TestParseIPRuleReadsRealOutput(t *testing.T) {
-	rules, err := parseIPRule([]byte(`[{"priority":0,"src":"all","table":"local"},{"priority":100,"src":"10.1.0.0","srclen":16,"table":"100"},` +
-		`{"priority":200,"src":"all","dst":"fd00::","dstlen":8,"table":"main"},{"priority":300,"src":"all","fwmark":"0x1","table":"7","unknown":[1]}]`))
-	require.NoError(t, err)
-	require.Len(t, rules, 4)
-	assert.False(t, rules[0].From.IsValid())
-	assert.Equal(t, "10.1.0.0/16", rules[1].From.String())
-	assert.Equal(t, "fd00::/8", rules[2].To.String())
-	assert.Equal(t, "7", rules[3].Table)
-	_, err = parseIPRule([]byte("Error: ..."))
-	assert.Error(t, err)
-}
-
 func TestPodCIDROverlapRepairReportsAFailedVerification(t *testing.T) {
 	c, cp, _ := overlapCluster(t, healthyAPI, "flannel-cp-fault", "flannel-worker")
 	_, plan := overlapPlan(t, c)
@@ -216,7 +205,7 @@ func TestPodCIDROverlapManualForAnOverlappingPodSubnet(t *testing.T) {
 	assert.ErrorContains(t, err, "needs manual steps")
 }
 
-func specsOf(routes []ipRoute) []string {
+func specsOf(routes []iproute.Route) []string {
 	var s []string
 	for _, r := range routes {
 		s = append(s, r.String())

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/netcert/netcert/doctor/internal/iproute"
 	"github.com/netcert/netcert/node"
 )
 
@@ -36,8 +37,8 @@ func newIPNode(t *testing.T, name, capture string) *ipNode {
 	n := &ipNode{Fake: node.NewFake(name), rules: defaultIPRules}
 	require.NoError(t, json.Unmarshal(iprouteFile(t, capture+"-addr.json"), &n.links))
 	require.NoError(t, json.Unmarshal(iprouteFile(t, capture+"-route.json"), &n.routes))
-	n.Handle(strings.Join(ipAddrShowArgv, " "), func([]string) (string, int) { return ipDump(n.links), 0 })
-	n.Handle(strings.Join(ipRouteShowArgv, " "), func([]string) (string, int) { return ipDump(n.routes), 0 })
+	n.Handle(strings.Join(iproute.AddrShowArgv, " "), func([]string) (string, int) { return ipDump(n.links), 0 })
+	n.Handle(strings.Join(iproute.RouteShowArgv, " "), func([]string) (string, int) { return ipDump(n.routes), 0 })
 	n.Handle("ip -j -4 rule show", func([]string) (string, int) { return n.rules, 0 })
 	n.Handle("ip -j -6 rule show", func([]string) (string, int) { return "[]", 0 })
 	n.Handle("ip route del", func(argv []string) (string, int) {
@@ -89,14 +90,14 @@ func ipDump(entries []json.RawMessage) string {
 	return "[" + strings.Join(parts, ",") + "]\n"
 }
 
-func (n *ipNode) parsedRoutes(t *testing.T) []ipRoute {
-	routes, err := parseIPRoute([]byte(ipDump(n.routes)))
+func (n *ipNode) parsedRoutes(t *testing.T) []iproute.Route {
+	routes, err := iproute.ParseRoute([]byte(ipDump(n.routes)))
 	require.NoError(t, err)
 	return routes
 }
 
-func ipParseOne(t *testing.T, raw json.RawMessage) ipRoute {
-	routes, err := parseIPRoute([]byte("[" + string(raw) + "]"))
+func ipParseOne(t *testing.T, raw json.RawMessage) iproute.Route {
+	routes, err := iproute.ParseRoute([]byte("[" + string(raw) + "]"))
 	require.NoError(t, err)
 	return routes[0]
 }
@@ -282,7 +283,7 @@ func TestPodCIDROverlapNotesAMissingServiceCIDR(t *testing.T) {
 }
 
 func TestPodCIDROverlapLeavesTheCNIsRoutesAlone(t *testing.T) {
-	routes, err := parseIPRoute([]byte(`[
+	routes, err := iproute.ParseRoute([]byte(`[
  {"dst":"10.244.1.0/24","gateway":"172.18.0.3","dev":"eth0","flags":[]},
  {"type":"blackhole","dst":"10.244.0.0/26","protocol":"80","flags":[]},
  {"dst":"10.244.1.0/26","gateway":"172.18.0.3","dev":"eth0","protocol":"bird","flags":[]},

@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/netcert/netcert/doctor/internal/iproute"
 	"github.com/netcert/netcert/node"
 )
 
@@ -71,8 +72,8 @@ func (r *apiRanges) podRanges() []ipRange {
 // nodeRoutes is what one node's kernel routes and addresses, with where they were read.
 type nodeRoutes struct {
 	Name     string
-	Addrs    []ipAddr
-	Routes   []ipRoute
+	Addrs    []iproute.Addr
+	Routes   []iproute.Route
 	Primary  map[string]bool // devices carrying the main default route or the node's InternalIP
 	Evidence []Evidence
 }
@@ -215,20 +216,20 @@ func (r *apiRanges) readCNINetwork(ctx context.Context, c *Cluster) error {
 // readNodeRoutes reads one node's addresses and routes and finds its primary devices.
 func readNodeRoutes(ctx context.Context, n node.Node, internalIPs []netip.Addr) (*nodeRoutes, error) {
 	st := &nodeRoutes{Name: n.Name(), Primary: map[string]bool{}}
-	out, ev, err := run(ctx, n, ipAddrShowArgv...)
+	out, ev, err := run(ctx, n, iproute.AddrShowArgv...)
 	if err != nil {
 		return nil, err
 	}
 	st.Evidence = append(st.Evidence, ev)
-	if st.Addrs, err = parseIPAddr([]byte(out)); err != nil {
+	if st.Addrs, err = iproute.ParseAddr([]byte(out)); err != nil {
 		return nil, fmt.Errorf("%s: %w", n.Name(), err)
 	}
-	out, ev, err = run(ctx, n, ipRouteShowArgv...)
+	out, ev, err = run(ctx, n, iproute.RouteShowArgv...)
 	if err != nil {
 		return nil, err
 	}
 	st.Evidence = append(st.Evidence, ev)
-	if st.Routes, err = parseIPRoute([]byte(out)); err != nil {
+	if st.Routes, err = iproute.ParseRoute([]byte(out)); err != nil {
 		return nil, fmt.Errorf("%s: %w", n.Name(), err)
 	}
 	for _, r := range st.Routes {
@@ -261,8 +262,8 @@ func cniOwned(dev string) bool {
 // address-derived entries, not the default route, not on a CNI device, not Calico's (proto bird,
 // 80), not a host-gw route to another node's podCIDR via its InternalIP, and not the kernel route
 // of one of the node's addresses (the address stands for it).
-func hostRoutes(api *apiRanges, st *nodeRoutes) []ipRoute {
-	var out []ipRoute
+func hostRoutes(api *apiRanges, st *nodeRoutes) []iproute.Route {
+	var out []iproute.Route
 	for _, r := range st.Routes {
 		switch {
 		case r.Table == "local", r.Default(), r.Protocol == "bird", r.Protocol == "80":
@@ -288,7 +289,7 @@ func allCNIOwned(devs []string) bool {
 
 // cniHostGateway: a route to exactly a node's podCIDR via that node's InternalIP (Flannel
 // host-gw, Calico without encapsulation) is the CNI's.
-func cniHostGateway(api *apiRanges, r ipRoute) bool {
+func cniHostGateway(api *apiRanges, r iproute.Route) bool {
 	gw, err := netip.ParseAddr(r.Gateway)
 	if err != nil {
 		return false
@@ -303,7 +304,7 @@ func cniHostGateway(api *apiRanges, r ipRoute) bool {
 	return false
 }
 
-func addressRoute(st *nodeRoutes, r ipRoute) bool {
+func addressRoute(st *nodeRoutes, r iproute.Route) bool {
 	if r.Protocol != "kernel" {
 		return false
 	}

@@ -171,7 +171,7 @@ func locateDrops(ctx context.Context, c *Cluster, failed []traffic.Case, finding
 			for _, ref := range refs {
 				d := counts[name][ref]
 				at = append(at, fmt.Sprintf("on %s by %s", name, ruleLabel(d.rule)))
-				f.Evidence = append(f.Evidence, Evidence{Source: fmt.Sprintf("%s netfilter counters, %s", name, d.rule.ref()),
+				f.Evidence = append(f.Evidence, Evidence{Source: fmt.Sprintf("%s netfilter counters, %s", name, ruleRef(d.rule)),
 					Output: fmt.Sprintf("packets +%d in %s with nothing sent, then +%d while the %d failing case(s) were sent again (located by packet counters, no packet trace)",
 						d.idle, dropIdleWindow, d.probed, len(failed))})
 			}

@@ -1,56 +1,34 @@
-package doctor
+package netfilter
 
 import (
-	"os"
-	"path/filepath"
 	"reflect"
 	"regexp"
-	"slices"
-	"strings"
 	"testing"
+
+	"github.com/netcert/netcert/doctor/internal/captures"
+	"github.com/netcert/netcert/doctor/internal/netfilter/netfiltertest"
 )
 
 // The parsers of the tools' output are total: no input panics, every valid output parses (what
 // they cannot read is kept opaque), errors name the line, and parsing again gives the same.
-
-// seedFiles adds to f every capture under testdata/{netfilter,live,kube-proxy,iproute} whose
-// name ends with one of suffixes.
-func seedFiles(f *testing.F, suffixes ...string) {
-	for _, dir := range []string{"netfilter", "live", "kube-proxy", "iproute"} {
-		files, err := filepath.Glob(filepath.Join("testdata", dir, "*"))
-		if err != nil {
-			f.Fatal(err)
-		}
-		for _, name := range files {
-			if !slices.ContainsFunc(suffixes, func(s string) bool { return strings.HasSuffix(name, s) }) {
-				continue
-			}
-			b, err := os.ReadFile(name)
-			if err != nil {
-				f.Fatal(err)
-			}
-			f.Add(string(b))
-		}
-	}
-}
 
 // namesLine is how a parse error names where the input is not the tool's output.
 var namesLine = regexp.MustCompile(`line \d+`)
 
 // checkRuleset asserts what holds of any parsed ruleset: every rule sits in its chain at its
 // index, iptables jumps name chains of the table (nft ones may name chains listed later), and
-// the views over it run.
-func checkRuleset(t *testing.T, rs *nfRuleset) {
+// the walks over its jumps run.
+func checkRuleset(t *testing.T, rs *Ruleset) {
 	t.Helper()
 	for _, c := range rs.Chains {
 		for i, r := range c.Rules {
 			if r.Family != c.Family || r.Table != c.Table || r.Chain != c.Name || r.Index != i+1 {
 				t.Fatalf("rule %q of %s is at %s %s %s #%d", r.Text, c.Name, r.Family, r.Table, r.Chain, r.Index)
 			}
-			if rs.chain(r.Family, r.Table, r.Chain) == nil {
+			if rs.Chain(r.Family, r.Table, r.Chain) == nil {
 				t.Fatalf("rule %q: no chain %s %s %s", r.Text, r.Family, r.Table, r.Chain)
 			}
-			if r.Verdict == "JUMP" && r.Backend != nfNative && rs.chain(r.Family, r.Table, r.Target) == nil {
+			if r.Verdict == "JUMP" && r.Backend != Native && rs.Chain(r.Family, r.Table, r.Target) == nil {
 				t.Fatalf("rule %q jumps to no chain", r.Text)
 			}
 			for _, o := range r.Opaque {
@@ -58,18 +36,13 @@ func checkRuleset(t *testing.T, rs *nfRuleset) {
 					t.Fatalf("rule %q: empty opaque part", r.Text)
 				}
 			}
-			_ = r.ref()
 		}
 	}
-	_ = rs.digest()
-	_ = rs.chainDirections()
-	v := &nodeViews{sets: []*nfRuleset{rs}}
-	_ = blockingRules(v, 8472)
-	_ = rulesByRef(v)
+	_ = rs.ChainDirections()
 }
 
 // checkParse runs parse twice on text: an error must name the line; a ruleset must hold up.
-func checkParse(t *testing.T, text string, parse func(string) (*nfRuleset, error)) {
+func checkParse(t *testing.T, text string, parse func(string) (*Ruleset, error)) {
 	rs, err := parse(text)
 	if err != nil {
 		if !namesLine.MatchString(err.Error()) {
@@ -85,7 +58,7 @@ func checkParse(t *testing.T, text string, parse func(string) (*nfRuleset, error
 }
 
 func FuzzParseIptablesSave(f *testing.F) {
-	seedFiles(f, ".save")
+	captures.Seed(f, captures.Dirs, ".save")
 	for _, rule := range []string{
 		`-s 10.0.0.0/255.255.255.0 -p udp -m udp --dport 8472 -j DROP`,
 		`-s 10.0.0.0/255.0.255.0 -p udp -m udp --dport 8472 -j DROP`,
@@ -114,13 +87,13 @@ func FuzzParseIptablesSave(f *testing.F) {
 	f.Add("-A INPUT -j DROP\n")
 	f.Add("*filter\n[1:x] -A INPUT\n")
 	f.Fuzz(func(t *testing.T, text string) {
-		checkParse(t, text, func(s string) (*nfRuleset, error) { return parseIptablesSave(nfXtNft, s) })
+		checkParse(t, text, func(s string) (*Ruleset, error) { return ParseIptablesSave(XtNft, s) })
 	})
 }
 
 func FuzzParseNftRuleset(f *testing.F) {
-	seedFiles(f, ".nft")
-	f.Add(largeNftSet(300))
+	captures.Seed(f, captures.Dirs, ".nft")
+	f.Add(netfiltertest.NftSet(300))
 	f.Add(`table inet fw { # handle 1
 	comment "host { firewall"
 	set ports { # handle 2
@@ -169,58 +142,6 @@ table netdev edge { # handle 16
 	f.Add("table ip t {\n\tset s {\n\t\telements = { 1,\n\t\t\t2\n")
 	f.Add("}\n")
 	f.Fuzz(func(t *testing.T, text string) {
-		checkParse(t, text, parseNftRuleset)
-	})
-}
-
-// ipSeeds are hand-written `ip -j` outputs: both families, unknown keys, odd types.
-var ipSeeds = []string{
-	`[{"ifindex":1,"ifname":"lo","flags":["LOOPBACK","UP"],"addr_info":[{"family":"inet","local":"127.0.0.1","prefixlen":8,"scope":"host"},{},{"family":"inet6","local":"::1","prefixlen":128,"scope":"host","valid_life_time":4294967295}]}]`,
-	`[{"ifname":5,"addr_info":[{"family":"inet6","local":"fe80::1%eth0","prefixlen":"64","scope":253,"new_key":{"x":[1]}}]}]`,
-	`[{"dst":"default","gateway":"fd00::1","dev":"eth0","protocol":"static","metric":1024,"flags":[],"pref":"medium"},
-	  {"type":"unreachable","dst":"default","dev":"lo","table":"local","protocol":"kernel","metric":4294967295},
-	  {"dst":"10.244.1.0/24","protocol":80,"table":254,"scope":null,"flags":[],"nexthops":[{"gateway":"10.0.0.1","dev":"eth1","weight":1},{"gateway":"10.0.1.1","dev":"eth2"}]},
-	  {"dst":"10.0.0.0/8","via":{"family":"inet6","host":"fe80::1"},"dev":"eth0","metric":"7","extra":true}]`,
-	`[{"dst":"10.244.1.0/33"}]`,
-	`[{"dst":"10.0.0.0/8","metric":-1}]`,
-	"[\n{\"dst\": 10.0.0.1}\n]",
-	`{}`,
-	``,
-}
-
-func FuzzParseIPAddr(f *testing.F) {
-	fuzzIPParser(f, "addr.json", parseIPAddr, func(a ipAddr) bool {
-		_ = a.String()
-		return a.Prefix.IsValid() && a.Network().IsValid()
-	})
-}
-
-func FuzzParseIPRoute(f *testing.F) {
-	fuzzIPParser(f, "route.json", parseIPRoute, func(r ipRoute) bool {
-		_, _, _ = r.String(), r.Devs(), r.Default()
-		return r.Dst.IsValid() && r.Type != "" && r.Table != "" && r.Protocol != ""
-	})
-}
-
-// fuzzIPParser seeds f with the captures named *suffix and ipSeeds, and checks that parse gives
-// only valid items, and the same on a second parse.
-func fuzzIPParser[T any](f *testing.F, suffix string, parse func([]byte) ([]T, error), valid func(T) bool) {
-	seedFiles(f, suffix)
-	for _, s := range ipSeeds {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, text string) {
-		items, err := parse([]byte(text))
-		if err != nil {
-			return
-		}
-		for _, x := range items {
-			if !valid(x) {
-				t.Fatalf("invalid: %+v", x)
-			}
-		}
-		if again, _ := parse([]byte(text)); !reflect.DeepEqual(items, again) {
-			t.Fatal("a second parse differs")
-		}
+		checkParse(t, text, ParseNft)
 	})
 }

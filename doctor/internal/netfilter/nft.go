@@ -1,18 +1,17 @@
-package doctor
+package netfilter
 
 import (
 	"fmt"
-	"net/netip"
 	"strconv"
 	"strings"
 )
 
-// parseNftRuleset parses `nft -a list ruleset`: table → chain → rule with its `# handle N`, and
+// ParseNft parses `nft -a list ruleset`: table → chain → rule with its `# handle N`, and
 // the tables' named sets, which resolve `udp dport @name`. Maps, flowtables and stateful objects
 // are skipped. What netcert cannot read of a rule (verdict maps, queues, values it cannot parse)
 // is kept in the rule's Opaque; only input that nft does not print is an error, naming its line.
-func parseNftRuleset(text string) (*nfRuleset, error) {
-	p := nftParser{rs: &nfRuleset{Backend: nfNative}}
+func ParseNft(text string) (*Ruleset, error) {
+	p := nftParser{rs: &Ruleset{Backend: Native}}
 	var stmt []string    // the words of a statement that goes on over lines (a set's elements)
 	depth, first := 0, 0 // the braces stmt leaves open, and the line it starts on
 	for i, raw := range strings.Split(text, "\n") {
@@ -68,18 +67,18 @@ func nftOpensBlock(words []string) bool {
 
 // nftParser follows the block structure of a ruleset listing.
 type nftParser struct {
-	rs            *nfRuleset
+	rs            *Ruleset
 	family, table string              // the open table
 	tableLine     int                 // the line it opens on
 	sets          map[string]nftPorts // the open table's sets, read as port sets
-	chain         *nfChain            // the open chain
+	chain         *Chain              // the open chain
 	set           string              // the open set
 	skip          int                 // depth inside a block netcert does not read
 }
 
 // nftPorts are a named set's elements read as ports; ok is false when one is not a port.
 type nftPorts struct {
-	ranges []portRange
+	ranges []PortRange
 	ok     bool
 }
 
@@ -113,11 +112,11 @@ func (p *nftParser) statement(text string, words []string, handle, line int) err
 			return nil
 		}
 		r := parseNftRule(text, words, p.sets)
-		r.Backend, r.Family, r.Table, r.Chain = nfNative, p.family, p.table, p.chain.Name
+		r.Backend, r.Family, r.Table, r.Chain = Native, p.family, p.table, p.chain.Name
 		r.Handle, r.Index = handle, len(p.chain.Rules)+1
 		p.chain.Rules = append(p.chain.Rules, r)
 	case opens && len(words) == 3 && words[0] == "chain":
-		p.chain = &nfChain{Family: p.family, Table: p.table, Name: words[1]}
+		p.chain = &Chain{Family: p.family, Table: p.table, Name: words[1]}
 		p.rs.addChain(p.chain)
 	case opens && len(words) == 3 && words[0] == "set":
 		p.set = words[1]
@@ -133,7 +132,7 @@ func (p *nftParser) statement(text string, words []string, handle, line int) err
 var nftChainProperty = map[string]bool{"type": true, "policy": true, "devices": true, "comment": true, "flags": true}
 
 // readProperties reads a base chain's hook and policy from its "type … hook H … policy P;" line.
-func (c *nfChain) readProperties(words []string) {
+func (c *Chain) readProperties(words []string) {
 	for i := 0; i+1 < len(words); i++ {
 		switch words[i] {
 		case "hook":
@@ -197,34 +196,6 @@ func tokenizeNft(s string) []string {
 	return out
 }
 
-// nftExpr reads the right-hand side of a match at toks[i]: an optional "!=" or "==", then a
-// value, an anonymous set { a, b } or a named set @name. It returns the values, the set's name,
-// whether it is negated, and the index of its last word. ok is false when what follows is no
-// comparison (a concatenation "a . b", a map or verdict map lookup, a "set" statement): the
-// selector is a key or is written.
-func nftExpr(toks []string, i int) (values []string, set string, negate bool, last int, ok bool) {
-	if i < len(toks) && (toks[i] == "!=" || toks[i] == "==") {
-		negate = toks[i] == "!="
-		i++
-	}
-	switch {
-	case i >= len(toks):
-		return nil, "", negate, i - 1, false
-	case toks[i] == "." || toks[i] == "map" || toks[i] == "vmap" || toks[i] == "set":
-		return nil, "", negate, i - 1, false
-	case toks[i] == "{":
-		for i++; i < len(toks) && toks[i] != "}"; i++ {
-			if toks[i] != "," {
-				values = append(values, toks[i])
-			}
-		}
-		return values, "", negate, i, true
-	case strings.HasPrefix(toks[i], "@"):
-		return nil, toks[i][1:], negate, i, true
-	}
-	return []string{toks[i]}, "", negate, i, true
-}
-
 // nftElementKeys returns the keys of a set's elements "{ k [attributes], … }": an element's
 // words after its key (comment "…", timeout 1h, counter …) are left out.
 func nftElementKeys(words []string) []string {
@@ -264,156 +235,4 @@ func nftJoin(words []string) string {
 		b.WriteString(w)
 	}
 	return b.String()
-}
-
-// nftVerdicts are nft's verdict statements: what a rule, or a verdict map's element, does.
-var nftVerdicts = map[string]bool{"accept": true, "drop": true, "reject": true, "return": true,
-	"jump": true, "goto": true, "continue": true, "queue": true}
-
-// parseNftRule reads a native rule: protocol (meta l4proto, ip protocol, or the header of a port
-// match), destination ports (udp/tcp/th dport), source and destination addresses (ip saddr,
-// ip daddr, with a netmask: ip saddr & 255.0.255.0 == 10.0.0.0), the input interface, the
-// counter, comments, the verdict, and the chains a verdict map jumps or goes to.
-func parseNftRule(text string, toks []string, sets map[string]nftPorts) *nfRule {
-	r := &nfRule{Text: text}
-	next := func(i int) string {
-		if i+1 < len(toks) {
-			return toks[i+1]
-		}
-		return ""
-	}
-	opaque := func(from, to int) {
-		r.Opaque = append(r.Opaque, nftJoin(toks[from:min(to+1, len(toks))]))
-	}
-	for i := 0; i < len(toks); i++ {
-		switch t := toks[i]; {
-		case (t == "meta" && next(i) == "l4proto") || (t == "ip" && next(i) == "protocol"):
-			if vals, _, neg, last, ok := nftExpr(toks, i+2); ok {
-				r.Protos, r.ProtoNeg, i = vals, neg, last
-			}
-		case t == "ip" && (next(i) == "saddr" || next(i) == "daddr"):
-			m, last, ok := nftAddrMatch(toks, i+2)
-			switch {
-			case !ok:
-				opaque(i, last) // the match counts as any address
-			case m != nil && next(i) == "saddr":
-				r.Src = *m
-			case m != nil:
-				r.Dst = *m
-			}
-			i = last
-		case (t == "udp" || t == "tcp" || t == "sctp" || t == "dccp" || t == "udplite" || t == "th") && next(i) == "dport":
-			vals, set, neg, last, ok := nftExpr(toks, i+2)
-			if !ok {
-				continue // a key of a concatenation or map: no port match netcert reads
-			}
-			m := nftPortValues(vals)
-			if set != "" {
-				m = sets[set]
-			}
-			if m.ok {
-				r.DPorts = append(r.DPorts, portMatch{Ranges: m.ranges, Negate: neg})
-			} else {
-				opaque(i, last) // the match counts as any port
-			}
-			if t != "th" {
-				r.Protos, r.ProtoNeg = []string{t}, false
-			}
-			i = last
-		case t == "iifname" && next(i) != "":
-			vals, _, neg, last, ok := nftExpr(toks, i+1)
-			if ok && len(vals) == 1 {
-				r.InIface, r.InNeg = strings.Trim(vals[0], `"`), neg
-			}
-			i = last
-		case t == "counter" && next(i) == "packets":
-			if n, err := strconv.ParseUint(next(i+1), 10, 64); err == nil {
-				r.Counted, r.Packets = true, n
-			}
-		case t == "comment" && next(i) != "":
-			r.Comments = append(r.Comments, strings.Trim(next(i), `"`))
-			i++
-		case t == "vmap":
-			i = r.readVerdictMap(toks, i)
-		case t == "{": // a map's or a concatenation's set: nothing netcert reads
-			for depth := 0; i < len(toks); i++ {
-				if depth += nftDepth(toks[i : i+1]); depth == 0 {
-					break
-				}
-			}
-		case t == "accept" || t == "drop" || t == "reject" || t == "return":
-			r.Verdict = strings.ToUpper(t)
-		case (t == "jump" || t == "goto") && next(i) != "":
-			r.Verdict, r.Target = strings.ToUpper(t), next(i)
-			i++
-		case t == "queue": // the verdict is userspace's
-			last := i
-			for last+1 < len(toks) && toks[last+1] != "comment" {
-				last++
-			}
-			opaque(i, last)
-			i = last
-		}
-	}
-	return r
-}
-
-// nftAddrMatch reads an address match's right-hand side at toks[i]: addresses, prefixes, ranges
-// (restricted, not listed), a named set, or "& MASK == ADDR". ok is false for what it cannot
-// read; m is nil for no match (the selector is a key of a concatenation or map, or is set).
-func nftAddrMatch(toks []string, i int) (m *addrMatch, last int, ok bool) {
-	at := i
-	masked := i+1 < len(toks) && toks[i] == "&"
-	if masked {
-		at += 2
-	}
-	vals, set, neg, last, isMatch := nftExpr(toks, at)
-	if !isMatch || (masked && len(vals) == 0) {
-		return nil, last, !masked
-	}
-	m = &addrMatch{Set: set, Negate: neg}
-	for _, v := range vals {
-		if masked {
-			v += "/" + toks[i+1]
-		}
-		if m.add(v) == nil {
-			continue
-		}
-		lo, hi, isRange := strings.Cut(v, "-")
-		if _, err := netip.ParseAddr(lo); err != nil || !isRange || masked {
-			return nil, last, false
-		}
-		if _, err := netip.ParseAddr(hi); err != nil {
-			return nil, last, false
-		}
-		m.Set = v // a range: restricted, not listed
-	}
-	return m, last, true
-}
-
-// readVerdictMap reads "vmap { key : verdict, … }" or "vmap @name" at toks[i] and returns the
-// index of its last word. The chains its elements jump or go to are the rule's MapTargets; a
-// verdict map netcert cannot follow (a named one, or one that accepts, drops, rejects, returns or
-// queues) is opaque.
-func (r *nfRule) readVerdictMap(toks []string, i int) int {
-	from := i
-	if i+1 >= len(toks) || toks[i+1] != "{" {
-		last := min(i+1, len(toks)-1)
-		r.Opaque = append(r.Opaque, nftJoin(toks[from:last+1]))
-		return last
-	}
-	follows := true
-	for i += 2; i < len(toks) && toks[i] != "}"; i++ {
-		switch {
-		case (toks[i] == "jump" || toks[i] == "goto") && i+1 < len(toks):
-			r.MapTargets = append(r.MapTargets, toks[i+1])
-			i++
-		case nftVerdicts[toks[i]]:
-			follows = false
-		}
-	}
-	if !follows {
-		r.Opaque = append(r.Opaque, nftJoin(toks[from:min(i+1, len(toks))]))
-	}
-	return i
 }

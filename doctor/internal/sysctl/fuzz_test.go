@@ -1,17 +1,16 @@
-package doctor
+package sysctl
 
 import (
-	"os"
 	"strings"
 	"testing"
+
+	"github.com/netcert/netcert/doctor/internal/captures"
 )
 
 // FuzzParseSysctlGrep: any grep output parses without a panic; every assignment comes from a
 // .conf file or /etc/sysctl.conf, and the effective value of a key is one of its assignments.
 func FuzzParseSysctlGrep(f *testing.F) {
-	if real, err := os.ReadFile("testdata/live/worker-sysctl.grep"); err == nil {
-		f.Add(string(real))
-	}
+	captures.Seed(f, []string{"live"}, "sysctl.grep")
 	for _, seed := range []string{
 		"/etc/sysctl.d/99-netcert.conf:net.ipv4.ip_forward = 1\n/etc/sysctl.conf:net/ipv4/ip_forward=0",
 		"/etc/sysctl.d/10-x.conf:-net.ipv4.ip_forward=1\n/etc/sysctl.d/x.conf:; comment\n/usr/lib/sysctl.d/50-default.conf:net.ipv4.ip_forward=",
@@ -20,14 +19,14 @@ func FuzzParseSysctlGrep(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, out string) {
-		list := parseSysctlGrep(out)
+		list := ParseGrep(out)
 		for _, a := range list {
-			if a.File != sysctlConf && !strings.HasSuffix(a.File, ".conf") {
+			if a.File != Conf && !strings.HasSuffix(a.File, ".conf") {
 				t.Fatalf("assignment from %q", a.File)
 			}
 		}
 		if len(list) > 0 {
-			got, ok := effectiveSysctl(list, list[0].Key)
+			got, ok := Effective(list, list[0].Key)
 			if !ok {
 				t.Fatalf("no effective value for %q among %v", list[0].Key, list)
 			}

@@ -1,4 +1,4 @@
-package doctor
+package netfilter
 
 import (
 	"fmt"
@@ -6,13 +6,13 @@ import (
 	"strings"
 )
 
-// parseIptablesSave parses iptables-save output, with or without -c: tables (*name), chains
+// ParseIptablesSave parses iptables-save output, with or without -c: tables (*name), chains
 // (:NAME POLICY [p:b]) and rules ([p:b] -A CHAIN options). What it cannot read of a rule is kept
 // in the rule's Opaque; only lines that iptables-save does not print are errors.
-func parseIptablesSave(backend nfBackend, text string) (*nfRuleset, error) {
-	rs := &nfRuleset{Backend: backend}
+func ParseIptablesSave(backend Backend, text string) (*Ruleset, error) {
+	rs := &Ruleset{Backend: backend}
 	table := ""
-	isChain := func(name string) bool { return rs.chain("ip", table, name) != nil }
+	isChain := func(name string) bool { return rs.Chain("ip", table, name) != nil }
 	lines := strings.Split(text, "\n")
 	for i := 0; i < len(lines); i++ {
 		line, n := strings.TrimSpace(lines[i]), i+1
@@ -34,7 +34,7 @@ func parseIptablesSave(backend nfBackend, text string) (*nfRuleset, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s line %d: %w", backend, n, err)
 			}
-			c := rs.chain("ip", table, r.Chain)
+			c := rs.Chain("ip", table, r.Chain)
 			if c == nil {
 				return nil, fmt.Errorf("%s line %d: rule in undeclared chain %s", backend, n, r.Chain)
 			}
@@ -74,11 +74,15 @@ func xtQuoteOpen(s string, open bool) bool {
 	return open
 }
 
+// xtHooks are the hooks of the iptables built-in chains.
+var xtHooks = map[string]string{"PREROUTING": "prerouting", "INPUT": "input", "FORWARD": "forward",
+	"OUTPUT": "output", "POSTROUTING": "postrouting"}
+
 // parseXtChain parses a chain declaration "NAME POLICY [packets:bytes]" (POLICY "-" for a user
 // chain; the counter only with -c).
-func parseXtChain(table, decl string) *nfChain {
+func parseXtChain(table, decl string) *Chain {
 	f := append(strings.Fields(decl), "")
-	c := &nfChain{Family: "ip", Table: table, Name: f[0], Hook: xtHooks[f[0]]}
+	c := &Chain{Family: "ip", Table: table, Name: f[0], Hook: xtHooks[f[0]]}
 	if len(f) > 2 && f[1] != "-" {
 		c.Policy = f[1]
 	}
@@ -146,6 +150,20 @@ func tokenizeXt(line string) ([]xtToken, error) {
 	return out, nil
 }
 
+// IptablesDNATTarget returns the --to-destination of an iptables DNAT rule's text.
+func IptablesDNATTarget(text string) string {
+	toks, err := tokenizeXt(text)
+	if err != nil {
+		return ""
+	}
+	for i := 0; i+1 < len(toks); i++ {
+		if toks[i].s == "--to-destination" {
+			return toks[i+1].s
+		}
+	}
+	return ""
+}
+
 // xtKnownMatches are the match extensions netcert knows: those whose options it reads, and those
 // of a fixed meaning it leaves aside (connection state, marks, rates, …: they only narrow what a
 // rule sees). Programmable matches (bpf, u32, string) and any other extension are opaque.
@@ -175,8 +193,8 @@ var xtKnownTargets = map[string]bool{
 
 // parseIptablesRule parses "[p:b] -A CHAIN options…"; isChain tells the table's chains (the
 // targets a rule jumps to) from other targets.
-func parseIptablesRule(line string, isChain func(string) bool) (*nfRule, error) {
-	r := &nfRule{}
+func parseIptablesRule(line string, isChain func(string) bool) (*Rule, error) {
+	r := &Rule{}
 	if strings.HasPrefix(line, "[") {
 		counter, rest, ok := strings.Cut(line[1:], "] ")
 		pk, _, ok2 := strings.Cut(counter, ":")
@@ -251,7 +269,7 @@ func parseIptablesRule(line string, isChain func(string) bool) (*nfRule, error) 
 // extension an -m, -j or -g option names (other options are known), and an error for a value it
 // cannot read: the rule then matches as if the option were not there. Options netcert does not
 // reason about are left aside.
-func (r *nfRule) applyXtOption(opt string, args []string, negate bool, isChain func(string) bool) (known bool, err error) {
+func (r *Rule) applyXtOption(opt string, args []string, negate bool, isChain func(string) bool) (known bool, err error) {
 	arg := ""
 	if len(args) > 0 {
 		arg = args[0]
@@ -278,7 +296,7 @@ func (r *nfRule) applyXtOption(opt string, args []string, negate bool, isChain f
 			r.Protos, r.ProtoNeg = []string{p}, negate
 		}
 	case "-s", "--source", "-d", "--destination":
-		m := addrMatch{Negate: negate}
+		m := AddrMatch{Negate: negate}
 		for _, s := range strings.Split(arg, ",") {
 			if err := m.add(s); err != nil {
 				return true, err
@@ -294,16 +312,16 @@ func (r *nfRule) applyXtOption(opt string, args []string, negate bool, isChain f
 		if err != nil {
 			return true, err
 		}
-		r.DPorts = append(r.DPorts, portMatch{Ranges: ranges, Negate: negate})
+		r.DPorts = append(r.DPorts, PortMatch{Ranges: ranges, Negate: negate})
 	case "--match-set":
 		if len(args) != 2 {
 			return true, fmt.Errorf("--match-set needs a set and flags")
 		}
 		switch strings.Split(args[1], ",")[0] {
 		case "src":
-			r.Src = addrMatch{Set: args[0], Negate: negate}
+			r.Src = AddrMatch{Set: args[0], Negate: negate}
 		case "dst":
-			r.Dst = addrMatch{Set: args[0], Negate: negate}
+			r.Dst = AddrMatch{Set: args[0], Negate: negate}
 		}
 	case "-i", "--in-interface":
 		r.InIface, r.InNeg = arg, negate
@@ -317,41 +335,4 @@ func (r *nfRule) applyXtOption(opt string, args []string, negate bool, isChain f
 		r.Counted, r.Packets = true, n
 	}
 	return true, nil
-}
-
-// parsePortList parses "8472", "8000:9000" (sep ":"), ":9000", "8000:", and comma lists of those.
-func parsePortList(s, sep string) ([]portRange, error) {
-	var out []portRange
-	for _, item := range strings.Split(s, ",") {
-		r, ok := parsePortRange(strings.TrimSpace(item), sep)
-		if !ok {
-			return nil, fmt.Errorf("bad port or range %q", item)
-		}
-		out = append(out, r)
-	}
-	return out, nil
-}
-
-// parsePortRange parses "8472", or "lo<sep>hi" with either end left out (0, 65535).
-func parsePortRange(s, sep string) (portRange, bool) {
-	lo, hi, isRange := strings.Cut(s, sep)
-	r := portRange{0, 65535}
-	ok := true
-	if lo != "" || !isRange {
-		r.Lo, ok = parsePort(lo)
-	}
-	if !isRange {
-		r.Hi = r.Lo
-	} else if hi != "" && ok {
-		r.Hi, ok = parsePort(hi)
-	}
-	return r, ok && r.Lo <= r.Hi
-}
-
-func parsePort(s string) (int, bool) {
-	if s == "" || len(s) > 5 || strings.Trim(s, "0123456789") != "" {
-		return 0, false
-	}
-	n, _ := strconv.Atoi(s)
-	return n, n <= 65535
 }
