@@ -15,6 +15,7 @@ import (
 
 	"github.com/netcert/netcert/doctor"
 	"github.com/netcert/netcert/faults"
+	"github.com/netcert/netcert/registry"
 	"github.com/netcert/netcert/reports"
 	"github.com/netcert/netcert/traffic"
 )
@@ -35,8 +36,17 @@ type Options struct {
 	Log    io.Writer // progress lines
 }
 
-// Injectable are the faults certify can inject on a node of an existing cluster.
-var Injectable = []string{"ip-forward-off", "overlay-port-blocked", "kube-proxy-rules-missing"}
+// Injectable returns the faults certify can inject on a node of an existing cluster: those with
+// an injector that needs nothing but a node.
+func Injectable() []string {
+	var ids []string
+	for _, e := range registry.All() {
+		if slices.ContainsFunc(e.Injectors, func(in registry.Injector) bool { return in.Portable }) {
+			ids = append(ids, e.ID)
+		}
+	}
+	return ids
+}
 
 // Validate refuses injection without allowed nodes, unknown faults, and nodes the cluster lacks.
 func (o Options) Validate(clusterNodes []string) error {
@@ -47,8 +57,8 @@ func (o Options) Validate(clusterNodes []string) error {
 		return errors.New("fault injection needs the nodes it may touch: --allow-nodes NODE[,NODE]")
 	}
 	for _, id := range o.Inject {
-		if !slices.Contains(Injectable, id) {
-			return fmt.Errorf("certify cannot inject %q (it can: %s)", id, strings.Join(Injectable, ", "))
+		if !slices.Contains(Injectable(), id) {
+			return fmt.Errorf("certify cannot inject %q (it can: %s)", id, strings.Join(Injectable(), ", "))
 		}
 	}
 	for _, n := range o.Nodes {

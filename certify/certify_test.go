@@ -13,6 +13,7 @@ import (
 
 	"github.com/netcert/netcert/doctor"
 	"github.com/netcert/netcert/faults"
+	"github.com/netcert/netcert/kube/kubetest"
 	"github.com/netcert/netcert/node"
 	"github.com/netcert/netcert/reports"
 	"github.com/netcert/netcert/traffic"
@@ -55,9 +56,8 @@ func probeCluster(value *string) (*doctor.Cluster, *faults.Cluster) {
 			Labels: map[string]string{"app.kubernetes.io/name": "netcert-probe", "netcert.io/probe-set": set}},
 			Spec: corev1.PodSpec{NodeName: nodeName}, Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip}}
 	}
-	cs := fake.NewClientset(pod("a1", "w1", "a", "10.244.1.2"), pod("b1", "w1", "b", "10.244.1.3"),
-		pod("a2", "w2", "a", "10.244.2.2"), pod("b2", "w2", "b", "10.244.2.3"),
-		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: traffic.Namespace, Name: traffic.ProbeService}, Spec: corev1.ServiceSpec{ClusterIP: "10.96.7.7"}})
+	cs := fake.NewClientset(append(kubetest.ProbeServices(), pod("a1", "w1", "a", "10.244.1.2"), pod("b1", "w1", "b", "10.244.1.3"),
+		pod("a2", "w2", "a", "10.244.2.2"), pod("b2", "w2", "b", "10.244.2.3"))...)
 	w1 := node.NewFake("w1").
 		Handle("sysctl -n net.ipv4.ip_forward", func([]string) (string, int) { return *value + "\n", 0 }).
 		Handle("sysctl -w", func(argv []string) (string, int) {

@@ -3,32 +3,31 @@ package certify
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/netcert/netcert/doctor"
 	"github.com/netcert/netcert/faults"
+	"github.com/netcert/netcert/registry"
 	"github.com/netcert/netcert/reports"
-	"github.com/netcert/netcert/traffic"
 )
 
 // revertTimeout bounds a fault's revert, also after the run was cancelled.
 const revertTimeout = 2 * time.Minute
 
-// newFault builds fault id for node on the cluster's CNI.
+// newFault builds fault id for node on the cluster's CNI: the registry's first injector of it
+// that needs nothing but a node.
 func newFault(id, node, cni string) (faults.Fault, error) {
-	switch id {
-	case "ip-forward-off":
-		return faults.IPForwardOff{Node: node}, nil
-	case "overlay-port-blocked":
-		port := map[string]int{"flannel": 8472, "calico": 4789}[cni]
-		if port == 0 {
-			return nil, fmt.Errorf("overlay-port-blocked: no overlay port known for CNI %q", cni)
-		}
-		return faults.OverlayPortBlocked{Node: node, Port: port}, nil
-	case "kube-proxy-rules-missing":
-		return faults.KubeProxyRulesMissing{Node: node, Service: traffic.Namespace + "/" + traffic.ProbeService}, nil
+	e, err := registry.Lookup(id)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("certify cannot inject %q", id)
+	for _, in := range e.InjectorsFor(cni) {
+		if in.Portable {
+			return in.New(registry.Bed{CNI: cni, Node: node})
+		}
+	}
+	return nil, fmt.Errorf("certify cannot inject %s on a %s cluster (it can: %s)", id, cni, strings.Join(Injectable(), ", "))
 }
 
 // faultCase injects fault id on the first allowed node, shows that traffic breaks and that the

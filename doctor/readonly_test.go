@@ -26,7 +26,8 @@ func TestEveryCheckAndPlanOnlyReadsTheAPI(t *testing.T) {
 				flannelVXLANConfigMap("10.244.0.0/16"), kubetest.CoreDNS(2),
 				&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "coredns", Namespace: "kube-system"},
 					Data: map[string]string{"Corefile": hermeticCorefile(t, corednsDeadUpstream)}},
-				&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: traffic.ProbeService, Namespace: traffic.Namespace}, Spec: corev1.ServiceSpec{ClusterIP: "10.96.7.7"}}}
+			}
+			objs = append(objs, kubetest.ProbeServices()...)
 			for _, n := range []string{"kind-control-plane", "kind-worker"} {
 				objs = append(objs, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "probe-a-" + n, Namespace: traffic.Namespace,
 					Labels: map[string]string{"app.kubernetes.io/name": "netcert-probe", "netcert.io/probe-set": "a"}},

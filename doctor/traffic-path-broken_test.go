@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/netcert/netcert/kube/kubetest"
 	"github.com/netcert/netcert/node"
 	"github.com/netcert/netcert/traffic"
 )
@@ -42,10 +43,9 @@ func (s *pathSender) Send(_ context.Context, c traffic.Case) (traffic.Result, er
 }
 
 func probeCluster(nodes ...string) *fake.Clientset {
-	cs := fake.NewClientset(
-		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: traffic.ProbeService, Namespace: traffic.Namespace}, Spec: corev1.ServiceSpec{ClusterIP: "10.96.7.7"}},
+	cs := fake.NewClientset(append(kubetest.ProbeServices(),
 		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: traffic.NodePortService, Namespace: traffic.Namespace},
-			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, Ports: []corev1.ServicePort{{Protocol: corev1.ProtocolTCP, Port: 80, NodePort: 31080}}}})
+			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, Ports: []corev1.ServicePort{{Protocol: corev1.ProtocolTCP, Port: 80, NodePort: 31080}}}})...)
 	for i, n := range nodes {
 		_, _ = cs.CoreV1().Nodes().Create(context.Background(), apiNode(n, "172.18.0."+string(rune('2'+i))), metav1.CreateOptions{})
 		for _, set := range []string{"a", "b"} {
@@ -67,7 +67,7 @@ func TestTrafficPathBrokenQuietWhenEveryPathCarries(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, findings, 1)
 	assert.Equal(t, Pass, findings[0].Status)
-	assert.Equal(t, "real traffic passes: container-to-container 3, pod-to-pod/same-node 6, pod-to-pod/cross-node 12, pod-to-service/cluster-ip 3, external-to-nodeport 3 case(s)", findings[0].Summary)
+	assert.Equal(t, "real traffic passes: container-to-container 3, pod-to-pod/same-node 6, pod-to-pod/cross-node 12, pod-to-service/cluster-ip 3, pod-to-service/same-node 3, pod-to-service/hairpin 3, external-to-nodeport 3 case(s)", findings[0].Summary)
 	paths := map[string]bool{}
 	for _, c := range s.sent {
 		paths[c.Path] = true

@@ -48,8 +48,13 @@ const (
 // Name returns "pod-cidr-overlap".
 func (PodCIDROverlap) Name() string { return "pod-cidr-overlap" }
 
-// AppliesTo: Flannel (a host route) and Calico (an IPPool).
-func (PodCIDROverlap) AppliesTo(cni string) bool { return cni == "flannel" || cni == "calico" }
+// AppliesTo: Flannel, given the nodes of a host route; Calico, given a Pool.
+func (f PodCIDROverlap) AppliesTo(cni string) bool {
+	if f.Pool != "" {
+		return cni == "calico"
+	}
+	return cni == "flannel"
+}
 
 // Inject breaks the cluster as its CNI allows (see the type). If a step fails it reverts at once,
 // so a failed Inject leaves nothing behind.

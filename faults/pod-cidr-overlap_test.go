@@ -165,7 +165,9 @@ func TestPodCIDROverlapRefusesBadInput(t *testing.T) {
 	assert.ErrorContains(t, err, "kind-control-plane already has a device ncfault1")
 
 	assert.True(t, PodCIDROverlap{}.AppliesTo("flannel"))
-	assert.True(t, PodCIDROverlap{}.AppliesTo("calico"))
+	assert.False(t, PodCIDROverlap{Node: "kind-worker", TargetNode: "kind-worker2"}.AppliesTo("calico"), "a host route is Flannel's shape")
+	assert.True(t, PodCIDROverlap{Pool: "172.18.0.0/26"}.AppliesTo("calico"))
+	assert.False(t, PodCIDROverlap{Pool: "172.18.0.0/26"}.AppliesTo("flannel"))
 	assert.False(t, PodCIDROverlap{}.AppliesTo("cilium"))
 }
 

@@ -19,8 +19,9 @@ import (
 // ProbeSets are the probe DaemonSets (fixtures/netcert-probes.yaml): two pods per node.
 var ProbeSets = []string{"probe-a", "probe-b"}
 
-// ProbeServices front the pods of set a: by cluster IP, and by node port.
-var ProbeServices = []string{traffic.ProbeService, traffic.NodePortService}
+// ProbeServices front the probe pods: set a by cluster IP and by node port, and each set to the
+// pods of its own node (internalTrafficPolicy Local).
+var ProbeServices = []string{traffic.ProbeService, traffic.NodePortService, traffic.SameNodeService, traffic.HairpinService}
 
 // ProbeService fronts the pods of set a.
 const ProbeService = traffic.ProbeService

@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"cmp"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -79,7 +80,7 @@ func WriteJUnit(w io.Writer, rep Report) error {
 			case Failed:
 				jc.Failure = &junitMessage{Message: failureMessage(c), Type: "netcert.step", Text: failureText(c)}
 			case Skipped:
-				jc.Skipped = &junitMessage{Message: "not run"}
+				jc.Skipped = &junitMessage{Message: cmp.Or(c.SkipReason, "not run")}
 			}
 			s.Cases = append(s.Cases, jc)
 		}

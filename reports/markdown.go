@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strings"
@@ -52,7 +53,7 @@ func markdownCell(c cell) string {
 	case Failed:
 		parts = append(parts, fmt.Sprintf("❌ failed at %q", c.FailedStep()))
 	default:
-		parts = append(parts, "⏭ not run")
+		parts = append(parts, "⏭ "+strings.ReplaceAll(cmp.Or(c.Case.SkipReason, "not run"), "|", "/"))
 	}
 	if d := c.Detect(); d != "" {
 		parts = append(parts, "detected "+d)

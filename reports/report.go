@@ -66,6 +66,7 @@ type Case struct {
 	Fault      string    `json:"fault"`
 	Variant    string    `json:"variant,omitempty"`
 	Outcome    Outcome   `json:"outcome"`
+	SkipReason string    `json:"skip_reason,omitempty"` // why a skipped case does not apply (to this CNI)
 	DurationMS int64     `json:"duration_ms"`
 	Steps      []Step    `json:"steps"`
 	Findings   []Finding `json:"findings,omitempty"` // what detection named

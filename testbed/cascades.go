@@ -11,6 +11,7 @@ import (
 
 	"github.com/netcert/netcert/doctor"
 	"github.com/netcert/netcert/faults"
+	"github.com/netcert/netcert/registry"
 	"github.com/netcert/netcert/traffic"
 )
 
@@ -21,12 +22,12 @@ import (
 // upstream: CoreDNS's forward stops answering and every pod path through that node fails, all
 // consequences, while the only root cause is the node's sysctl. (Pods' own test-zone lookups may
 // still be answered from CoreDNS's cache for a while: the doctor asks the upstream itself.)
-func (c *Cluster) ForwardOffUnderDNSUpstream(checks []doctor.Check) features.Feature {
+func (c *Cluster) ForwardOffUnderDNSUpstream() features.Feature {
 	var upstreamNode string
 	return c.Feature(Scenario{
+		ID:      registry.IPForwardOff,
 		Variant: "dns-upstream-node",
-		Fault:   faults.IPForwardOff{},
-		Prepare: func(ctx context.Context, cfg *envconf.Config) (faults.Fault, error) {
+		Fault: func(ctx context.Context, cfg *envconf.Config) (faults.Fault, error) {
 			var pods corev1.PodList
 			if err := cfg.Client().Resources(Namespace).List(ctx, &pods, resources.WithLabelSelector("app.kubernetes.io/name=netcert-"+DNSUpstream)); err != nil {
 				return nil, fmt.Errorf("list the DNS upstream's pods: %w", err)
@@ -39,22 +40,8 @@ func (c *Cluster) ForwardOffUnderDNSUpstream(checks []doctor.Check) features.Fea
 			}
 			return nil, fmt.Errorf("no running DNS upstream pod in %s", Namespace)
 		},
-		Problem:      doctor.IPForwardOff{},
-		Checks:       checks,
-		Breaks:       func(tc TrafficCase) bool { return CrossNodeVia(upstreamNode)(tc) },
+		Problem:      registry.MustLookup(registry.IPForwardOff).Problem,
+		Breaks:       func(tc TrafficCase) bool { return traffic.CrossNodeVia(upstreamNode)(tc) },
 		Consequences: []string{doctor.CoreDNSForwardBroken{}.ID(), doctor.TrafficPathBroken{}.ID()},
-	})
-}
-
-// ProbeServiceRulesMissing flushes, on node, kube-proxy's chains of the probe Service: that
-// node's pods no longer reach its cluster IP (traffic-path-broken, a consequence), while the root
-// cause is the node's missing Service rules.
-func (c *Cluster) ProbeServiceRulesMissing(node string, checks []doctor.Check) features.Feature {
-	return c.Feature(Scenario{
-		Fault:        faults.KubeProxyRulesMissing{Node: node, Service: Namespace + "/" + ProbeService},
-		Problem:      doctor.KubeProxyRulesMissing{},
-		Checks:       checks,
-		Breaks:       func(tc TrafficCase) bool { return tc.Path == traffic.PodToClusterIP && tc.From.Node == node },
-		Consequences: []string{doctor.TrafficPathBroken{}.ID()},
 	})
 }

@@ -14,21 +14,6 @@ import (
 // TrafficCase is one real-traffic check of the matrix (traffic.Case).
 type TrafficCase = traffic.Case
 
-// CrossNodeFrom selects the pod-to-pod cases across nodes that node's pods send.
-func CrossNodeFrom(node string) func(TrafficCase) bool {
-	return func(tc TrafficCase) bool { return tc.Path == traffic.PodToPodCrossNode && tc.From.Node == node }
-}
-
-// CrossNodeVia selects the pod-to-pod cases across nodes that node's pods send or receive.
-func CrossNodeVia(node string) func(TrafficCase) bool {
-	return func(tc TrafficCase) bool {
-		return tc.Path == traffic.PodToPodCrossNode && (tc.From.Node == node || tc.To == node)
-	}
-}
-
-// TestZoneDNS selects the DNS cases of the test zone's record, a name outside the cluster domain.
-func TestZoneDNS(tc TrafficCase) bool { return tc.Path == traffic.DNSTestZone }
-
 // TrafficMatrix returns the test bed's full matrix: the doctor's core paths (traffic.Paths, with
 // external-to-nodeport from the node-network host) and, from set a's pod of every node, DNS for
 // a cluster Service name and a test-zone name, and HTTP and UDP to the node-network host.

@@ -24,13 +24,12 @@ const DetectDeadline = 90 * time.Second
 
 // Scenario is one fault's proof on a live cluster.
 type Scenario struct {
-	Variant string // tells apart features of one fault (e.g. its mode): labelled variant=<Variant>
-	Fault   faults.Fault
-	// Prepare, if set, returns the fault to inject when it depends on what the test bed picked at
-	// run time (an address of the node network); Fault then only gives the feature its name.
-	Prepare func(ctx context.Context, cfg *envconf.Config) (faults.Fault, error)
+	ID      string // the fault's ID
+	Variant string // tells apart features of one fault (e.g. its shape): labelled variant=<Variant>
+	// Fault returns the fault to inject, built when the feature injects it: it may depend on
+	// what the test bed picked at run time (an address of the node network).
+	Fault   func(ctx context.Context, cfg *envconf.Config) (faults.Fault, error)
 	Problem doctor.Problem // the check and repair with the fault's ID
-	Checks  []doctor.Check // every check: no other one may fail
 	// Breaks reports whether the fault must break a traffic case; the symptom step requires at
 	// least one such case and that every one of them fails.
 	Breaks func(TrafficCase) bool
@@ -39,21 +38,22 @@ type Scenario struct {
 	Consequences []string
 }
 
+// checks are every check of the doctor: in every scenario, no other one may fail.
+var checks = doctor.Checks(doctor.Problems())
+
 // Feature returns the e2e-framework feature, labelled fault=<id>: baseline healthy, inject (the
 // revert registered with t.Cleanup), the symptom is real, detection names exactly this ID,
 // repair, and real traffic proves the cluster healthy again.
 func (c *Cluster) Feature(s Scenario) features.Feature {
-	id := s.Fault.Name()
-	name, caseID := id, id
-	if s.Variant != "" {
-		name, caseID = id+" ("+s.Variant+")", id+"/"+s.Variant
-	}
+	id := s.ID
+	rc := caseOf(id, s.Variant)
+	caseID := rc.ID
 	step := func(stepName string, fn StepFunc) (string, features.Func) { return c.Step(caseID, stepName, fn) }
 	var dc *doctor.Cluster
 	var fc *faults.Cluster
 	var detected []doctor.Finding
 	var featureT *testing.T // each assessment runs in a subtest: reverts belong to the feature
-	return c.NewFeature(reports.Case{ID: caseID, Name: name, Fault: id, Variant: s.Variant}).WithSetup("connect to the cluster", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+	return c.NewFeature(rc).WithSetup("connect to the cluster", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 		var err error
 		dc, fc, err = c.Targets(cfg)
 		require.NoError(t, err)
@@ -61,7 +61,7 @@ func (c *Cluster) Feature(s Scenario) features.Feature {
 		return ctx
 	}).
 		Assess(step("baseline: every check passes and the traffic matrix is healthy", func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
-			requireNoProblems(ctx, t, dc, s.Checks)
+			requireNoProblems(ctx, t, dc, checks)
 			c.requireTrafficHealthy(ctx, t, cfg)
 			// The one write of the doctor, explicit: the healthy Corefile that coredns-forward-broken's
 			// repair falls back on.
@@ -71,13 +71,9 @@ func (c *Cluster) Feature(s Scenario) features.Feature {
 			return ctx
 		})).
 		Assess(step("inject "+id, func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
-			fault := s.Fault
-			if s.Prepare != nil {
-				var err error
-				fault, err = s.Prepare(ctx, cfg)
-				require.NoError(t, err, "prepare %s", id)
-				require.Equal(t, id, fault.Name())
-			}
+			fault, err := s.Fault(ctx, cfg)
+			require.NoError(t, err, "prepare %s", id)
+			require.Equal(t, id, fault.Name())
 			require.True(t, fault.AppliesTo(c.cfg.CNI), "%s does not apply to %s", id, c.cfg.CNI)
 			revert, err := fault.Inject(ctx, fc)
 			require.NoError(t, err)
@@ -107,7 +103,7 @@ func (c *Cluster) Feature(s Scenario) features.Feature {
 			start := time.Now()
 			var failed []doctor.Finding
 			for time.Since(start) < DetectDeadline {
-				findings, err := doctor.Sweep(ctx, dc, s.Checks)
+				findings, err := doctor.Sweep(ctx, dc, checks)
 				require.NoError(t, err)
 				failed = doctor.Failed(findings)
 				if len(failed) > 0 {
@@ -159,7 +155,7 @@ func (c *Cluster) Feature(s Scenario) features.Feature {
 			return ctx
 		})).
 		Assess(step("verify: every check passes and real traffic flows again", func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
-			requireNoProblems(ctx, t, dc, s.Checks)
+			requireNoProblems(ctx, t, dc, checks)
 			c.requireTrafficHealthy(ctx, t, cfg)
 			return ctx
 		})).Feature()

@@ -22,10 +22,17 @@ const (
 	PeerContainer   = "peer" // set a's second container, for container-to-container
 	ProbeService    = "netcert-probe"
 	NodePortService = "netcert-probe-nodeport"
+	// The Services with internalTrafficPolicy Local: in front of set b's pods (a pod of set a
+	// reaches its node's pod of set b) and of set a's (a pod of set a reaches itself).
+	SameNodeService = "netcert-probe-same-node"
+	HairpinService  = "netcert-probe-hairpin"
 	HTTPPort        = "8080"
 	UDPPort         = "8082"
 	PeerHTTPPort    = "9080"
 )
+
+// ClusterIPServices are the probe Services the pod-to-service paths go through.
+var ClusterIPServices = []string{ProbeService, SameNodeService, HairpinService}
 
 // ProbePods lists the running probe pods that have an address, sorted by node then set.
 func ProbePods(ctx context.Context, client kubernetes.Interface) ([]Pod, error) {
@@ -72,9 +79,13 @@ func Paths(ctx context.Context, client kubernetes.Interface, opt Options) ([]Cas
 	if len(senders) == 0 {
 		return nil, fmt.Errorf("no running netcert probe pod in %s: `netcert probes install` runs them", Namespace)
 	}
-	svc, err := client.CoreV1().Services(Namespace).Get(ctx, ProbeService, metav1.GetOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("read the probe Service %s/%s: %w", Namespace, ProbeService, err)
+	clusterIPs := map[string]string{}
+	for _, name := range ClusterIPServices {
+		svc, err := client.CoreV1().Services(Namespace).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("read the probe Service %s/%s (`netcert probes install` installs it): %w", Namespace, name, err)
+		}
+		clusterIPs[name] = svc.Spec.ClusterIP
 	}
 	var nodes []string
 	for _, p := range senders {
@@ -103,9 +114,15 @@ func Paths(ctx context.Context, client kubernetes.Interface, opt Options) ([]Cas
 				podToPod(PodToPodCrossNode, from, to)
 			}
 		}
-		cases = append(cases, Case{Path: PodToClusterIP, Name: from.Node + " -> service " + ProbeService + " http", From: from,
-			Container: ProbeContainer, Crosses: nodes, Service: Namespace + "/" + ProbeService, Endpoints: []string{from.IP, svc.Spec.ClusterIP},
-			Args: []string{"http", "--timeout", "2s", "http://" + net.JoinHostPort(svc.Spec.ClusterIP, "80") + "/"}})
+		toService := func(path, name string, crosses []string) {
+			ip := clusterIPs[name]
+			cases = append(cases, Case{Path: path, Name: from.Node + " -> service " + name + " http", From: from,
+				Container: ProbeContainer, Crosses: crosses, Service: Namespace + "/" + name, Endpoints: []string{from.IP, ip},
+				Args: []string{"http", "--timeout", "2s", "http://" + net.JoinHostPort(ip, "80") + "/"}})
+		}
+		toService(PodToClusterIP, ProbeService, nodes)
+		toService(PodToServiceSameNode, SameNodeService, []string{from.Node})
+		toService(PodToServiceHairpin, HairpinService, []string{from.Node})
 	}
 	if !opt.External {
 		return cases, nil

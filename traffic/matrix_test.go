@@ -13,7 +13,12 @@ import (
 
 func cluster(t *testing.T, nodePort bool) *fake.Clientset {
 	t.Helper()
-	cs := fake.NewClientset(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: ProbeService, Namespace: Namespace}, Spec: corev1.ServiceSpec{ClusterIP: "10.96.7.7"}})
+	cs := fake.NewClientset()
+	for i, name := range ClusterIPServices {
+		_, err := cs.CoreV1().Services(Namespace).Create(context.Background(), &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: Namespace},
+			Spec: corev1.ServiceSpec{ClusterIP: "10.96.7." + string(rune('7'+i))}}, metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
 	if nodePort {
 		_, err := cs.CoreV1().Services(Namespace).Create(context.Background(), &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: NodePortService, Namespace: Namespace},
 			Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Protocol: corev1.ProtocolTCP, NodePort: 30080}}}}, metav1.CreateOptions{})

@@ -10,6 +10,13 @@ const (
 	PodToPodCrossNode = "pod-to-pod/cross-node"
 	// PodToClusterIP: a pod to a Service's cluster IP (kube-proxy's rules on the sending node).
 	PodToClusterIP = "pod-to-service/cluster-ip"
+	// PodToServiceSameNode: a pod to a Service whose only endpoint for it is another pod on its
+	// own node (internalTrafficPolicy Local): the reply crosses the node's bridge, where only
+	// br_netfilter's hooks undo the Service's DNAT.
+	PodToServiceSameNode = "pod-to-service/same-node"
+	// PodToServiceHairpin: a pod to a Service whose only endpoint for it is itself: the packet
+	// leaves the pod and comes back through the same interface (the bridge port's hairpin mode).
+	PodToServiceHairpin = "pod-to-service/hairpin"
 	// ExternalToNodePort: from outside the cluster to a NodePort Service on every node.
 	ExternalToNodePort = "external-to-nodeport"
 	// DNSClusterName and DNSTestZone: a pod asks CoreDNS for a Service name, and for the test
@@ -23,7 +30,8 @@ const (
 
 // CorePaths are the paths every sweep of the doctor sends traffic over, in causal order: what
 // a later path needs, an earlier one tests first.
-var CorePaths = []string{ContainerToContainer, PodToPodSameNode, PodToPodCrossNode, PodToClusterIP, ExternalToNodePort}
+var CorePaths = []string{ContainerToContainer, PodToPodSameNode, PodToPodCrossNode, PodToClusterIP,
+	PodToServiceSameNode, PodToServiceHairpin, ExternalToNodePort}
 
 // Pod is a running netcert probe pod.
 type Pod struct {

@@ -25,7 +25,7 @@ func certifyCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 	var keepProbes *bool
 	_, s, exit := start(ctx, "certify", args, stderr, conn, func(fs *flag.FlagSet) func([]string) error {
 		out = fs.String("out", "netcert-certify", "the directory the reports go to (certify.json, .junit.xml, .html, .md)")
-		inject = fs.String("inject", "", "comma-separated faults to inject, one after the other, each reverted before the next ("+strings.Join(certify.Injectable, ", ")+"); none by default")
+		inject = fs.String("inject", "", "comma-separated faults to inject, one after the other, each reverted before the next ("+strings.Join(certify.Injectable(), ", ")+"); none by default")
 		allow = fs.String("allow-nodes", "", "comma-separated nodes the faults may touch (required with --inject; the first one is used)")
 		probeImage = fs.String("probe-image", images.For(images.Local).Probe, "the probe pods' image when certify installs them for the run")
 		keepProbes = fs.Bool("keep-probes", false, "leave the probe pods certify installs for the run")

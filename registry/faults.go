@@ -1,0 +1,141 @@
+package registry
+
+import (
+	"errors"
+
+	"github.com/netcert/netcert/doctor"
+	"github.com/netcert/netcert/faults"
+	"github.com/netcert/netcert/traffic"
+)
+
+// The fault IDs, for tables written in code (a suite's list): a typo fails to compile.
+const (
+	IPForwardOff          = "ip-forward-off"
+	OverlayPortBlocked    = "overlay-port-blocked"
+	PodCIDROverlap        = "pod-cidr-overlap"
+	KubeProxyRulesMissing = "kube-proxy-rules-missing"
+	CoreDNSForwardBroken  = "coredns-forward-broken"
+)
+
+// overlayPort is each CNI's VXLAN port.
+var overlayPort = map[string]int{"flannel": 8472, "calico": 4789}
+
+// entries are the faults, in the doctor's causal order.
+var entries = []Entry{
+	{
+		ID:      IPForwardOff,
+		Problem: doctor.IPForwardOff{},
+		Injectors: []Injector{{
+			New: func(b Bed) (faults.Fault, error) { return faults.IPForwardOff{Node: b.Node}, nil },
+			// Without forwarding the node routes nothing to or from its pods off the node.
+			Breaks:   func(b Bed) func(traffic.Case) bool { return traffic.CrossNodeFrom(b.Node) },
+			Portable: true,
+		}},
+		Injected: "`net.ipv4.ip_forward=0` on a worker",
+		Reasons:  "every node's live sysctl, and the persisted value (sysctl.d drop-ins in boot order, /etc/sysctl.conf)",
+		Repairs:  "set 1 now, persist in `/etc/sysctl.d/99-zz-netcert-ip-forward.conf`",
+	},
+	{
+		ID:      OverlayPortBlocked,
+		Problem: doctor.OverlayPortBlocked{},
+		Injectors: []Injector{
+			overlayInjector(faults.OverlayPortBlockedInputDrop, map[string]string{
+				"calico": "Felix accepts VXLAN from known nodes in cali-INPUT, whose jump it keeps first in INPUT: a DROP appended to INPUT never sees the overlay"}),
+			overlayInjector(faults.OverlayPortBlockedRawDrop, nil),
+			overlayInjector(faults.OverlayPortBlockedNftDrop, nil),
+			overlayInjector(faults.OverlayPortBlockedPeerDrop, nil),
+			overlayInjector(faults.OverlayPortBlockedSetChain, nil),
+		},
+		Injected: "a DROP for the VXLAN port in a worker's INPUT (also raw PREROUTING or a native nft table, or shapes that name no port: a DROP of UDP from each peer, an ipset match in a user chain): UDP 8472 on Flannel, 4789 on Calico",
+		Reasons:  "the port from Flannel's net-conf or Calico's FelixConfiguration and IPPools; pod-to-pod probes between every node pair; every rule and DROP policy of iptables-legacy, iptables-nft and nft whose matches do not rule out UDP to the port (no port, addresses, sets, user chains, REJECT, policies), named when the kernel's counters rise while the failing pairs are probed three more times (each unanswered probe sends three datagrams) by more than the rule's idle rate accounts for; the finding names the view, table, chain, position or handle and the rule's text with the counter deltas (rules that only see pods' own traffic, like Calico's per-workload chains, are not blamed; a rule that names the port but has no counter is the suspect when nothing counts)",
+		Repairs:  "an ACCEPT per peer node (its InternalIP), inserted directly before the dropping rule (appended where a policy drops); the foreign rule stays, no chain is flushed",
+	},
+	{
+		ID:      PodCIDROverlap,
+		Problem: doctor.PodCIDROverlap{},
+		Injectors: []Injector{
+			{
+				Variant: "host-route",
+				NotOn:   map[string]string{"calico": "Calico routes each IPAM block to its node: the overlap is a pool over the node network (variant ippool)"},
+				New: func(b Bed) (faults.Fault, error) {
+					return faults.PodCIDROverlap{Node: b.Node, TargetNode: b.Other}, nil
+				},
+				// The node sends what is meant for the first half of the target's podCIDR, where
+				// the probe pods are, into the fault's veth.
+				Breaks: func(b Bed) func(traffic.Case) bool { return traffic.CrossNodeBetween(b.Node, b.Other) },
+				// The repair deletes the node's overlapping route only with consent, as a person
+				// gives it with `repair --delete-host-ranges`.
+				Repair: doctor.PodCIDROverlap{DeleteHostRanges: true},
+			},
+			{
+				Variant: "ippool",
+				NotOn:   map[string]string{"flannel": "Flannel has no IP pools: the overlap is a host route (variant host-route)"},
+				// An IPPool over the /26 of the node-network host, with a workload on the broken
+				// node: Calico routes the pool's block to that node (a blackhole there, VXLAN
+				// elsewhere).
+				New: func(b Bed) (faults.Fault, error) {
+					if !b.NetworkHost.IsValid() || b.ProbeImage == "" {
+						return nil, errors.New("pod-cidr-overlap on Calico needs a host of the node network and the probe image (the test bed's)")
+					}
+					pool, err := b.NetworkHost.Prefix(26)
+					if err != nil {
+						return nil, err
+					}
+					return faults.PodCIDROverlap{Node: b.Node, Pool: pool.String(), Image: b.ProbeImage, Namespace: traffic.Namespace}, nil
+				},
+				Breaks: func(Bed) func(traffic.Case) bool { return traffic.OnPath(traffic.PodToNodeNetworkHost) },
+			},
+		},
+		Injected: "Flannel: a host route for half of worker2's podCIDR on worker, out of a veth. Calico: IPPool `netcert-fault-pool` over a /26 of the node network and a ReplicaSet whose pod is pinned to it (the pin is then dropped from its template)",
+		Reasons:  "node addresses and routes, node podCIDRs, the Service CIDR, Flannel's network config; on Calico the IPPools, the IPAM blocks (Felix routes a block to its node, empty or not) and the pods' addresses",
+		Repairs:  "delete the route or address when it is off the node's primary network; otherwise a manual plan. Calico: keep (or create) a valid pool, disable the overlapping one, recycle the pods a controller owns, release its emptied IPAM blocks, then delete it (Felix does not SNAT pods' traffic to any pool's range, disabled or not); pods without a controller, and pods whose controller's template or namespace pins them to the pool (`cni.projectcalico.org/ipv4pools`; a replacement would get no address), are listed, and their pool stays disabled",
+	},
+	{
+		ID:      KubeProxyRulesMissing,
+		Problem: doctor.KubeProxyRulesMissing{},
+		Injectors: []Injector{{
+			// The probe Service's chains flushed on the node: its pods no longer reach the
+			// cluster IP (traffic-path-broken, a consequence).
+			New: func(b Bed) (faults.Fault, error) {
+				return faults.KubeProxyRulesMissing{Node: b.Node, Service: traffic.Namespace + "/" + traffic.ProbeService}, nil
+			},
+			Breaks:       func(b Bed) func(traffic.Case) bool { return traffic.FromNodeOnPath(b.Node, traffic.PodToClusterIP) },
+			Consequences: []string{doctor.TrafficPathBroken{}.ID()},
+			Portable:     true,
+		}},
+		Injected: "kube-proxy's chains of one Service (`KUBE-SVC-…`) flushed on a worker; kube-proxy's partial syncs leave them so",
+		Reasons:  "every Service's cluster IP, ports and ready endpoints (EndpointSlices) against each node's data plane: KUBE-SERVICES → KUBE-SVC/SVL → KUBE-SEP DNAT in iptables mode, the `service-ips` map and endpoint chains of `table ip kube-proxy` in nftables mode",
+		Repairs:  "evict that node's kube-proxy pod (Eviction API; a PodDisruptionBudget refusal is an error), wait for its replacement's full sync and the rules to match",
+	},
+	{
+		ID:      CoreDNSForwardBroken,
+		Problem: doctor.CoreDNSForwardBroken{},
+		Injectors: []Injector{{
+			New: func(b Bed) (faults.Fault, error) {
+				if b.DeadService == "" {
+					return nil, errors.New("coredns-forward-broken needs a Service nothing answers behind (the test bed's dead upstream)")
+				}
+				return faults.CoreDNSForwardBroken{DeadService: b.DeadService}, nil
+			},
+			// Names outside the cluster domain go to the dead upstream; cluster names still resolve.
+			Breaks: func(Bed) func(traffic.Case) bool { return traffic.OnPath(traffic.DNSTestZone) },
+		}},
+		Injected: "CoreDNS's forward pointed at `netcert-system/dead-upstream`, a Service without endpoints",
+		Reasons:  "the Corefile parsed as CoreDNS parses it, but hermetically by netcert's own parser (`kube/corefile`: no environment expansion, imported files recorded, never read); a real query to each forward target from the probe pod of every node",
+		Repairs:  "the configured upstream, or the forward of the last known-good Corefile (kept in `kube-system/netcert-known-good-corefile` by `netcert snapshot` or the test bed's healthy baseline: the check itself writes nothing); CoreDNS rolled and verified",
+	},
+}
+
+// overlayInjector is one shape of overlay-port-blocked: a rule on the node that drops the VXLAN
+// packets reaching it, requests to its pods and the replies to its pods' requests alike.
+func overlayInjector(mode string, notOn map[string]string) Injector {
+	return Injector{
+		Variant: mode,
+		NotOn:   notOn,
+		New: func(b Bed) (faults.Fault, error) {
+			return faults.OverlayPortBlocked{Node: b.Node, Port: overlayPort[b.CNI], Mode: mode}, nil
+		},
+		Breaks:   func(b Bed) func(traffic.Case) bool { return traffic.CrossNodeVia(b.Node) },
+		Portable: mode == faults.OverlayPortBlockedInputDrop,
+	}
+}

@@ -1,0 +1,28 @@
+package traffic
+
+// Selectors pick the cases of a matrix that a fault breaks.
+
+// CrossNodeFrom selects the pod-to-pod cases across nodes that node's pods send.
+func CrossNodeFrom(node string) func(Case) bool {
+	return func(tc Case) bool { return tc.Path == PodToPodCrossNode && tc.From.Node == node }
+}
+
+// CrossNodeVia selects the pod-to-pod cases across nodes that node's pods send or receive.
+func CrossNodeVia(node string) func(Case) bool {
+	return func(tc Case) bool { return tc.Path == PodToPodCrossNode && (tc.From.Node == node || tc.To == node) }
+}
+
+// CrossNodeBetween selects the pod-to-pod cases from node's pods to to's pods.
+func CrossNodeBetween(node, to string) func(Case) bool {
+	return func(tc Case) bool { return tc.Path == PodToPodCrossNode && tc.From.Node == node && tc.To == to }
+}
+
+// OnPath selects the cases of one path.
+func OnPath(path string) func(Case) bool {
+	return func(tc Case) bool { return tc.Path == path }
+}
+
+// FromNodeOnPath selects the cases of one path that node's pods send.
+func FromNodeOnPath(node, path string) func(Case) bool {
+	return func(tc Case) bool { return tc.Path == path && tc.From.Node == node }
+}
