@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"context"
+	"path"
 	"strings"
 	"testing"
 
@@ -12,22 +13,32 @@ import (
 	"github.com/netcert/netcert/node"
 )
 
-// sysctlNode is a fake node with a live ip_forward value and persisted sysctl files, whose sysctl
-// -w and drop-in writes change that state.
+// sysctlNode is a fake node with a live ip_forward value and persisted sysctl files (see
+// keyNode).
 func sysctlNode(name, live string, files map[string]string) *node.Fake {
+	return keyNode(name, ipForward.key, live, files)
+}
+
+// keyNode is a fake node with a live value of key and persisted sysctl files (file -> line),
+// whose sysctl -w and drop-in writes (printf '%s' 'CONTENT' > FILE) change that state.
+func keyNode(name, key, live string, files map[string]string) *node.Fake {
 	n := node.NewFake(name)
-	n.Handle("sysctl -n net.ipv4.ip_forward", func([]string) (string, int) { return live + "\n", 0 })
+	n.Handle("sysctl -n "+key, func([]string) (string, int) { return live + "\n", 0 })
 	n.Handle("sysctl -w", func(argv []string) (string, int) {
-		live = strings.TrimPrefix(argv[2], "net.ipv4.ip_forward=")
-		return "net.ipv4.ip_forward = " + live + "\n", 0
+		live = strings.TrimPrefix(argv[2], key+"=")
+		return key + " = " + live + "\n", 0
 	})
 	n.Handle("sh -c", func(argv []string) (string, int) {
-		if strings.Contains(argv[2], ipForwardDropIn) {
-			files[ipForwardDropIn] = "net.ipv4.ip_forward = 1"
+		if content, file, ok := strings.Cut(argv[2], "' > "); ok {
+			for _, line := range strings.Split(content, "\n") {
+				if strings.HasPrefix(line, key) {
+					files[file] = line
+				}
+			}
 		}
 		return "", 0
 	})
-	n.Handle(strings.Join(sysctl.PersistedGrep("ip_forward"), " "), func([]string) (string, int) {
+	n.Handle(strings.Join(sysctl.PersistedGrep(path.Ext(key)[1:]), " "), func([]string) (string, int) {
 		var out []string
 		for file, line := range files {
 			out = append(out, file+":"+line)

@@ -8,6 +8,7 @@ package doctor
 func Problems() []Problem {
 	return []Problem{
 		IPForwardOff{},
+		BridgeNFCallOff{},
 		OverlayPortBlocked{},
 		PodCIDROverlap{},
 		KubeProxyRulesMissing{},

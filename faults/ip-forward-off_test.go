@@ -40,3 +40,20 @@ func forwardingNode(name string, value *string) *node.Fake {
 			return "", 0
 		})
 }
+
+func TestBridgeNFCallOffInjectsAndReverts(t *testing.T) {
+	value := "1"
+	n := node.NewFake("w1").
+		Handle("sysctl -n net.bridge.bridge-nf-call-iptables", func([]string) (string, int) { return value + "\n", 0 }).
+		Handle("sysctl -w", func(argv []string) (string, int) {
+			value = strings.TrimPrefix(argv[2], "net.bridge.bridge-nf-call-iptables=")
+			return "", 0
+		})
+	journalOn(n)
+	revert, err := BridgeNFCallOff{Node: "w1"}.Inject(context.Background(), &Cluster{Nodes: []node.Node{n}})
+	require.NoError(t, err)
+	assert.Equal(t, "0", value)
+	require.NoError(t, revert(context.Background()))
+	assert.Equal(t, "1", value)
+	assert.False(t, BridgeNFCallOff{}.AppliesTo("calico"))
+}

@@ -11,6 +11,7 @@ import (
 // The fault IDs, for tables written in code (a suite's list): a typo fails to compile.
 const (
 	IPForwardOff          = "ip-forward-off"
+	BridgeNFCallOff       = "bridge-nf-call-off"
 	OverlayPortBlocked    = "overlay-port-blocked"
 	PodCIDROverlap        = "pod-cidr-overlap"
 	KubeProxyRulesMissing = "kube-proxy-rules-missing"
@@ -34,6 +35,23 @@ var entries = []Entry{
 		Injected: "`net.ipv4.ip_forward=0` on a worker",
 		Reasons:  "every node's live sysctl, and the persisted value (sysctl.d drop-ins in boot order, /etc/sysctl.conf)",
 		Repairs:  "set 1 now, persist in `/etc/sysctl.d/99-zz-netcert-ip-forward.conf`",
+	},
+	{
+		ID:      BridgeNFCallOff,
+		Problem: doctor.BridgeNFCallOff{},
+		NotOn:   map[string]string{"calico": "Calico routes every pod through the host: no frame is bridged, so br_netfilter has nothing to see"},
+		Injectors: []Injector{{
+			New: func(b Bed) (faults.Fault, error) { return faults.BridgeNFCallOff{Node: b.Node}, nil },
+			// The reply of a pod's same-node Service endpoint crosses the bridge un-NATed; the
+			// hairpin and the Services of other nodes' pods are NATed on the routed path.
+			Breaks: func(b Bed) func(traffic.Case) bool {
+				return traffic.FromNodeOnPath(b.Node, traffic.PodToServiceSameNode)
+			},
+			Portable: true,
+		}},
+		Injected: "`net.bridge.bridge-nf-call-iptables=0` on a worker (per network namespace: the kind node's own)",
+		Reasons:  "the interfaces of every node (`ip -j -d link show`: a bridge holding ports means pods are bridged; none: not applicable), the live sysctl (absent: br_netfilter not loaded) and the persisted value in boot order",
+		Repairs:  "set 1 now, persist in `/etc/sysctl.d/99-zz-netcert-bridge-nf-call.conf` and load br_netfilter at boot (`/etc/modules-load.d/netcert-br_netfilter.conf`); a persisted 0 in /etc/sysctl.conf or a missing module: a manual step",
 	},
 	{
 		ID:      OverlayPortBlocked,

@@ -14,6 +14,7 @@ import (
 // keeps the list whole.
 var faultIDs = []string{
 	registry.IPForwardOff,
+	registry.BridgeNFCallOff,
 	registry.OverlayPortBlocked,
 	registry.PodCIDROverlap,
 	registry.KubeProxyRulesMissing,

@@ -13,6 +13,7 @@ import (
 // Flannel; TestCertifiesEveryFault keeps the list whole.
 var faultIDs = []string{
 	registry.IPForwardOff,
+	registry.BridgeNFCallOff,
 	registry.OverlayPortBlocked,
 	registry.PodCIDROverlap,
 	registry.KubeProxyRulesMissing,

@@ -39,6 +39,12 @@ func FuzzParseIPRoute(f *testing.F) {
 	})
 }
 
+func FuzzParseLink(f *testing.F) {
+	fuzzIPParser(f, "link.json", ParseLink, func(l Link) bool {
+		return l.MTU >= 0 && (l.Hairpin == nil || l.SlaveKind == "bridge")
+	})
+}
+
 // fuzzIPParser seeds f with the captures named *suffix and ipSeeds, and checks that parse gives
 // only valid items, and the same on a second parse.
 func fuzzIPParser[T any](f *testing.F, suffix string, parse func([]byte) ([]T, error), valid func(T) bool) {

@@ -60,3 +60,15 @@ func jsonString(v any) string {
 	}
 	return ""
 }
+
+// jsonTexts is a JSON array of scalars read as text; anything else reads as no items.
+type jsonTexts []jsonText
+
+func (t *jsonTexts) UnmarshalJSON(raw []byte) error {
+	var items []jsonText
+	if json.Unmarshal(raw, &items) != nil {
+		items = nil
+	}
+	*t = items
+	return nil
+}

@@ -1,0 +1,74 @@
+package iproute
+
+import (
+	"encoding/json"
+	"slices"
+	"strconv"
+)
+
+// LinkShowArgv is the command whose output ParseLink reads: every interface with its details
+// (kind, bridge port settings).
+var LinkShowArgv = []string{"ip", "-j", "-d", "link", "show"}
+
+// Link is one network interface, from `ip -j -d link show`.
+type Link struct {
+	Name      string
+	Kind      string // "bridge", "veth", "vxlan", …; "" for a plain device
+	Master    string // the bridge (or bond) it is a port of
+	SlaveKind string // "bridge" when Master is a bridge
+	Up        bool   // administratively up (the UP flag)
+	LowerUp   bool   // the carrier is up (LOWER_UP)
+	MTU       int
+	// Hairpin is a bridge port's hairpin mode (a frame may leave through the port it came in);
+	// nil when not a bridge port (SlaveKind "bridge") or not printed.
+	Hairpin *bool
+}
+
+// ParseLink parses `ip -j -d link show`. Keys it does not know are left aside; a scalar of
+// another JSON type than iproute2 prints reads as text (a bad MTU reads as 0).
+func ParseLink(out []byte) ([]Link, error) {
+	var raw []struct {
+		IfName   jsonText  `json:"ifname"`
+		Flags    jsonTexts `json:"flags"`
+		MTU      jsonText  `json:"mtu"`
+		Master   jsonText  `json:"master"`
+		LinkInfo struct {
+			Kind      jsonText       `json:"info_kind"`
+			SlaveKind jsonText       `json:"info_slave_kind"`
+			SlaveData map[string]any `json:"info_slave_data"`
+		} `json:"linkinfo"`
+	}
+	if err := json.Unmarshal(out, &raw); err != nil {
+		return nil, jsonError("ip -j -d link show", out, err)
+	}
+	links := make([]Link, 0, len(raw))
+	for _, r := range raw {
+		mtu, err := strconv.Atoi(string(r.MTU))
+		if err != nil || mtu < 0 {
+			mtu = 0
+		}
+		l := Link{Name: string(r.IfName), Kind: string(r.LinkInfo.Kind), Master: string(r.Master), SlaveKind: string(r.LinkInfo.SlaveKind),
+			Up: slices.Contains(r.Flags, "UP"), LowerUp: slices.Contains(r.Flags, "LOWER_UP"), MTU: mtu}
+		if h, ok := r.LinkInfo.SlaveData["hairpin"].(bool); ok && l.SlaveKind == "bridge" {
+			l.Hairpin = &h
+		}
+		links = append(links, l)
+	}
+	return links, nil
+}
+
+// BridgePorts returns, per bridge, the names of its ports.
+func BridgePorts(links []Link) map[string][]string {
+	bridges := map[string][]string{}
+	for _, l := range links {
+		if l.Kind == "bridge" {
+			bridges[l.Name] = nil
+		}
+	}
+	for _, l := range links {
+		if _, ok := bridges[l.Master]; ok && l.Master != "" {
+			bridges[l.Master] = append(bridges[l.Master], l.Name)
+		}
+	}
+	return bridges
+}
