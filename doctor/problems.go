@@ -9,6 +9,10 @@ func Problems() []Problem {
 	return []Problem{
 		IPForwardOff{},
 		BridgeNFCallOff{},
+		CNIBridgeDown{},
+		CNIBridgeWrongAddress{},
+		VethDetached{},
+		HairpinOff{},
 		OverlayPortBlocked{},
 		PodCIDROverlap{},
 		KubeProxyRulesMissing{},

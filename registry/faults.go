@@ -12,6 +12,10 @@ import (
 const (
 	IPForwardOff          = "ip-forward-off"
 	BridgeNFCallOff       = "bridge-nf-call-off"
+	CNIBridgeDown         = "cni-bridge-down"
+	CNIBridgeWrongAddress = "cni-bridge-wrong-address"
+	VethDetached          = "veth-detached"
+	HairpinOff            = "hairpin-off"
 	OverlayPortBlocked    = "overlay-port-blocked"
 	PodCIDROverlap        = "pod-cidr-overlap"
 	KubeProxyRulesMissing = "kube-proxy-rules-missing"
@@ -39,7 +43,7 @@ var entries = []Entry{
 	{
 		ID:      BridgeNFCallOff,
 		Problem: doctor.BridgeNFCallOff{},
-		NotOn:   map[string]string{"calico": "Calico routes every pod through the host: no frame is bridged, so br_netfilter has nothing to see"},
+		NotOn:   noPodBridge,
 		Injectors: []Injector{{
 			New: func(b Bed) (faults.Fault, error) { return faults.BridgeNFCallOff{Node: b.Node}, nil },
 			// The reply of a pod's same-node Service endpoint crosses the bridge un-NATed; the
@@ -52,6 +56,68 @@ var entries = []Entry{
 		Injected: "`net.bridge.bridge-nf-call-iptables=0` on a worker (per network namespace: the kind node's own)",
 		Reasons:  "the interfaces of every node (`ip -j -d link show`: a bridge holding ports means pods are bridged; none: not applicable), the live sysctl (absent: br_netfilter not loaded) and the persisted value in boot order",
 		Repairs:  "set 1 now, persist in `/etc/sysctl.d/99-zz-netcert-bridge-nf-call.conf` and load br_netfilter at boot (`/etc/modules-load.d/netcert-br_netfilter.conf`); a persisted 0 in /etc/sysctl.conf or a missing module: a manual step",
+	},
+	{
+		ID:      CNIBridgeDown,
+		Problem: doctor.CNIBridgeDown{},
+		NotOn:   noPodBridge,
+		Injectors: []Injector{{
+			New: func(b Bed) (faults.Fault, error) { return faults.CNIBridgeDown{Node: b.Node}, nil },
+			// The node's pods are cut off: from the node, from each other, from other nodes.
+			Breaks:   func(b Bed) func(traffic.Case) bool { return traffic.CrossNodeVia(b.Node) },
+			Portable: true,
+		}},
+		Injected: "`ip link set cni0 down` on a worker",
+		Reasons:  "every node's interfaces (`ip -j -d link show`): the pod bridge (a bridge holding veths whose peers are in other network namespaces, or cni0) and its state",
+		Repairs:  "`ip link set cni0 up`",
+	},
+	{
+		ID:      CNIBridgeWrongAddress,
+		Problem: doctor.CNIBridgeWrongAddress{},
+		NotOn:   noPodBridge,
+		Injectors: []Injector{{
+			// An address of the pod network that is no node's podCIDR.
+			New: func(b Bed) (faults.Fault, error) {
+				return faults.CNIBridgeWrongAddress{Node: b.Node, Address: "10.244.250.1/24"}, nil
+			},
+			Breaks: func(b Bed) func(traffic.Case) bool { return traffic.CrossNodeVia(b.Node) },
+		}},
+		Injected: "cni0 on a worker given `10.244.250.1/24` in place of its own address (the pods' gateway)",
+		Reasons:  "every node's pod bridge addresses (`ip -j addr show`) against the node's podCIDR in the API",
+		Repairs:  "delete the addresses outside the podCIDR, add the gateway (the podCIDR's first address) if none is left inside",
+	},
+	{
+		ID:      VethDetached,
+		Problem: doctor.VethDetached{},
+		NotOn:   noPodBridge,
+		Injectors: []Injector{{
+			// The veth of the node's probe pod of set b: set a's pod reaches it on the same node
+			// only, directly and through the same-node Service.
+			New: func(b Bed) (faults.Fault, error) {
+				return faults.VethDetached{Pod: probePod(b, "b")}, nil
+			},
+			Breaks: func(b Bed) func(traffic.Case) bool { return traffic.FromNodeOnPath(b.Node, traffic.PodToPodSameNode) },
+		}},
+		Injected: "the veth of a worker's probe pod (set b) taken out of cni0 (`ip link set VETH nomaster`)",
+		Reasons:  "every node's interfaces: a veth whose peer is in another network namespace and that holds no address is a pod's; on a node with a pod bridge it must be an up port of it",
+		Repairs:  "plug the veth back into the bridge, set it up, hairpin mode on where the bridge's other ports have it",
+	},
+	{
+		ID:      HairpinOff,
+		Problem: doctor.HairpinOff{},
+		NotOn:   noPodBridge,
+		Injectors: []Injector{{
+			// The veth of the node's probe pod of set a, which sends the hairpin case.
+			New: func(b Bed) (faults.Fault, error) {
+				return faults.HairpinOff{Pod: probePod(b, "a")}, nil
+			},
+			Breaks: func(b Bed) func(traffic.Case) bool {
+				return traffic.FromNodeOnPath(b.Node, traffic.PodToServiceHairpin)
+			},
+		}},
+		Injected: "hairpin mode off on the cni0 port of a worker's probe pod (set a)",
+		Reasons:  "every pod port of the pod bridge (`ip -j -d link show`: `hairpin`)",
+		Repairs:  "`ip link set VETH type bridge_slave hairpin on`",
 	},
 	{
 		ID:      OverlayPortBlocked,
@@ -142,6 +208,14 @@ var entries = []Entry{
 		Reasons:  "the Corefile parsed as CoreDNS parses it, but hermetically by netcert's own parser (`kube/corefile`: no environment expansion, imported files recorded, never read); a real query to each forward target from the probe pod of every node",
 		Repairs:  "the configured upstream, or the forward of the last known-good Corefile (kept in `kube-system/netcert-known-good-corefile` by `netcert snapshot` or the test bed's healthy baseline: the check itself writes nothing); CoreDNS rolled and verified",
 	},
+}
+
+// noPodBridge is why the faults of a pod bridge do not exist on Calico.
+var noPodBridge = map[string]string{"calico": "Calico routes each pod's veth through the host: there is no pod bridge"}
+
+// probePod is the test bed's probe pod of a set on the bed's broken node.
+func probePod(b Bed, set string) faults.PodOnNode {
+	return faults.PodOnNode{Node: b.Node, Namespace: traffic.Namespace, Selector: traffic.ProbeSelector + ",netcert.io/probe-set=" + set}
 }
 
 // overlayInjector is one shape of overlay-port-blocked: a rule on the node that drops the VXLAN

@@ -15,6 +15,10 @@ import (
 var faultIDs = []string{
 	registry.IPForwardOff,
 	registry.BridgeNFCallOff,
+	registry.CNIBridgeDown,
+	registry.CNIBridgeWrongAddress,
+	registry.VethDetached,
+	registry.HairpinOff,
 	registry.OverlayPortBlocked,
 	registry.PodCIDROverlap,
 	registry.KubeProxyRulesMissing,

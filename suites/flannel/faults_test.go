@@ -14,6 +14,10 @@ import (
 var faultIDs = []string{
 	registry.IPForwardOff,
 	registry.BridgeNFCallOff,
+	registry.CNIBridgeDown,
+	registry.CNIBridgeWrongAddress,
+	registry.VethDetached,
+	registry.HairpinOff,
 	registry.OverlayPortBlocked,
 	registry.PodCIDROverlap,
 	registry.KubeProxyRulesMissing,

@@ -12,6 +12,7 @@ var LinkShowArgv = []string{"ip", "-j", "-d", "link", "show"}
 
 // Link is one network interface, from `ip -j -d link show`.
 type Link struct {
+	Index     int
 	Name      string
 	Kind      string // "bridge", "veth", "vxlan", …; "" for a plain device
 	Master    string // the bridge (or bond) it is a port of
@@ -19,6 +20,9 @@ type Link struct {
 	Up        bool   // administratively up (the UP flag)
 	LowerUp   bool   // the carrier is up (LOWER_UP)
 	MTU       int
+	// PeerNetns: the device's peer (a veth's other end) is in another network namespace, as a
+	// pod's interface is (link_netnsid).
+	PeerNetns bool
 	// Hairpin is a bridge port's hairpin mode (a frame may leave through the port it came in);
 	// nil when not a bridge port (SlaveKind "bridge") or not printed.
 	Hairpin *bool
@@ -28,7 +32,9 @@ type Link struct {
 // another JSON type than iproute2 prints reads as text (a bad MTU reads as 0).
 func ParseLink(out []byte) ([]Link, error) {
 	var raw []struct {
+		IfIndex  jsonText  `json:"ifindex"`
 		IfName   jsonText  `json:"ifname"`
+		NetnsID  *jsonText `json:"link_netnsid"`
 		Flags    jsonTexts `json:"flags"`
 		MTU      jsonText  `json:"mtu"`
 		Master   jsonText  `json:"master"`
@@ -43,18 +49,23 @@ func ParseLink(out []byte) ([]Link, error) {
 	}
 	links := make([]Link, 0, len(raw))
 	for _, r := range raw {
-		mtu, err := strconv.Atoi(string(r.MTU))
-		if err != nil || mtu < 0 {
-			mtu = 0
-		}
-		l := Link{Name: string(r.IfName), Kind: string(r.LinkInfo.Kind), Master: string(r.Master), SlaveKind: string(r.LinkInfo.SlaveKind),
-			Up: slices.Contains(r.Flags, "UP"), LowerUp: slices.Contains(r.Flags, "LOWER_UP"), MTU: mtu}
+		l := Link{Index: natural(r.IfIndex), Name: string(r.IfName), PeerNetns: r.NetnsID != nil, Kind: string(r.LinkInfo.Kind), Master: string(r.Master), SlaveKind: string(r.LinkInfo.SlaveKind),
+			Up: slices.Contains(r.Flags, "UP"), LowerUp: slices.Contains(r.Flags, "LOWER_UP"), MTU: natural(r.MTU)}
 		if h, ok := r.LinkInfo.SlaveData["hairpin"].(bool); ok && l.SlaveKind == "bridge" {
 			l.Hairpin = &h
 		}
 		links = append(links, l)
 	}
 	return links, nil
+}
+
+// natural reads a count or an index: anything but a non-negative integer reads as 0.
+func natural(t jsonText) int {
+	n, err := strconv.Atoi(string(t))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
 
 // BridgePorts returns, per bridge, the names of its ports.

@@ -29,7 +29,10 @@ func TestParseLinkReadsAFlannelWorker(t *testing.T) {
 		assert.Equal(t, "cni0", byName[p].Master)
 		require.NotNil(t, byName[p].Hairpin, p)
 		assert.True(t, *byName[p].Hairpin, p)
+		assert.True(t, byName[p].PeerNetns, "%s: its peer is in the pod", p)
+		assert.Positive(t, byName[p].Index)
 	}
+	assert.False(t, byName["cni0"].PeerNetns)
 	assert.Nil(t, byName["eth0"].Hairpin)
 }
 
