@@ -2,6 +2,7 @@ package faults
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -10,7 +11,8 @@ import (
 )
 
 // KubeProxyRulesMissing flushes, on one node, the KUBE-SVC (or KUBE-SVL) chains that kube-proxy's
-// iptables mode programs for one Service: its KUBE-SERVICES rules still send the Service's
+// iptables mode programs for one Service (in nftables mode, its service-… chains of table ip
+// kube-proxy): its KUBE-SERVICES rules still send the Service's
 // ClusterIP there, but the chains no longer jump to any endpoint, so traffic to the Service from
 // that node is not DNATed and fails. kube-proxy's partial syncs rewrite only Services that
 // changed, so the break lasts until its next full sync (at start, or hourly). Revert restores the
@@ -44,6 +46,9 @@ func (f KubeProxyRulesMissing) Inject(ctx context.Context, c *Cluster) (Revert, 
 		return nil, err
 	}
 	view, nat, err := kubeProxyNat(ctx, n)
+	if errors.Is(err, errNoIptablesServices) {
+		return f.injectNft(ctx, n, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("kube-proxy-rules-missing: %w", err)
 	}
@@ -110,6 +115,9 @@ func restoreScript(view kpView, chains []string, saved map[string][]string) stri
 	return strings.Join(lines, "\n")
 }
 
+// errNoIptablesServices: kube-proxy is not in iptables mode (nftables mode, or not running).
+var errNoIptablesServices = errors.New("no KUBE-SERVICES chain")
+
 // kubeProxyNat reads the nat table of the first view that holds kube-proxy's KUBE-SERVICES chain.
 func kubeProxyNat(ctx context.Context, n node.Node) (kpView, *kpNat, error) {
 	var tried []string
@@ -125,8 +133,7 @@ func kubeProxyNat(ctx context.Context, n node.Node) (kpView, *kpNat, error) {
 			return v, nat, nil
 		}
 	}
-	return kpView{}, nil, fmt.Errorf("%s: no KUBE-SERVICES chain in the nat table of %s: is kube-proxy in iptables mode here?",
-		n.Name(), strings.Join(tried, " or "))
+	return kpView{}, nil, fmt.Errorf("%s: %w in the nat table of %s", n.Name(), errNoIptablesServices, strings.Join(tried, " or "))
 }
 
 // kpNat is the nat table of an iptables save, as this injector reads it: each chain's rules

@@ -2,6 +2,7 @@ package faults
 
 import (
 	"context"
+	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -221,4 +222,37 @@ func TestKubeProxyNatReader(t *testing.T) {
 	assert.Equal(t, []string{"KUBE-SVL-ABC"}, (&kpNat{rules: map[string][]string{"KUBE-SERVICES": {
 		`-A KUBE-SERVICES -d 10.96.1.1/32 -p tcp -m comment --comment "ns/solo cluster IP" -m tcp --dport 80 -j KUBE-SVL-ABC`,
 	}}}).serviceChains("ns/solo"), "a single unnamed port, internalTrafficPolicy Local")
+}
+
+// In nftables mode (no KUBE-SERVICES in any iptables view) the Service's chains of table ip
+// kube-proxy are flushed, and the journaled revert adds their rules back while they are empty.
+func TestKubeProxyRulesMissingInNftablesMode(t *testing.T) {
+	table, err := os.ReadFile("../doctor/testdata/kube-proxy/kind-nftables-mode.nft")
+	require.NoError(t, err)
+	n := node.NewFake("w1").
+		Reply("iptables-nft-save", "*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n").
+		Reply("iptables-legacy-save", "").
+		Reply("nft list table ip kube-proxy", string(table)).
+		Reply("nft flush chain", "").
+		Reply("sh -c", "")
+	j := journalOn(n)
+	revert, err := KubeProxyRulesMissing{Node: "w1", Service: "netcert-system/netcert-probe"}.Inject(context.Background(), &Cluster{Nodes: []node.Node{n}})
+	require.NoError(t, err)
+	var flushed []string
+	for _, call := range n.Calls() {
+		if strings.HasPrefix(call, "nft flush chain ip kube-proxy ") {
+			flushed = append(flushed, strings.TrimPrefix(call, "nft flush chain ip kube-proxy "))
+		}
+	}
+	assert.Equal(t, []string{"service-BTZUEO64-netcert-system/netcert-probe/tcp/tcp-echo", "service-EWEHBI7J-netcert-system/netcert-probe/udp/udp-echo", "service-YY5RWCBQ-netcert-system/netcert-probe/tcp/http"}, flushed,
+		"the probe Service's chains, not netcert-probe-nodeport's")
+	require.Len(t, j.entries, 1)
+	for _, undo := range j.entries {
+		assert.Contains(t, undo, `add rule ip kube-proxy "service-YY5RWCBQ-netcert-system/netcert-probe/tcp/http" numgen random mod 3 vmap`)
+	}
+	require.NoError(t, revert(context.Background()))
+	assert.Empty(t, j.entries)
+
+	_, err = KubeProxyRulesMissing{Node: "w1", Service: "netcert-system/none"}.Inject(context.Background(), &Cluster{Nodes: []node.Node{n}})
+	assert.ErrorContains(t, err, "no chain of Service netcert-system/none")
 }

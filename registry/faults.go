@@ -187,7 +187,7 @@ var entries = []Entry{
 			Consequences: []string{doctor.TrafficPathBroken{}.ID()},
 			Portable:     true,
 		}},
-		Injected: "kube-proxy's chains of one Service (`KUBE-SVC-…`) flushed on a worker; kube-proxy's partial syncs leave them so",
+		Injected: "kube-proxy's chains of one Service flushed on a worker (`KUBE-SVC-…` in iptables mode, `service-…` of `table ip kube-proxy` in nftables mode); kube-proxy's partial syncs leave them so",
 		Reasons:  "every Service's cluster IP, ports and ready endpoints (EndpointSlices) against each node's data plane: KUBE-SERVICES → KUBE-SVC/SVL → KUBE-SEP DNAT in iptables mode, the `service-ips` map and endpoint chains of `table ip kube-proxy` in nftables mode",
 		Repairs:  "evict that node's kube-proxy pod (Eviction API; a PodDisruptionBudget refusal is an error), wait for its replacement's full sync and the rules to match",
 	},

@@ -125,7 +125,7 @@ func WriteJUnit(w io.Writer, rep Report) error {
 func environmentProperties(run Run) []junitProperty {
 	e := run.Environment
 	return []junitProperty{
-		{"status", string(run.Status)}, {"cni", e.CNI}, {"cni_version", e.CNIVersion},
+		{"status", string(run.Status)}, {"cni", e.CNI}, {"cni_version", e.CNIVersion}, {"kube_proxy_mode", e.KubeProxyMode},
 		{"kubernetes_version", e.KubernetesVersion}, {"kernel_version", e.KernelVersion},
 		{"netcert_commit", e.NetcertCommit}, {"node_count", fmt.Sprint(e.NodeCount)}, {"images", e.Images},
 	}

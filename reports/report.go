@@ -47,6 +47,17 @@ type Environment struct {
 	NetcertCommit     string `json:"netcert_commit"`
 	NodeCount         int    `json:"node_count"`
 	Images            string `json:"images"` // local or upstream
+	// KubeProxyMode is kube-proxy's data plane: iptables (kube-proxy's default) or nftables.
+	KubeProxyMode string `json:"kube_proxy_mode,omitempty"`
+}
+
+// Axis is the run's column of the certification matrix: its CNI, and kube-proxy's mode when it
+// is not the default iptables.
+func (r Run) Axis() string {
+	if m := r.Environment.KubeProxyMode; m != "" && m != "iptables" {
+		return r.CNI + " · kube-proxy " + m
+	}
+	return r.CNI
 }
 
 // Outcome is a step's or a case's result.

@@ -185,6 +185,27 @@ func TestMatrixCellOfTwoSuitesShowsTheWorseOutcome(t *testing.T) {
 	assert.Equal(t, Passed, m.Rows[0].Cells[0].Case.Outcome)
 }
 
+// kube-proxy's mode is an axis of the matrix: the same CNI in nftables mode is a column of its
+// own, and a case skipped there says why.
+func TestMatrixKubeProxyModeIsAnAxis(t *testing.T) {
+	run := func(suite, mode string) Run {
+		r := NewRecorder(suite, "flannel")
+		r.SetEnvironment(Environment{CNI: "flannel", KubeProxyMode: mode})
+		r.Infrastructure(time.Second, nil)
+		r.StartCase(Case{ID: "hairpin-off", Fault: "hairpin-off"})
+		r.Step("hairpin-off", Step{Name: "verify", Outcome: Passed})
+		r.StartCase(Case{ID: "pod-cidr-overlap/ippool", Fault: "pod-cidr-overlap", SkipReason: "not applicable to flannel: no pools"})
+		return r.Run()
+	}
+	rep := Report{Runs: []Run{run("flannel", "iptables"), run("nftables", "nftables")}}
+	m := buildMatrix(rep)
+	assert.Equal(t, []string{"flannel", "flannel · kube-proxy nftables"}, m.CNIs)
+	require.Len(t, m.Rows, 2)
+	var md strings.Builder
+	require.NoError(t, WriteMarkdown(&md, rep))
+	assert.Contains(t, md.String(), "not applicable to flannel: no pools")
+}
+
 // The JSON Schema file describes exactly the Go types: the same properties, and required where
 // the field is not omitempty.
 func TestSchemaMatchesTheGoTypes(t *testing.T) {

@@ -6,7 +6,8 @@ import (
 	"strings"
 )
 
-// matrix is the certification matrix of a report: a row per case ID, a column per CNI.
+// matrix is the certification matrix of a report: a row per case ID, a column per CNI (and
+// kube-proxy mode: Run.Axis).
 type matrix struct {
 	CNIs []string
 	Rows []matrixRow
@@ -80,7 +81,7 @@ func buildMatrix(rep Report) matrix {
 	cells := map[string]map[string]cell{} // case ID → CNI → cell
 	cnis := map[string]bool{}
 	for _, run := range rep.Runs {
-		cnis[run.CNI] = true
+		cnis[run.Axis()] = true
 		if run.Status == StatusInfraFailed {
 			m.Infra++
 		}
@@ -88,7 +89,7 @@ func buildMatrix(rep Report) matrix {
 			if cells[id] == nil {
 				cells[id] = map[string]cell{}
 			}
-			cells[id][run.CNI] = cells[id][run.CNI].merge(run.Suite, c)
+			cells[id][run.Axis()] = cells[id][run.Axis()].merge(run.Suite, c)
 		}
 	}
 	for cni := range cnis {

@@ -107,6 +107,9 @@ func (c *Cluster) bringUp(ctx context.Context, envCfg *envconf.Config) error {
 	if err := c.waitReady(ctx, envCfg); err != nil {
 		return err
 	}
+	if err := c.requireKubeProxyMode(ctx, envCfg); err != nil {
+		return err
+	}
 	return c.startNetworkHost(ctx, envCfg.Client().Resources())
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/netcert/netcert/images"
 	"github.com/netcert/netcert/podprobe"
@@ -33,8 +34,11 @@ type Config struct {
 	PodSubnet  string // must match the kind configuration
 	NodeSubnet string // the subnet of the cluster's Docker network; "" picks a free 172.x.0.0/16
 	Images     images.Set
-	Keep       bool                             // leave the cluster running after the suite
-	Logf       func(format string, args ...any) // progress lines
+	// KubeProxyMode is kube-proxy's data plane as the kind configuration sets it: "" or
+	// "iptables" (kind's default) or "nftables"; the report's matrix shows it as an axis.
+	KubeProxyMode string
+	Keep          bool                             // leave the cluster running after the suite
+	Logf          func(format string, args ...any) // progress lines
 }
 
 // ConfigFromEnv returns the configuration of cluster name with kind configuration
@@ -63,6 +67,13 @@ func ConfigFromEnv(name, cni, podSubnet string) (Config, error) {
 // suiteLogf prints progress lines of the cluster name to stderr.
 func suiteLogf(name string) func(format string, args ...any) {
 	return log.New(os.Stderr, "[netcert "+name+"] ", log.Ltime).Printf
+}
+
+// KubeProxyNftables makes a suite's cluster run kube-proxy in nftables mode
+// (kind-configs/<cni>-nftables.yaml).
+func KubeProxyNftables(c *Config) {
+	c.KindConfig = strings.TrimSuffix(c.KindConfig, ".yaml") + "-nftables.yaml"
+	c.KubeProxyMode = "nftables"
 }
 
 // RepoRoot returns the root of the netcert module (where go.mod is), from the working directory up.

@@ -1,6 +1,7 @@
 package testbed
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -136,7 +137,7 @@ func ptr[V any](v V) *V { return &v }
 // mode and netcert's commit.
 func (c *Cluster) knownEnvironment(ctx context.Context) reports.Environment {
 	return reports.Environment{CNI: c.cfg.CNI, CNIVersion: imageTag(c.cniImage()), Images: string(c.cfg.Images.Mode),
-		NetcertCommit: netcertCommit(ctx), KubernetesVersion: "unknown: the cluster is not up"}
+		NetcertCommit: netcertCommit(ctx), KubernetesVersion: "unknown: the cluster is not up", KubeProxyMode: cmp.Or(c.cfg.KubeProxyMode, "iptables")}
 }
 
 // recordEnvironment records what the running cluster runs: Kubernetes, the CNI's version, the
@@ -159,6 +160,9 @@ func (c *Cluster) recordEnvironment(ctx context.Context, envCfg *envconf.Config)
 		if err != nil {
 			env.KernelVersion = "unknown: " + err.Error()
 		}
+	}
+	if mode, err := kubeProxyMode(ctx, envCfg); err == nil {
+		env.KubeProxyMode = mode
 	}
 	c.rec.SetEnvironment(env)
 }

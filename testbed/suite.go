@@ -13,7 +13,7 @@ import (
 // cluster name is created in Setup and deleted in Finish. In -short mode the environment creates
 // nothing (the suite's tests skip themselves) and the cluster is nil. Call it from TestMain, then
 // RunSuite. An error is also written as the suite's report (a cluster that never came up).
-func NewSuite(name, cni, podSubnet string) (env.Environment, *Cluster, error) {
+func NewSuite(name, cni, podSubnet string, options ...func(*Config)) (env.Environment, *Cluster, error) {
 	testenv, err := env.NewFromFlags()
 	if err == nil && testing.Short() {
 		return testenv, nil, nil
@@ -21,6 +21,9 @@ func NewSuite(name, cni, podSubnet string) (env.Environment, *Cluster, error) {
 	var cfg Config
 	if err == nil {
 		cfg, err = ConfigFromEnv(name, cni, podSubnet)
+		for _, o := range options {
+			o(&cfg)
+		}
 	}
 	if err != nil {
 		err = fmt.Errorf("%s: %w", name, err)

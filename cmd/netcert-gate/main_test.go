@@ -15,15 +15,16 @@ func TestSuitesFor(t *testing.T) {
 	}{
 		"docs only":                {[]string{"README.md", ".github/workflows/ci.yml", "reports/html.go"}, []string{}},
 		"nothing":                  {nil, []string{}},
-		"a check":                  {[]string{"doctor/ip-forward-off.go"}, []string{"flannel", "calico"}},
+		"a check":                  {[]string{"doctor/ip-forward-off.go"}, []string{"flannel", "calico", "nftables"}},
 		"the Calico recipe":        {[]string{"images/build/calico.sh", "README.md"}, []string{"calico"}},
 		"Flannel's kind config":    {[]string{"kind-configs/flannel-overlap.yaml"}, []string{"flannel"}},
+		"the nftables kind config": {[]string{"kind-configs/flannel-nftables.yaml"}, []string{"nftables"}},
 		"Flannel's manifest":       {[]string{"fixtures/flannel.yaml"}, []string{"flannel"}},
 		"both CNIs' own files":     {[]string{"suites/calico/main_test.go", "testbed/flannel.go"}, []string{"flannel", "calico"}},
-		"a shared test-bed file":   {[]string{"testbed/cluster.go"}, []string{"flannel", "calico"}},
-		"a dependency":             {[]string{"go.sum"}, []string{"flannel", "calico"}},
+		"a shared test-bed file":   {[]string{"testbed/cluster.go"}, []string{"flannel", "calico", "nftables"}},
+		"a dependency":             {[]string{"go.sum"}, []string{"flannel", "calico", "nftables"}},
 		"the report command":       {[]string{"cmd/netcert-report/main.go"}, []string{}},
-		"the probe in the cluster": {[]string{"cmd/netcert-probe/main.go"}, []string{"flannel", "calico"}},
+		"the probe in the cluster": {[]string{"cmd/netcert-probe/main.go"}, []string{"flannel", "calico", "nftables"}},
 	} {
 		assert.Equal(t, tc.want, suitesFor(tc.paths), name)
 	}

@@ -3,17 +3,19 @@ package main
 import "strings"
 
 // The kind suites the gate can ask for, in the order they run.
-var gatedSuites = []string{"flannel", "calico"}
+var gatedSuites = []string{"flannel", "calico", "nftables"}
 
-// cniOwn are the paths that only one CNI's suite covers (prefixes; a trailing "/" is a directory).
+// cniOwn are the paths that only one suite covers (prefixes; a trailing "/" is a directory); the
+// longest matching prefix names the suite.
 var cniOwn = map[string][]string{
-	"flannel": {"kind-configs/flannel", "fixtures/flannel", "images/build/flanneld.sh", "testbed/flannel.go", "suites/flannel/"},
-	"calico":  {"kind-configs/calico", "fixtures/calico", "images/build/calico.sh", "images/calico/", "testbed/calico.go", "suites/calico/"},
+	"flannel":  {"kind-configs/flannel", "fixtures/flannel", "images/build/flanneld.sh", "testbed/flannel.go", "suites/flannel/"},
+	"calico":   {"kind-configs/calico", "fixtures/calico", "images/build/calico.sh", "images/calico/", "testbed/calico.go", "suites/calico/"},
+	"nftables": {"kind-configs/flannel-nftables", "testbed/kube-proxy-mode.go", "suites/nftables/"},
 }
 
 // networkRelevant are the paths whose change can alter what a cluster's network does or what the
 // suites see: the library, the faults, the test bed, the images, the probes and the dependencies.
-var networkRelevant = []string{"doctor/", "faults/", "kube/", "node/", "probe/", "podprobe/", "dnsupstream/", "traffic/", "certify/",
+var networkRelevant = []string{"doctor/", "faults/", "kube/", "node/", "probe/", "podprobe/", "dnsupstream/", "traffic/", "certify/", "registry/",
 	"testbed/", "fixtures/", "kind-configs/", "images/", "suites/", "cmd/netcert-probe/",
 	"cmd/netcert-dns-upstream/", "cmd/netcert-runc-capfilter/", "go.mod", "go.sum"}
 
@@ -41,12 +43,15 @@ func suitesFor(paths []string) []string {
 }
 
 func ownerCNI(path string) string {
-	for cni, own := range cniOwn {
-		if hasAnyPrefix(path, own) {
-			return cni
+	owner, longest := "", 0
+	for suite, own := range cniOwn {
+		for _, p := range own {
+			if strings.HasPrefix(path, p) && len(p) > longest {
+				owner, longest = suite, len(p)
+			}
 		}
 	}
-	return ""
+	return owner
 }
 
 func hasAnyPrefix(path string, prefixes []string) bool {
