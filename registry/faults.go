@@ -16,6 +16,7 @@ const (
 	CNIBridgeWrongAddress = "cni-bridge-wrong-address"
 	VethDetached          = "veth-detached"
 	HairpinOff            = "hairpin-off"
+	ConntrackFull         = "conntrack-full"
 	OverlayPortBlocked    = "overlay-port-blocked"
 	PodCIDROverlap        = "pod-cidr-overlap"
 	KubeProxyRulesMissing = "kube-proxy-rules-missing"
@@ -120,6 +121,18 @@ var entries = []Entry{
 		Repairs:  "`ip link set VETH type bridge_slave hairpin on`",
 	},
 	{
+		ID:      ConntrackFull,
+		Problem: doctor.ConntrackFull{},
+		// No injector: the check is proven by unit tests on real /proc output.
+		NotOn: map[string]string{
+			"flannel": notInjectableConntrack,
+			"calico":  notInjectableConntrack,
+		},
+		Injected: "nothing: `net.netfilter.nf_conntrack_max` cannot be written inside a kind node (the kernel refuses it outside the initial network namespace), so the table cannot be filled on purpose; unit tests run the check on real /proc output",
+		Reasons:  "every node's `nf_conntrack_count` against `nf_conntrack_max`: Warn from 80%, Fail from 95% (the kernel drops new flows when the table is full)",
+		Repairs:  "a manual plan: find what opens the flows (`conntrack -S`, `conntrack -L`) and raise the limit if the node needs it",
+	},
+	{
 		ID:      OverlayPortBlocked,
 		Problem: doctor.OverlayPortBlocked{},
 		Injectors: []Injector{
@@ -209,6 +222,9 @@ var entries = []Entry{
 		Repairs:  "the configured upstream, or the forward of the last known-good Corefile (kept in `kube-system/netcert-known-good-corefile` by `netcert snapshot` or the test bed's healthy baseline: the check itself writes nothing); CoreDNS rolled and verified",
 	},
 }
+
+// notInjectableConntrack is why conntrack-full has no feature on any CNI.
+const notInjectableConntrack = "nf_conntrack_max is read-only inside a kind node (sysctl -w: Invalid argument), so the table cannot be filled on purpose; the check is proven by unit tests on real /proc output"
 
 // noPodBridge is why the faults of a pod bridge do not exist on Calico.
 var noPodBridge = map[string]string{"calico": "Calico routes each pod's veth through the host: there is no pod bridge"}

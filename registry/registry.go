@@ -5,6 +5,7 @@
 package registry
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -126,7 +127,7 @@ func IDs() []string {
 // Table returns the README's fault table in Markdown: one row per fault, from the entries.
 func Table() string {
 	var b strings.Builder
-	b.WriteString("| fault ID | applies to | injected on the cluster | the doctor reasons from | repair |\n|---|---|---|---|---|\n")
+	b.WriteString("| fault ID | injected on | injected on the cluster | the doctor reasons from | repair |\n|---|---|---|---|---|\n")
 	for _, e := range entries {
 		var on []string
 		for _, cni := range CNIs {
@@ -134,7 +135,7 @@ func Table() string {
 				on = append(on, cni)
 			}
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", e.ID, strings.Join(on, ", "), e.Injected, e.Reasons, e.Repairs)
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", e.ID, cmp.Or(strings.Join(on, ", "), "—"), e.Injected, e.Reasons, e.Repairs)
 	}
 	return b.String()
 }
