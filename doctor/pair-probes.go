@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/netcert/netcert/traffic"
 )
 
 // probeResult is one pod-to-pod probe.
@@ -16,9 +18,6 @@ type probeResult struct {
 }
 
 func (r probeResult) String() string { return r.from + "→" + r.to }
-
-// probeWorkers is how many probes run at once: a probe that fails waits for its timeout.
-const probeWorkers = 4
 
 // probePairs probes every ordered pair of distinct nodes, or only those involving one node, a
 // few at a time; the results keep the order of the nodes.
@@ -38,7 +37,7 @@ func probePairs(ctx context.Context, c *Cluster, involving string) ([]probeResul
 // runProbes sends each pair's probe, a few at a time, and records what it showed.
 func runProbes(ctx context.Context, c *Cluster, pairs []probeResult) error {
 	errs := make([]error, len(pairs))
-	slots := make(chan struct{}, probeWorkers)
+	slots := make(chan struct{}, traffic.Workers)
 	var wg sync.WaitGroup
 	for i := range pairs {
 		slots <- struct{}{}

@@ -12,8 +12,9 @@ type Sender interface {
 	Send(ctx context.Context, c Case) (Result, error)
 }
 
-// Workers is how many cases run at once: a failing case waits for its probe's timeout.
-const Workers = 4
+// Workers is how many cases (or probes) run at once: a failing case waits for its probe's
+// timeout, so a fault that breaks many paths costs a sweep (failing cases ÷ Workers) × timeout.
+const Workers = 8
 
 // Run sends every case, a few at a time, and returns their results in the cases' order. It
 // fails when any case could not be sent: a matrix with holes must not pass.
