@@ -88,6 +88,10 @@ func (p CoreDNSForwardBroken) Run(ctx context.Context, c *Cluster) ([]Finding, e
 	if err != nil {
 		return nil, err
 	}
+	self, err := readCoreDNSSelf(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p.ID(), err)
+	}
 	var findings []Finding
 	probed, failed := 0, 0
 	for _, u := range targetUses(cf) {
@@ -101,6 +105,11 @@ func (p CoreDNSForwardBroken) Run(ctx context.Context, c *Cluster) ([]Finding, e
 			})
 		}
 		what := fmt.Sprintf("CoreDNS forwards %s to %s", strings.Join(zones, ", "), u.target.Raw)
+		if is := self.is(u.target); is != "" {
+			f.Status, f.Summary = NotApplicable, fmt.Sprintf("%s, CoreDNS itself (%s): a loop, which coredns-loop names; not probed", what, is)
+			findings = append(findings, f)
+			continue
+		}
 		if !u.target.Probeable() {
 			f.Status = NotApplicable
 			switch {

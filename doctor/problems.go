@@ -17,6 +17,7 @@ func Problems() []Problem {
 		OverlayPortBlocked{},
 		PodCIDROverlap{},
 		KubeProxyRulesMissing{},
+		CoreDNSLoop{},
 		CoreDNSForwardBroken{},
 		TrafficPathBroken{},
 	}

@@ -90,27 +90,37 @@ const OriginalCorefileAnnotation = "netcert.io/fault-original-corefile"
 // setCorefile writes corefile, with the mark that holds original ("": no mark), and rolls CoreDNS;
 // when both are already in place it does nothing.
 func (f CoreDNSForwardBroken) setCorefile(ctx context.Context, c *Cluster, corefile, original string) error {
+	if err := writeCorefile(ctx, c, corefile, original); err != nil {
+		return err
+	}
+	_, _, err := kube.RollCoreDNS(ctx, c.Client, corefile, f.RolloutTimeout, f.PollInterval)
+	return err
+}
+
+// writeCorefile writes corefile into CoreDNS's ConfigMap with the mark that holds original ("":
+// no mark), unless both are there already.
+func writeCorefile(ctx context.Context, c *Cluster, corefile, original string) error {
 	cms := c.Client.CoreV1().ConfigMaps(kube.CoreDNSNamespace)
 	cm, err := cms.Get(ctx, kube.CoreDNSConfigMap, metav1.GetOptions{})
 	if err != nil {
 		return fmt.Errorf("read the Corefile: %w", err)
 	}
-	if cm.Data[kube.CorefileKey] != corefile || cm.Annotations[OriginalCorefileAnnotation] != original {
-		if cm.Data == nil {
-			cm.Data = map[string]string{}
-		}
-		cm.Data[kube.CorefileKey] = corefile
-		if original != "" {
-			metav1.SetMetaDataAnnotation(&cm.ObjectMeta, OriginalCorefileAnnotation, original)
-		} else {
-			delete(cm.Annotations, OriginalCorefileAnnotation)
-		}
-		if _, err := cms.Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
-			return fmt.Errorf("write the Corefile: %w", err)
-		}
+	if cm.Data[kube.CorefileKey] == corefile && cm.Annotations[OriginalCorefileAnnotation] == original {
+		return nil
 	}
-	_, _, err = kube.RollCoreDNS(ctx, c.Client, corefile, f.RolloutTimeout, f.PollInterval)
-	return err
+	if cm.Data == nil {
+		cm.Data = map[string]string{}
+	}
+	cm.Data[kube.CorefileKey] = corefile
+	if original != "" {
+		metav1.SetMetaDataAnnotation(&cm.ObjectMeta, OriginalCorefileAnnotation, original)
+	} else {
+		delete(cm.Annotations, OriginalCorefileAnnotation)
+	}
+	if _, err := cms.Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("write the Corefile: %w", err)
+	}
+	return nil
 }
 
 // serviceWithoutEndpoints returns ClusterIP:port of the Service ref ("namespace/name"), and an

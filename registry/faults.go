@@ -20,6 +20,7 @@ const (
 	OverlayPortBlocked    = "overlay-port-blocked"
 	PodCIDROverlap        = "pod-cidr-overlap"
 	KubeProxyRulesMissing = "kube-proxy-rules-missing"
+	CoreDNSLoop           = "coredns-loop"
 	CoreDNSForwardBroken  = "coredns-forward-broken"
 )
 
@@ -203,6 +204,19 @@ var entries = []Entry{
 		Injected: "kube-proxy's chains of one Service flushed on a worker (`KUBE-SVC-…` in iptables mode, `service-…` of `table ip kube-proxy` in nftables mode); kube-proxy's partial syncs leave them so",
 		Reasons:  "every Service's cluster IP, ports and ready endpoints (EndpointSlices) against each node's data plane: KUBE-SERVICES → KUBE-SVC/SVL → KUBE-SEP DNAT in iptables mode, the `service-ips` map and endpoint chains of `table ip kube-proxy` in nftables mode",
 		Repairs:  "evict that node's kube-proxy pod (Eviction API; a PodDisruptionBudget refusal is an error), wait for its replacement's full sync and the rules to match",
+	},
+	{
+		ID:      CoreDNSLoop,
+		Problem: doctor.CoreDNSLoop{},
+		Injectors: []Injector{{
+			New: func(Bed) (faults.Fault, error) { return faults.CoreDNSLoop{}, nil },
+			// Names CoreDNS forwards loop back into it; cluster names are answered between the
+			// loop plugin's stops, so only the forwarded zone fails for certain.
+			Breaks: func(Bed) func(traffic.Case) bool { return traffic.OnPath(traffic.DNSTestZone) },
+		}},
+		Injected: "CoreDNS's forward pointed at its own Service (kube-system/kube-dns) and its pods restarted: the loop plugin stops each, and they crash-loop",
+		Reasons:  "the Corefile's forward targets against CoreDNS's own addresses (the kube-dns Service, its pods, loopback on port 53); the finding names the pods' state (CrashLoopBackOff, restarts); coredns-forward-broken leaves those targets to it",
+		Repairs:  "coredns-forward-broken's: the forward of the last known-good Corefile (or `Upstream`) in place of the looping target, CoreDNS rolled and verified",
 	},
 	{
 		ID:      CoreDNSForwardBroken,

@@ -124,8 +124,11 @@ func connect(ctx context.Context, t target, stderr io.Writer) (*session, error) 
 		return nil, err
 	}
 	for i, p := range problems {
-		if _, ok := p.(doctor.CoreDNSForwardBroken); ok {
+		switch p.(type) {
+		case doctor.CoreDNSForwardBroken:
 			problems[i] = doctor.CoreDNSForwardBroken{QueryName: t.dnsName}
+		case doctor.CoreDNSLoop:
+			problems[i] = doctor.CoreDNSLoop{QueryName: t.dnsName}
 		}
 	}
 	if t.cni != "auto" && t.cni != "flannel" && t.cni != "calico" {

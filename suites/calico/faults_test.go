@@ -23,6 +23,7 @@ var faultIDs = []string{
 	registry.OverlayPortBlocked,
 	registry.PodCIDROverlap,
 	registry.KubeProxyRulesMissing,
+	registry.CoreDNSLoop,
 	registry.CoreDNSForwardBroken,
 }
 
