@@ -84,27 +84,14 @@ func targetUses(cf *corefile.Corefile) []*targetUse {
 // are reported NotApplicable, not probed. It writes nothing: keeping a known-good Corefile is
 // SnapshotCorefile's explicit step.
 func (p CoreDNSForwardBroken) Run(ctx context.Context, c *Cluster) ([]Finding, error) {
-	_, cf, read, err := readCorefile(ctx, c)
+	cf, read, self, err := readCorefileAndSelf(ctx, c, p.ID())
 	if err != nil {
 		return nil, err
-	}
-	self, err := readCoreDNSSelf(ctx, c)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", p.ID(), err)
 	}
 	var findings []Finding
 	probed, failed := 0, 0
 	for _, u := range targetUses(cf) {
-		f := Finding{Check: p.ID(), Object: corednsObject + " forward " + u.target.String()}
-		var zones []string
-		for _, fw := range u.forwards {
-			zones = append(zones, fw.From)
-			f.Evidence = append(f.Evidence, Evidence{
-				Source: fmt.Sprintf("%s: Corefile lines %d-%d", read.Source, fw.Line, fw.EndLine),
-				Output: cf.Excerpt(fw),
-			})
-		}
-		what := fmt.Sprintf("CoreDNS forwards %s to %s", strings.Join(zones, ", "), u.target.Raw)
+		f, what := forwardFinding(p.ID(), u, cf, read)
 		if is := self.is(u.target); is != "" {
 			f.Status, f.Summary = NotApplicable, fmt.Sprintf("%s, CoreDNS itself (%s): a loop, which coredns-loop names; not probed", what, is)
 			findings = append(findings, f)
@@ -159,6 +146,31 @@ func (p CoreDNSForwardBroken) Run(ctx context.Context, c *Cluster) ([]Finding, e
 			Summary: "the Corefile has no forward directive", Evidence: []Evidence{read}})
 	}
 	return findings, nil
+}
+
+// readCorefileAndSelf reads the Corefile and CoreDNS's own addresses, for check.
+func readCorefileAndSelf(ctx context.Context, c *Cluster, check string) (*corefile.Corefile, Evidence, *corednsSelf, error) {
+	_, cf, read, err := readCorefile(ctx, c)
+	if err != nil {
+		return nil, read, nil, err
+	}
+	self, err := readCoreDNSSelf(ctx, c)
+	if err != nil {
+		return nil, read, nil, fmt.Errorf("%s: %w", check, err)
+	}
+	return cf, read, self, nil
+}
+
+// forwardFinding starts check's finding about one forward target: its object, the Corefile lines
+// that use it as evidence, and what they say ("CoreDNS forwards ZONES to TARGET").
+func forwardFinding(check string, u *targetUse, cf *corefile.Corefile, read Evidence) (Finding, string) {
+	f := Finding{Check: check, Object: corednsObject + " forward " + u.target.String()}
+	var zones []string
+	for _, fw := range u.forwards {
+		zones = append(zones, fw.From)
+		f.Evidence = append(f.Evidence, Evidence{Source: fmt.Sprintf("%s: Corefile lines %d-%d", read.Source, fw.Line, fw.EndLine), Output: cf.Excerpt(fw)})
+	}
+	return f, fmt.Sprintf("CoreDNS forwards %s to %s", strings.Join(zones, ", "), u.target.Raw)
 }
 
 // readCorefile reads and parses the CoreDNS ConfigMap; the evidence holds the Corefile.

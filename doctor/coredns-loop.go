@@ -113,29 +113,20 @@ func podState(p corev1.Pod) string {
 
 // Run reads the Corefile and CoreDNS's own addresses; a forward target that is CoreDNS fails.
 func (p CoreDNSLoop) Run(ctx context.Context, c *Cluster) ([]Finding, error) {
-	_, cf, read, err := readCorefile(ctx, c)
+	cf, read, self, err := readCorefileAndSelf(ctx, c, p.ID())
 	if err != nil {
 		return nil, err
 	}
-	self, err := readCoreDNSSelf(ctx, c)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", p.ID(), err)
-	}
 	var findings []Finding
 	for _, u := range targetUses(cf) {
-		what := self.is(u.target)
-		if what == "" {
+		is := self.is(u.target)
+		if is == "" {
 			continue
 		}
-		var zones []string
-		f := Finding{Check: p.ID(), Object: corednsObject + " forward " + u.target.String(), Status: Fail}
-		for _, fw := range u.forwards {
-			zones = append(zones, fw.From)
-			f.Evidence = append(f.Evidence, Evidence{Source: fmt.Sprintf("%s: Corefile lines %d-%d", read.Source, fw.Line, fw.EndLine), Output: cf.Excerpt(fw)})
-		}
-		f.Evidence = append(f.Evidence, self.ev)
-		f.Summary = fmt.Sprintf("CoreDNS forwards %s to %s, which is CoreDNS itself (%s): every query it cannot answer comes back to it, and the loop plugin stops CoreDNS when it sees that (%s)",
-			strings.Join(zones, ", "), u.target.Raw, what, self.state())
+		f, what := forwardFinding(p.ID(), u, cf, read)
+		f.Status, f.Evidence = Fail, append(f.Evidence, self.ev)
+		f.Summary = fmt.Sprintf("%s, which is CoreDNS itself (%s): every query it cannot answer comes back to it, and the loop plugin stops CoreDNS when it sees that (%s)",
+			what, is, self.state())
 		findings = append(findings, f)
 	}
 	if len(findings) == 0 {
