@@ -14,7 +14,7 @@ import (
 	"github.com/netcert/netcert/kube/corefile"
 )
 
-// CoreDNSLoop is the check and repair for coredns-loop: CoreDNS forwards to itself (its own
+// CoreDNSLoop (its fields are CoreDNSForwardBroken's) is the check and repair for coredns-loop: CoreDNS forwards to itself (its own
 // Service, one of its pods, or a loopback address, where the pod's own CoreDNS listens). Every
 // query it cannot answer comes back to it; the loop plugin sees its probe return and stops
 // CoreDNS, so its pods crash-loop and no name resolves. The finding names the target, why it is
@@ -99,16 +99,17 @@ func (s *corednsSelf) state() string {
 
 // podState is a pod's phase, or its first container's waiting reason, with its restarts.
 func podState(p corev1.Pod) string {
-	for _, cs := range p.Status.ContainerStatuses {
-		state := "running"
-		if cs.State.Waiting != nil {
-			state = cs.State.Waiting.Reason
-		} else if !cs.Ready {
-			state = "not ready"
-		}
-		return fmt.Sprintf("%s, %d restart(s)", state, cs.RestartCount)
+	if len(p.Status.ContainerStatuses) == 0 {
+		return string(p.Status.Phase)
 	}
-	return string(p.Status.Phase)
+	cs := p.Status.ContainerStatuses[0]
+	state := "running"
+	if cs.State.Waiting != nil {
+		state = cs.State.Waiting.Reason
+	} else if !cs.Ready {
+		state = "not ready"
+	}
+	return fmt.Sprintf("%s, %d restart(s)", state, cs.RestartCount)
 }
 
 // Run reads the Corefile and CoreDNS's own addresses; a forward target that is CoreDNS fails.
@@ -138,7 +139,7 @@ func (p CoreDNSLoop) Run(ctx context.Context, c *Cluster) ([]Finding, error) {
 
 // forwardRepair is coredns-forward-broken's repair, which coredns-loop's is.
 func (p CoreDNSLoop) forwardRepair() CoreDNSForwardBroken {
-	return CoreDNSForwardBroken{QueryName: p.QueryName, Upstream: p.Upstream, RolloutTimeout: p.RolloutTimeout, PollInterval: p.PollInterval}
+	return CoreDNSForwardBroken(p)
 }
 
 // Plan puts the targets of the last known-good Corefile (or Upstream) in place of the looping

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -12,9 +11,11 @@ import (
 	"github.com/netcert/netcert/kube"
 )
 
-// CoreDNSLoop points every forward directive of CoreDNS's Corefile at CoreDNS's own Service, as
-// an edit that meant "the cluster's DNS" does: the loop plugin sees its probe come back and stops
-// CoreDNS, whose pods crash-loop, and no name resolves. Inject restarts CoreDNS's pods so they
+// CoreDNSLoop points every forward directive of CoreDNS's Corefile at the pod's own loopback
+// address (127.0.0.1:53, where CoreDNS itself listens), as a Corefile copied from a host with a
+// local stub resolver does: the loop plugin sees its probe come back and stops CoreDNS, whose pods
+// crash-loop. (Through CoreDNS's Service the loop is as real, but the loop plugin catches it only
+// by chance: its probe may come back answered first.) Inject restarts CoreDNS's pods so they
 // read the looping Corefile at once, and returns when the loop plugin has stopped each. Revert
 // restores the original Corefile byte for byte and rolls CoreDNS.
 type CoreDNSLoop struct {
@@ -29,24 +30,17 @@ func (CoreDNSLoop) Name() string { return "coredns-loop" }
 // AppliesTo: CoreDNS runs with every CNI.
 func (CoreDNSLoop) AppliesTo(string) bool { return true }
 
-// CoreDNS's Service and pods, as kubeadm names and labels them.
+// CoreDNS's pods, as kubeadm labels them, and where each listens in its own network namespace.
 const (
-	corednsService = "kube-dns"
-	corednsPods    = "k8s-app=kube-dns"
+	corednsPods = "k8s-app=kube-dns"
+	loopTarget  = "127.0.0.1:53"
 )
 
-// Inject rewrites the forward targets to the kube-dns Service and restarts CoreDNS's pods. If
+// Inject rewrites the forward targets to loopTarget and restarts CoreDNS's pods. If
 // CoreDNS keeps answering, it reverts and fails: the Corefile has no loop plugin.
 func (f CoreDNSLoop) Inject(ctx context.Context, c *Cluster) (Revert, error) {
 	if c.Client == nil {
 		return nil, fmt.Errorf("%s: no Kubernetes client", f.Name())
-	}
-	svc, err := c.Client.CoreV1().Services(kube.CoreDNSNamespace).Get(ctx, corednsService, metav1.GetOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("%s: read CoreDNS's Service: %w", f.Name(), err)
-	}
-	if net.ParseIP(svc.Spec.ClusterIP) == nil {
-		return nil, fmt.Errorf("%s: %s/%s has no cluster IP", f.Name(), kube.CoreDNSNamespace, corednsService)
 	}
 	cm, err := c.Client.CoreV1().ConfigMaps(kube.CoreDNSNamespace).Get(ctx, kube.CoreDNSConfigMap, metav1.GetOptions{})
 	if err != nil {
@@ -56,7 +50,7 @@ func (f CoreDNSLoop) Inject(ctx context.Context, c *Cluster) (Revert, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s: configmap %s/%s has no %s", f.Name(), kube.CoreDNSNamespace, kube.CoreDNSConfigMap, kube.CorefileKey)
 	}
-	looped, err := forwardTo(original, net.JoinHostPort(svc.Spec.ClusterIP, "53"))
+	looped, err := forwardTo(original, loopTarget)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", f.Name(), err)
 	}

@@ -16,13 +16,10 @@ import (
 
 var loopFault = CoreDNSLoop{StopTimeout: time.Second, PollInterval: time.Millisecond, RolloutTimeout: 5 * time.Second}
 
-// withLoopingCoreDNS adds the kube-dns Service and makes deleting CoreDNS's pods bring back one
+// withLoopingCoreDNS makes deleting CoreDNS's pods bring back one
 // that the loop plugin stopped (crashed says whether it did) as the ReplicaSet would.
 func withLoopingCoreDNS(t *testing.T, cs *fake.Clientset, crashed bool) {
 	t.Helper()
-	_, err := cs.CoreV1().Services("kube-system").Create(context.Background(), &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "kube-dns", Namespace: "kube-system"},
-		Spec: corev1.ServiceSpec{ClusterIP: "10.96.0.10"}}, metav1.CreateOptions{})
-	require.NoError(t, err)
 	restarts := int32(0)
 	if crashed {
 		restarts = 1
@@ -43,7 +40,7 @@ func TestCoreDNSLoopInjectsAndReverts(t *testing.T) {
 	require.NoError(t, err)
 	cm, err := cs.CoreV1().ConfigMaps("kube-system").Get(ctx, "coredns", metav1.GetOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, hermeticCorefile(t, "10.96.0.10:53"), cm.Data["Corefile"], "CoreDNS forwards to its own Service")
+	assert.Equal(t, hermeticCorefile(t, "127.0.0.1:53"), cm.Data["Corefile"], "CoreDNS forwards to itself")
 	assert.Equal(t, original, cm.Annotations[OriginalCorefileAnnotation], "marked for netcert clean")
 
 	require.NoError(t, revert(ctx))

@@ -214,7 +214,7 @@ var entries = []Entry{
 			// loop plugin's stops, so only the forwarded zone fails for certain.
 			Breaks: func(Bed) func(traffic.Case) bool { return traffic.OnPath(traffic.DNSTestZone) },
 		}},
-		Injected: "CoreDNS's forward pointed at its own Service (kube-system/kube-dns) and its pods restarted: the loop plugin stops each, and they crash-loop",
+		Injected: "CoreDNS's forward pointed at `127.0.0.1:53`, where each pod's CoreDNS itself listens, and its pods restarted: the loop plugin stops each, and they crash-loop",
 		Reasons:  "the Corefile's forward targets against CoreDNS's own addresses (the kube-dns Service, its pods, loopback on port 53); the finding names the pods' state (CrashLoopBackOff, restarts); coredns-forward-broken leaves those targets to it",
 		Repairs:  "coredns-forward-broken's: the forward of the last known-good Corefile (or `Upstream`) in place of the looping target, CoreDNS rolled and verified",
 	},
