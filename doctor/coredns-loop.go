@@ -14,12 +14,13 @@ import (
 	"github.com/netcert/netcert/kube/corefile"
 )
 
-// CoreDNSLoop (its fields are CoreDNSForwardBroken's) is the check and repair for coredns-loop: CoreDNS forwards to itself (its own
+// CoreDNSLoop is the check and repair for coredns-loop: CoreDNS forwards to itself (its own
 // Service, one of its pods, or a loopback address, where the pod's own CoreDNS listens). Every
 // query it cannot answer comes back to it; the loop plugin sees its probe return and stops
 // CoreDNS, so its pods crash-loop and no name resolves. The finding names the target, why it is
 // CoreDNS, and the pods' state. The repair is coredns-forward-broken's: the targets of the last
-// known-good Corefile (or Upstream) in place of the looping ones, and CoreDNS rolled.
+// known-good Corefile (or Upstream) in place of the looping ones, and CoreDNS rolled. Its fields
+// are CoreDNSForwardBroken's, which it converts to.
 type CoreDNSLoop struct {
 	// QueryName and Upstream are as for CoreDNSForwardBroken: the name the repair verifies with,
 	// and the upstream it puts in place (empty: the last known-good Corefile's).
