@@ -26,14 +26,19 @@ var counters = regexp.MustCompile(`\[\d+:\d+\]|counter packets \d+ bytes \d+|# (
 // writes and removes the rules of a pod's interface as pods come and go, whoever diagnoses.
 var workloadIface = regexp.MustCompile(`\bcali[0-9a-f]{11}\b`)
 
+// calicoRuleID is the hash Calico puts in each rule's comment: it chains over the rules before it,
+// so a dispatch chain's closing DROP gets a new ID whenever a pod's interface joins or leaves.
+var calicoRuleID = regexp.MustCompile(`"cali:[A-Za-z0-9_-]{16}"`)
+
 var nftChainStart = regexp.MustCompile(`^\s*chain (\S+) \{`)
 
-// stableLines is one read's lines without counters, timestamps and the rules of single pods'
-// interfaces (a whole nft chain block when its name holds one), sorted.
+// stableLines is one read's non-blank lines without counters, timestamps, Calico's rule IDs and
+// the rules of single pods' interfaces (a whole nft chain block when its name holds one), sorted.
 func stableLines(text string) []string {
 	var lines []string
 	skipping := false
-	for _, line := range strings.Split(counters.ReplaceAllString(text, ""), "\n") {
+	text = calicoRuleID.ReplaceAllString(counters.ReplaceAllString(text, ""), `"cali:"`)
+	for _, line := range strings.Split(text, "\n") {
 		if skipping {
 			skipping = strings.TrimSpace(line) != "}"
 			continue
@@ -42,7 +47,7 @@ func stableLines(text string) []string {
 			skipping = true
 			continue
 		}
-		if !workloadIface.MatchString(line) {
+		if strings.TrimSpace(line) != "" && !workloadIface.MatchString(line) {
 			lines = append(lines, line)
 		}
 	}

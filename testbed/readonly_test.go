@@ -38,13 +38,27 @@ func TestNodeStateLeavesOutSinglePodsChains(t *testing.T) {
 	without := "*filter\n-A cali-FORWARD -j cali-to-wl-dispatch\nCOMMIT\n"
 	nftWithout := "table ip filter {\n\tchain cali-FORWARD {\n\t\tcounter packets 7 bytes 9 jump cali-to-wl-dispatch\n\t}\n}\n"
 	moreRule := "*filter\n-A cali-FORWARD -j cali-to-wl-dispatch\n-A cali-FORWARD -j DROP\nCOMMIT\n"
-	read := func(ipt, nft string) string {
-		n := node.NewFake("w1").Reply("iptables-legacy-save", "").Reply("iptables-nft-save", ipt).
-			Reply("nft list ruleset", nft).Reply("sysctl", "1\n1\n2").Reply("sh -c", "abc  -")
-		s, err := nodeState(t.Context(), []node.Node{n})
-		require.NoError(t, err)
-		return s["w1"]
-	}
-	assert.Equal(t, read(withPod, nftWithPod), read(without, nftWithout))
-	assert.NotEqual(t, read(without, nftWithout), read(moreRule, nftWithout), "a rule more in a shared chain is a change")
+	assert.Equal(t, readState(t, withPod, nftWithPod), readState(t, without, nftWithout))
+	assert.NotEqual(t, readState(t, without, nftWithout), readState(t, moreRule, nftWithout), "a rule more in a shared chain is a change")
+}
+
+// Calico re-hashing the rule IDs of a dispatch chain when a pod's interface joins or leaves, and
+// the blank line a dropped nft chain leaves, are not changes a check made; a DROP more is.
+func TestNodeStateLeavesOutCalicoRuleIDs(t *testing.T) {
+	before := "*filter\n-A cali-from-wl-dispatch -m comment --comment \"cali:aiJCDWhRZEtX9_uK\" -m comment --comment \"Unknown interface\" -j DROP\nCOMMIT\n"
+	after := "*filter\n-A cali-from-wl-dispatch -m comment --comment \"cali:W-MGBKN9__JlQfDm\" -m comment --comment \"Unknown interface\" -j DROP\nCOMMIT\n"
+	moreDrop := after + "-A cali-FORWARD -j DROP\n"
+	nft := "table ip filter {\n\tchain a {\n\t}\n\n\tchain b {\n\t}\n}\n"
+	assert.Equal(t, readState(t, before, nft), readState(t, after, "table ip filter {\n\tchain a {\n\t}\n\tchain b {\n\t}\n}\n"))
+	assert.NotEqual(t, readState(t, after, nft), readState(t, moreDrop, nft), "a DROP more is a change")
+}
+
+// readState is nodeState of a fake node whose iptables-nft-save and nft print ipt and nft.
+func readState(t *testing.T, ipt, nft string) string {
+	t.Helper()
+	n := node.NewFake("w1").Reply("iptables-legacy-save", "").Reply("iptables-nft-save", ipt).
+		Reply("nft list ruleset", nft).Reply("sysctl", "1\n1\n2").Reply("sh -c", "abc  -")
+	s, err := nodeState(t.Context(), []node.Node{n})
+	require.NoError(t, err)
+	return s["w1"]
 }
