@@ -64,3 +64,16 @@ func run(ctx context.Context, n node.Node, argv ...string) (string, Evidence, er
 	}
 	return out, ev, err
 }
+
+// perNode runs inspect on every node in turn: the findings of a check with one finding per node.
+func perNode(ctx context.Context, c *Cluster, inspect func(context.Context, node.Node) (Finding, error)) ([]Finding, error) {
+	var findings []Finding
+	for _, n := range c.Nodes {
+		f, err := inspect(ctx, n)
+		if err != nil {
+			return findings, err
+		}
+		findings = append(findings, f)
+	}
+	return findings, nil
+}

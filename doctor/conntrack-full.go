@@ -30,15 +30,7 @@ func (ConntrackFull) ID() string { return "conntrack-full" }
 
 // Run reads the table's fill on every node.
 func (p ConntrackFull) Run(ctx context.Context, c *Cluster) ([]Finding, error) {
-	var findings []Finding
-	for _, n := range c.Nodes {
-		f, err := p.inspect(ctx, n)
-		if err != nil {
-			return findings, err
-		}
-		findings = append(findings, f)
-	}
-	return findings, nil
+	return perNode(ctx, c, p.inspect)
 }
 
 func (p ConntrackFull) inspect(ctx context.Context, n node.Node) (Finding, error) {

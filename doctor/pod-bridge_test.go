@@ -3,7 +3,9 @@ package doctor
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -22,14 +24,23 @@ type fakeLink struct {
 	name, kind, master string
 	up, hairpin, peer  bool
 	addrs              []string
+	mtu                int    // 0: 1500 for eth0, 1450 for the others
+	lower              string // an overlay's lower device
+}
+
+// fakePod is a pod's network namespace on a bridgeHost: its eth0 is the peer of host link veth.
+type fakePod struct {
+	netns, ip, veth string
+	mtu             int
 }
 
 // bridgeHost is a fake node whose interfaces `ip -j -d link show` and `ip -j addr show` print,
 // and that `ip link set` and `ip addr add|del` change as the kernel does (leaving a bridge resets
-// a port's hairpin mode).
+// a port's hairpin mode); its pods' namespaces are what podNetnsScript prints.
 type bridgeHost struct {
 	*node.Fake
 	links []*fakeLink
+	pods  []*fakePod
 }
 
 // flannelWorker is a Flannel worker: eth0 (the node's uplink, a veth in kind), cni0 with the
@@ -41,8 +52,20 @@ func flannelWorker(name string) *bridgeHost {
 		{name: "cni0", kind: "bridge", up: true, addrs: []string{"10.244.1.1/24"}},
 		{name: "veth1a", kind: "veth", master: "cni0", up: true, hairpin: true, peer: true},
 		{name: "veth1b", kind: "veth", master: "cni0", up: true, hairpin: true, peer: true},
-	}}
+	}, pods: []*fakePod{{netns: "cni-1a", ip: "10.244.1.10", veth: "veth1a", mtu: 1450},
+		{netns: "cni-1b", ip: "10.244.1.11", veth: "veth1b", mtu: 1450}}}
+	h.link("flannel.1").lower = "eth0"
 	h.Handle(strings.Join(iproute.LinkShowArgv, " "), func([]string) (string, int) { return h.linkJSON(), 0 })
+	h.Handle("sh -c "+podNetnsScript, func([]string) (string, int) { return h.netnsText(), 0 })
+	h.Handle("ip -n", func(argv []string) (string, int) {
+		for _, p := range h.pods {
+			if p.netns == argv[2] && strings.Join(argv[3:7], " ") == "link set dev eth0" && argv[7] == "mtu" {
+				p.mtu, _ = strconv.Atoi(argv[8])
+				return "", 0
+			}
+		}
+		return "Cannot open network namespace", 1
+	})
 	h.Handle(strings.Join(iproute.AddrShowArgv, " "), func([]string) (string, int) { return h.addrJSON(), 0 })
 	h.Handle("ip link set dev", func(argv []string) (string, int) {
 		l := h.link(argv[4])
@@ -61,6 +84,10 @@ func flannelWorker(name string) *bridgeHost {
 		case "type bridge_slave hairpin off":
 			l.hairpin = false
 		default:
+			if argv[5] == "mtu" {
+				l.mtu, _ = strconv.Atoi(argv[6])
+				return "", 0
+			}
 			if argv[5] != "master" {
 				return "unknown", 1
 			}
@@ -89,7 +116,9 @@ func flannelWorker(name string) *bridgeHost {
 func calicoWorker(name string) *bridgeHost {
 	h := flannelWorker(name)
 	h.links = []*fakeLink{{name: "eth0", kind: "veth", up: true, peer: true, addrs: []string{"172.18.0.4/16"}},
+		{name: "vxlan.calico", kind: "vxlan", up: true, lower: "eth0", addrs: []string{"10.248.1.0/32"}},
 		{name: "cali0123456789a", kind: "veth", up: true, peer: true}}
+	h.pods = []*fakePod{{netns: "cni-c1", ip: "10.248.1.5", veth: "cali0123456789a", mtu: 1450}}
 	return h
 }
 
@@ -105,7 +134,13 @@ func (h *bridgeHost) link(name string) *fakeLink {
 func (h *bridgeHost) linkJSON() string {
 	var out []map[string]any
 	for i, l := range h.links {
-		m := map[string]any{"ifindex": i + 1, "ifname": l.name, "mtu": 1450, "flags": []string{"BROADCAST"}, "linkinfo": map[string]any{"info_kind": l.kind}}
+		m := map[string]any{"ifindex": i + 1, "ifname": l.name, "mtu": l.MTU(), "flags": []string{"BROADCAST"}, "linkinfo": map[string]any{"info_kind": l.kind}}
+		if l.lower != "" {
+			m["linkinfo"] = map[string]any{"info_kind": l.kind, "info_data": map[string]any{"link": l.lower}}
+		}
+		if slices.ContainsFunc(h.pods, func(p *fakePod) bool { return p.veth == l.name }) {
+			m["link_index"] = 2
+		}
 		if l.up {
 			m["flags"] = []string{"BROADCAST", "UP", "LOWER_UP"}
 		}
@@ -120,6 +155,30 @@ func (h *bridgeHost) linkJSON() string {
 	}
 	b, _ := json.Marshal(out)
 	return string(b)
+}
+
+// MTU is the link's MTU, defaults included.
+func (l *fakeLink) MTU() int {
+	switch {
+	case l.mtu > 0:
+		return l.mtu
+	case l.name == "eth0":
+		return 1500
+	}
+	return 1450
+}
+
+// netnsText is what podNetnsScript prints: each pod's lo and eth0 (the peer of its veth).
+func (h *bridgeHost) netnsText() string {
+	var b strings.Builder
+	for _, p := range h.pods {
+		peer := slices.IndexFunc(h.links, func(l *fakeLink) bool { return l.name == p.veth }) + 1
+		links, _ := json.Marshal([]map[string]any{{"ifindex": 1, "ifname": "lo", "mtu": 65536},
+			{"ifindex": 2, "ifname": "eth0", "mtu": p.mtu, "link_index": peer, "link_netnsid": 0, "flags": []string{"UP", "LOWER_UP"}}})
+		addrs, _ := json.Marshal([]map[string]any{{"ifname": "eth0", "addr_info": []map[string]any{{"family": "inet", "local": p.ip, "prefixlen": 24}}}})
+		fmt.Fprintf(&b, "netns %s\n%s\n%s\n", p.netns, links, addrs)
+	}
+	return b.String()
 }
 
 func (h *bridgeHost) addrJSON() string {

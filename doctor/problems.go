@@ -13,6 +13,7 @@ func Problems() []Problem {
 		CNIBridgeWrongAddress{},
 		VethDetached{},
 		HairpinOff{},
+		MTUMismatch{},
 		ConntrackFull{},
 		OverlayPortBlocked{},
 		PodCIDROverlap{},

@@ -67,7 +67,7 @@ func TestTrafficPathBrokenQuietWhenEveryPathCarries(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, findings, 1)
 	assert.Equal(t, Pass, findings[0].Status)
-	assert.Equal(t, "real traffic passes: container-to-container 3, pod-to-pod/same-node 6, pod-to-pod/cross-node 12, pod-to-service/cluster-ip 3, pod-to-service/same-node 3, pod-to-service/hairpin 3, external-to-nodeport 3 case(s)", findings[0].Summary)
+	assert.Equal(t, "real traffic passes: container-to-container 3, pod-to-pod/same-node 6, pod-to-pod/cross-node 12, pod-to-pod/full-mtu 9, pod-to-service/cluster-ip 3, pod-to-service/same-node 3, pod-to-service/hairpin 3, external-to-nodeport 3 case(s)", findings[0].Summary)
 	paths := map[string]bool{}
 	for _, c := range s.sent {
 		paths[c.Path] = true
@@ -92,13 +92,14 @@ func TestTrafficPathBrokenFailsEveryBrokenCaseWithItsPath(t *testing.T) {
 	assert.Equal(t, []string{
 		"pod-to-pod/cross-node w1/a -> w2/a http crosses w1,w2",
 		"pod-to-pod/cross-node w1/a -> w2/a udp crosses w1,w2",
+		"pod-to-pod/full-mtu w1/a -> w2/a udp full-mtu crosses w1,w2",
 		"external-to-nodeport outside -> w2 nodeport 31080 http crosses w2,cp,w1",
 	}, failed)
-	assert.Equal(t, []string{"netcert-system/netcert-probe-nodeport"}, Failed(findings)[2].Services)
+	assert.Equal(t, []string{"netcert-system/netcert-probe-nodeport"}, Failed(findings)[3].Services)
 	plan, err := TrafficPathBroken{}.Plan(t.Context(), c, findings)
 	require.NoError(t, err)
 	require.Len(t, plan.Manual, 1, "nothing explains them and no rule counted them: one step for a person")
-	assert.Contains(t, plan.Manual[0], "3 failing case(s) (pod-to-pod/cross-node w1/a -> w2/a http, pod-to-pod/cross-node w1/a -> w2/a udp, external-to-nodeport outside -> w2 nodeport 31080 http) no rule counted them")
+	assert.Contains(t, plan.Manual[0], "4 failing case(s) (pod-to-pod/cross-node w1/a -> w2/a http, pod-to-pod/cross-node w1/a -> w2/a udp, pod-to-pod/full-mtu w1/a -> w2/a udp full-mtu, external-to-nodeport outside -> w2 nodeport 31080 http) no rule counted them")
 	_, err = TrafficPathBroken{}.Apply(t.Context(), c, plan)
 	assert.ErrorContains(t, err, "not applied automatically")
 
@@ -140,17 +141,17 @@ func TestTrafficPathBrokenLocatesTheDropByItsCounters(t *testing.T) {
 	findings, err := TrafficPathBroken{}.Run(t.Context(), c)
 	require.NoError(t, err)
 	failed := Failed(findings)
-	require.Len(t, failed, 2)
+	require.Len(t, failed, 3)
 	for _, f := range failed {
 		assert.Contains(t, f.Summary, "dropped on w2 by iptables-legacy filter FORWARD #1 `-A FORWARD -d 10.244.2.0/24 -m comment --comment \"lockdown\" -j DROP`")
 		assert.NotContains(t, f.Summary, "INVALID", "it counts as much with nothing sent")
-		assert.Contains(t, f.Evidence[len(f.Evidence)-1].Output, "then +2 while the 2 failing case(s) were sent again (located by packet counters, no packet trace)")
+		assert.Contains(t, f.Evidence[len(f.Evidence)-1].Output, "then +3 while the 3 failing case(s) were sent again (located by packet counters, no packet trace)")
 	}
 	assert.Contains(t, c.Nodes[0].(*node.Fake).Calls(), "iptables-legacy-save -c", "every node the path crosses is read")
 	plan, err := TrafficPathBroken{}.Plan(t.Context(), c, findings)
 	require.NoError(t, err)
 	require.Len(t, plan.Manual, 1, "one step per rule")
-	assert.Contains(t, plan.Manual[0], "2 failing case(s) (pod-to-pod/cross-node w1/a -> w2/a http, pod-to-pod/cross-node w1/a -> w2/a udp) dropped on w2 by iptables-legacy filter FORWARD #1")
+	assert.Contains(t, plan.Manual[0], "3 failing case(s) (pod-to-pod/cross-node w1/a -> w2/a http, pod-to-pod/cross-node w1/a -> w2/a udp, pod-to-pod/full-mtu w1/a -> w2/a udp full-mtu) dropped on w2 by iptables-legacy filter FORWARD #1")
 	assert.Contains(t, plan.Manual[0], "allow that traffic ahead of the rule, or remove the rule if nothing needs it")
 }
 

@@ -21,12 +21,13 @@ func bridgeFaultNode() (*node.Fake, *fakeJournal) {
 		Reply("ip -4 -o addr show dev cni0", "5: cni0    inet 10.244.1.1/24 brd 10.244.1.255 scope global cni0\\       valid_lft forever\n").
 		Handle("sh -c "+vethScript+" netcert-veth", func(argv []string) (string, int) {
 			if argv[len(argv)-1] == "10.244.1.5" {
-				return "vethpod\n", 0
+				return "cni-pod vethpod\n", 0
 			}
 			return "", 1
 		}).
 		Reply("sh -c "+bridgePortScript, "cni0\n1\n").
 		Reply("ip link set", "").
+		Reply("ip -n", "").
 		Reply("ip addr", "").
 		Reply("sh -c", "")
 	return n, journalOn(n)
@@ -84,4 +85,42 @@ func TestPodBridgeFaultsRefuseBadInput(t *testing.T) {
 	n.Reply("sh -c "+bridgePortScript, "cni0\n0\n")
 	_, err = HairpinOff{Pod: PodOnNode{Node: "w1", Namespace: "netcert-system", Selector: "set=b"}}.Inject(context.Background(), bridgeFaultCluster(n))
 	assert.ErrorContains(t, err, "hairpin mode off already")
+}
+
+// mtu-mismatch raises both ends of the pod's veth, journals how to set them back, and refuses a
+// pod already at the MTU.
+func TestMTUMismatchInjectsAndReverts(t *testing.T) {
+	pod := PodOnNode{Node: "w1", Namespace: "netcert-system", Selector: "set=b"}
+	n, j := bridgeFaultNode()
+	n.Reply("sh -c "+mtuScript+" netcert-mtu cni-pod vethpod", "1450\n1450\n")
+	f := MTUMismatch{Pod: pod, MTU: 1500}
+	assert.True(t, f.AppliesTo("calico"))
+	revert, err := f.Inject(context.Background(), bridgeFaultCluster(n))
+	require.NoError(t, err)
+	assert.Contains(t, n.Calls(), "ip link set dev vethpod mtu 1500")
+	assert.Contains(t, n.Calls(), "ip -n cni-pod link set dev eth0 mtu 1500")
+	require.Len(t, j.entries, 1)
+	for _, undo := range j.entries {
+		assert.Equal(t, "if [ -e '/var/run/netns/cni-pod' ]; then 'ip' '-n' 'cni-pod' 'link' 'set' 'dev' 'eth0' 'mtu' '1450' && 'ip' 'link' 'set' 'dev' 'vethpod' 'mtu' '1450'; fi", undo)
+	}
+	require.NoError(t, revert(context.Background()))
+	assert.Empty(t, j.entries)
+
+	_, err = MTUMismatch{Pod: pod, MTU: 1450}.Inject(context.Background(), bridgeFaultCluster(n))
+	assert.ErrorContains(t, err, "has MTU 1450 already")
+}
+
+// mtu-mismatch's node-network shape lowers the device and journals setting it back.
+func TestMTUMismatchLowersANodeDevice(t *testing.T) {
+	n, j := bridgeFaultNode()
+	n.Reply("cat /sys/class/net/eth0/mtu", "1500\n")
+	revert, err := MTUMismatch{Node: "w1", Device: "eth0", MTU: 1400}.Inject(context.Background(), bridgeFaultCluster(n))
+	require.NoError(t, err)
+	assert.Contains(t, n.Calls(), "ip link set dev eth0 mtu 1400")
+	for _, undo := range j.entries {
+		assert.Equal(t, "'ip' 'link' 'set' 'dev' 'eth0' 'mtu' '1500'", undo)
+	}
+	require.NoError(t, revert(context.Background()))
+	_, err = MTUMismatch{Node: "w1", Device: "eth0", MTU: 1500}.Inject(context.Background(), bridgeFaultCluster(n))
+	assert.ErrorContains(t, err, "has MTU 1500 already")
 }

@@ -140,6 +140,24 @@ func TestUDPNoEchoTimesOut(t *testing.T) {
 	assert.Contains(t, res.Error, "deadline exceeded")
 }
 
+// A datagram as large as loopback's route allows, with DF, comes back whole.
+func TestUDPFullMTUEcho(t *testing.T) {
+	srv := startServer(t)
+	res := probe.UDPFullMTU(shortCtx(t, 3*time.Second), srv.UDPAddr().String())
+	require.True(t, res.OK, res.Error)
+	assert.Contains(t, res.Detail, "65535-byte datagram, DF")
+}
+
+// Unanswered, the full-MTU probe says how large its datagram was and what the kernel learned.
+func TestUDPFullMTUNoEchoSaysWhatWasSent(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = pc.Close() })
+	res := probe.UDPFullMTU(shortCtx(t, 300*time.Millisecond), pc.LocalAddr().String())
+	assert.False(t, res.OK)
+	assert.Contains(t, res.Error, "a 65535-byte datagram with DF, no fragmentation-needed came back")
+}
+
 func TestServerClosesEchoConnectionsOnShutdown(t *testing.T) {
 	srv, err := probe.Listen(probe.ServerConfig{TCPAddr: "127.0.0.1:0"})
 	require.NoError(t, err)

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -36,7 +37,17 @@ func TCP(ctx context.Context, addr string) Result {
 func UDP(ctx context.Context, addr string) Result {
 	res := newResult(KindUDP, addr)
 	start := time.Now()
-	echo, err := udpExchange(ctx, addr)
+	echo, err := udpExchange(ctx, addr, false)
+	return res.finish(start, echo, err)
+}
+
+// UDPFullMTU is UDP with a datagram as large as the sending interface allows (the route's
+// MTU), sent with DF: it passes only if every hop of the path, the overlay's encapsulation
+// included, carries the MTU the pod was given.
+func UDPFullMTU(ctx context.Context, addr string) Result {
+	res := newResult(KindUDP, addr)
+	start := time.Now()
+	echo, err := udpExchange(ctx, addr, true)
 	return res.finish(start, echo, err)
 }
 
@@ -70,8 +81,8 @@ func tcpExchange(ctx context.Context, addr string) (string, error) {
 	return strings.TrimSpace(string(got)), nil
 }
 
-// udpExchange performs the exchange behind UDP.
-func udpExchange(ctx context.Context, addr string) (string, error) {
+// udpExchange performs the exchange behind UDP and UDPFullMTU.
+func udpExchange(ctx context.Context, addr string, fullMTU bool) (string, error) {
 	ctx, cancel := withDefaultTimeout(ctx)
 	defer cancel()
 	nonce, err := newNonce()
@@ -86,24 +97,68 @@ func udpExchange(ctx context.Context, addr string) (string, error) {
 	defer conn.Close()
 	defer bindDeadline(ctx, conn)()
 
-	if _, err := conn.Write(nonce); err != nil {
-		return "", fmt.Errorf("send nonce: %w", withCtxErr(ctx, err))
+	sent := nonce
+	if fullMTU {
+		if sent, err = fillToMTU(conn.(*net.UDPConn), nonce); err != nil {
+			return "", err
+		}
+	}
+	if _, err := conn.Write(sent); err != nil {
+		return "", fmt.Errorf("send %d bytes: %w", len(sent), withCtxErr(ctx, err))
 	}
 	buf := make([]byte, maxDatagram)
 	others := 0
 	for {
 		n, err := conn.Read(buf)
 		if err != nil {
-			if others > 0 {
-				return "", fmt.Errorf("read echo (ignored %d unmatched datagrams): %w", others, withCtxErr(ctx, err))
+			err = withCtxErr(ctx, err)
+			if fullMTU {
+				err = fmt.Errorf("%w%s", err, mtuAccount(conn.(*net.UDPConn), len(sent)))
 			}
-			return "", fmt.Errorf("read echo: %w", withCtxErr(ctx, err))
+			if others > 0 {
+				return "", fmt.Errorf("read echo (ignored %d unmatched datagrams): %w", others, err)
+			}
+			return "", fmt.Errorf("read echo: %w", err)
 		}
-		if bytes.Equal(buf[:n], nonce) {
+		if bytes.Equal(buf[:n], sent) {
+			if fullMTU {
+				return fmt.Sprintf("%s (%d-byte datagram, DF)", strings.TrimSpace(string(nonce)), len(sent)+udpHeaders), nil
+			}
 			return strings.TrimSpace(string(buf[:n])), nil
 		}
 		others++
 	}
+}
+
+// maxUDPPayload is the largest payload of an IPv4 UDP datagram.
+const maxUDPPayload = 65507
+
+// udpHeaders are the IPv4 and UDP headers' bytes: a datagram of MTU-udpHeaders fills the MTU.
+const udpHeaders = 28
+
+// fillToMTU sets DF on conn and returns nonce padded to fill its route's MTU.
+func fillToMTU(conn *net.UDPConn, nonce []byte) ([]byte, error) {
+	if err := setDontFragment(conn); err != nil {
+		return nil, fmt.Errorf("set DF: %w", err)
+	}
+	mtu, err := pathMTU(conn)
+	if err != nil {
+		return nil, fmt.Errorf("read the route's MTU: %w", err)
+	}
+	size := min(max(mtu-udpHeaders, len(nonce)), maxUDPPayload)
+	return append(slices.Clone(nonce), bytes.Repeat([]byte{'.'}, size-len(nonce))...), nil
+}
+
+// mtuAccount says what the kernel learned of the path while a full-MTU datagram went unanswered.
+func mtuAccount(conn *net.UDPConn, sent int) string {
+	mtu, err := pathMTU(conn)
+	switch {
+	case err != nil:
+		return ""
+	case mtu < sent+udpHeaders:
+		return fmt.Sprintf(" (a %d-byte datagram with DF: a hop sent back fragmentation needed, the path's MTU is %d)", sent+udpHeaders, mtu)
+	}
+	return fmt.Sprintf(" (a %d-byte datagram with DF, no fragmentation-needed came back: a hop with a smaller MTU drops it silently, or the path is down)", sent+udpHeaders)
 }
 
 // newNonce returns a fresh random payload for an echo check.

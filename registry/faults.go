@@ -16,6 +16,7 @@ const (
 	CNIBridgeWrongAddress = "cni-bridge-wrong-address"
 	VethDetached          = "veth-detached"
 	HairpinOff            = "hairpin-off"
+	MTUMismatch           = "mtu-mismatch"
 	ConntrackFull         = "conntrack-full"
 	OverlayPortBlocked    = "overlay-port-blocked"
 	PodCIDROverlap        = "pod-cidr-overlap"
@@ -120,6 +121,36 @@ var entries = []Entry{
 		Injected: "hairpin mode off on the cni0 port of a worker's probe pod (set a)",
 		Reasons:  "every pod port of the pod bridge (`ip -j -d link show`: `hairpin`)",
 		Repairs:  "`ip link set VETH type bridge_slave hairpin on`",
+	},
+	{
+		ID:      MTUMismatch,
+		Problem: doctor.MTUMismatch{},
+		Injectors: []Injector{
+			{
+				Variant: "pod",
+				// The node's probe pod of set a, which sends the full-MTU cases: its datagrams are
+				// larger than the overlay (and the other pods' veths) carry.
+				New: func(b Bed) (faults.Fault, error) {
+					return faults.MTUMismatch{Pod: probePod(b, "a"), MTU: 1500}, nil
+				},
+				Breaks: func(b Bed) func(traffic.Case) bool { return traffic.FromNodeOnPath(b.Node, traffic.PodToPodFullMTU) },
+			},
+			{
+				Variant: "node-network",
+				// The kind node's uplink under the 1450 overlay's 1500-byte outer packets: the
+				// node's full-size overlay packets are dropped both ways.
+				New: func(b Bed) (faults.Fault, error) {
+					return faults.MTUMismatch{Node: b.Node, Device: "eth0", MTU: 1400}, nil
+				},
+				Breaks: func(b Bed) func(traffic.Case) bool {
+					return traffic.BetweenNodesOnPath(b.Node, traffic.PodToPodFullMTU)
+				},
+				Manual: true,
+			},
+		},
+		Injected: "a worker's probe pod (set a) and its veth's host end given MTU 1500 on a 1450 overlay, as a CNI configured with the node network's MTU does (variant pod); a worker's eth0 lowered to 1400 under the overlay's 1500-byte outer packets, as a node network changed after the CNI sized its overlay (variant node-network)",
+		Reasons:  "every node's interfaces (`ip -j -d link show`) and every pod network namespace's eth0 (`ip -n NS -j -d link show`): a pod's eth0 or veth above the overlay device's MTU (the smallest of VXLAN, IPIP, WireGuard devices that are up), the two ends of a pod's veth unequal, an overlay whose MTU plus its encapsulation (VXLAN 50 bytes) exceeds its lower device's; the symptom is a full-MTU UDP datagram with DF (`pod-to-pod/full-mtu`), not a small ping",
+		Repairs:  "lower the pod's eth0 (in its namespace) and its veth's host end to the overlay's MTU (for the pod's life: a new pod gets the CNI's MTU); an overlay too large for its lower device: a manual plan (the node network's MTU or the CNI's)",
 	},
 	{
 		ID:      ConntrackFull,

@@ -48,6 +48,9 @@ type Injector struct {
 	// Repair, if set, is the problem with the consent this injector's repair needs (what a
 	// person passes on the command line); nil: the entry's Problem.
 	Repair doctor.Problem
+	// Manual: the repair is a plan for a person, not applied by netcert (the suite checks the
+	// plan names its steps, then takes them by reverting the fault).
+	Manual bool
 	// Portable: certify can inject it on any cluster, given only a node (no test-bed fixture).
 	Portable bool
 }

@@ -84,6 +84,9 @@ type Case struct {
 	// TimeToDetectMS and TimeToRepairMS are absent when the step did not get that far.
 	TimeToDetectMS *int64 `json:"time_to_detect_ms,omitempty"`
 	TimeToRepairMS *int64 `json:"time_to_repair_ms,omitempty"`
+	// ManualRepair: the repair is a plan for a person (netcert does not apply it); the test bed
+	// then takes its steps by reverting the fault.
+	ManualRepair bool `json:"manual_repair,omitempty"`
 	// HealedByCNI: the traffic the fault broke flowed again before detection ran — the CNI
 	// repaired the fault on its own.
 	HealedByCNI bool `json:"healed_by_cni"`

@@ -55,7 +55,12 @@ func outcomeRank(o Outcome) int {
 
 // Detect and Repair format the times to detect and repair ("" when absent).
 func (c cell) Detect() string { return msText(c.Case.TimeToDetectMS) }
-func (c cell) Repair() string { return msText(c.Case.TimeToRepairMS) }
+func (c cell) Repair() string {
+	if c.Case.ManualRepair {
+		return "manual"
+	}
+	return msText(c.Case.TimeToRepairMS)
+}
 
 // FailedStep names the first failed step.
 func (c cell) FailedStep() string {

@@ -63,6 +63,7 @@ func (c *Cluster) scenario(e registry.Entry, in registry.Injector) Scenario {
 		Problem:      e.RepairOf(in),
 		Breaks:       in.Breaks(bed),
 		Consequences: in.Consequences,
+		Manual:       in.Manual,
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,6 +37,9 @@ type Scenario struct {
 	// Consequences are checks that must fail as consequences of the fault (CausedBy naming it):
 	// the symptoms of a cascade that the doctor must mark, not name as second root causes.
 	Consequences []string
+	// Manual: the repair is a manual plan; the repair step checks it and that netcert refuses
+	// to apply it, then takes its steps as a person would, by reverting the fault.
+	Manual bool
 }
 
 // checks are every check of the doctor: in every scenario, no other one may fail.
@@ -53,6 +57,7 @@ func (c *Cluster) Feature(s Scenario) features.Feature {
 	var fc *faults.Cluster
 	var detected []doctor.Finding
 	var featureT *testing.T // each assessment runs in a subtest: reverts belong to the feature
+	var revertOnce func() error
 	return c.NewFeature(rc).WithSetup("connect to the cluster", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 		var err error
 		dc, fc, err = c.Targets(cfg)
@@ -78,12 +83,13 @@ func (c *Cluster) Feature(s Scenario) features.Feature {
 			revert, err := fault.Inject(ctx, fc)
 			require.NoError(t, err)
 			// Registered on the feature, so the fault stays for the next steps and is reverted when
-			// the feature ends, whatever happens in between.
-			featureT.Cleanup(func() {
+			// the feature ends, whatever happens in between; a manual repair reverts it earlier.
+			revertOnce = sync.OnceValue(func() error {
 				rctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 				defer cancel()
-				assert.NoError(featureT, revert(rctx), "revert %s", id)
+				return revert(rctx)
 			})
+			featureT.Cleanup(func() { assert.NoError(featureT, revertOnce(), "revert %s", id) })
 			return ctx
 		})).
 		Assess(step("the symptom is real: the traffic this fault breaks fails", func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
@@ -135,10 +141,17 @@ func (c *Cluster) Feature(s Scenario) features.Feature {
 			c.cfg.Logf("%s detected in %s: %s (%d consequence(s) marked)", id, since(start), roots[0], len(failed)-len(roots))
 			return ctx
 		})).
-		Assess(step("repair: plan, apply, and apply again to change nothing", func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
+		Assess(step(repairStep(s.Manual), func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
 			start := time.Now()
 			plan, err := s.Problem.Plan(ctx, dc, detected)
 			require.NoError(t, err)
+			if s.Manual {
+				requireManualPlan(ctx, t, dc, s.Problem, plan)
+				c.rec.Update(caseID, func(rc *reports.Case) { rc.ManualRepair = true })
+				c.cfg.Logf("%s: manual plan: %s", id, strings.Join(plan.Manual, " | "))
+				require.NoError(t, revertOnce(), "take the manual plan's steps: revert %s", id)
+				return ctx
+			}
 			require.NotEmpty(t, plan.Actions, "the plan repairs nothing")
 			require.Empty(t, plan.Manual)
 			rec, err := s.Problem.Apply(ctx, dc, plan)
@@ -159,6 +172,23 @@ func (c *Cluster) Feature(s Scenario) features.Feature {
 			c.requireTrafficHealthy(ctx, t, cfg)
 			return ctx
 		})).Feature()
+}
+
+// repairStep names the repair step: netcert's repair, or a person's steps from a manual plan.
+func repairStep(manual bool) string {
+	if manual {
+		return "repair: a manual plan, refused by apply; a person's steps taken (the fault reverted)"
+	}
+	return "repair: plan, apply, and apply again to change nothing"
+}
+
+// requireManualPlan requires a plan of steps for a person only, which netcert refuses to apply.
+func requireManualPlan(ctx context.Context, t T, dc *doctor.Cluster, p doctor.Problem, plan doctor.Plan) {
+	t.Helper()
+	require.NotEmpty(t, plan.Manual, "a manual repair names its steps")
+	require.Empty(t, plan.Actions, "a manual repair changes nothing itself")
+	_, err := p.Apply(ctx, dc, plan)
+	require.Error(t, err, "apply refuses a manual plan")
 }
 
 // symptomGone runs the traffic matrix again and reports whether every case the fault broke

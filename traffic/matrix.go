@@ -66,8 +66,8 @@ type Options struct {
 }
 
 // Paths returns the cases of the core paths for the probe pods now running: from set a's pod
-// of every node, HTTP to its own peer container, HTTP and UDP to set b's pod on the same node
-// and to set a's pod on every other node, HTTP to the probe Service's cluster IP, and (with
+// of every node, HTTP to its own peer container, HTTP, UDP and a full-MTU UDP datagram with DF
+// to set b's pod on the same node and to set a's pod on every other node, HTTP to the probe Service's cluster IP, and (with
 // External) HTTP from outside to the NodePort Service on every node's InternalIP. It fails when
 // no probe pod runs: a matrix of nothing would pass.
 func Paths(ctx context.Context, client kubernetes.Interface, opt Options) ([]Case, error) {
@@ -100,7 +100,9 @@ func Paths(ctx context.Context, client kubernetes.Interface, opt Options) ([]Cas
 			Case{Path: path, Name: label + " http", From: from, Container: ProbeContainer, To: to.Node, Crosses: crosses, Endpoints: ends,
 				Args: []string{"http", "--timeout", "2s", "http://" + net.JoinHostPort(to.IP, HTTPPort) + "/"}},
 			Case{Path: path, Name: label + " udp", From: from, Container: ProbeContainer, To: to.Node, Crosses: crosses, Endpoints: ends,
-				Args: []string{"udp", "--timeout", "2s", net.JoinHostPort(to.IP, UDPPort)}})
+				Args: []string{"udp", "--timeout", "2s", net.JoinHostPort(to.IP, UDPPort)}},
+			Case{Path: PodToPodFullMTU, Name: label + " udp full-mtu", From: from, Container: ProbeContainer, To: to.Node, Crosses: crosses, Endpoints: ends,
+				Args: []string{"udp", "--full-mtu", "--timeout", "2s", net.JoinHostPort(to.IP, UDPPort)}})
 	}
 	for _, from := range senders {
 		cases = append(cases, Case{Path: ContainerToContainer, Name: fmt.Sprintf("%s/%s probe -> peer http", from.Node, from.Set),

@@ -8,6 +8,9 @@ const (
 	PodToPodSameNode = "pod-to-pod/same-node"
 	// PodToPodCrossNode: a pod to a pod on another node, through the overlay or the routes.
 	PodToPodCrossNode = "pod-to-pod/cross-node"
+	// PodToPodFullMTU: a datagram as large as the sending pod's MTU, with DF, to the pods of
+	// the two paths above: every hop, the overlay's encapsulation included, must carry it.
+	PodToPodFullMTU = "pod-to-pod/full-mtu"
 	// PodToClusterIP: a pod to a Service's cluster IP (kube-proxy's rules on the sending node).
 	PodToClusterIP = "pod-to-service/cluster-ip"
 	// PodToServiceSameNode: a pod to a Service whose only endpoint for it is another pod on its
@@ -30,7 +33,7 @@ const (
 
 // CorePaths are the paths every sweep of the doctor sends traffic over, in causal order: what
 // a later path needs, an earlier one tests first.
-var CorePaths = []string{ContainerToContainer, PodToPodSameNode, PodToPodCrossNode, PodToClusterIP,
+var CorePaths = []string{ContainerToContainer, PodToPodSameNode, PodToPodCrossNode, PodToPodFullMTU, PodToClusterIP,
 	PodToServiceSameNode, PodToServiceHairpin, ExternalToNodePort}
 
 // Pod is a running netcert probe pod.

@@ -8,8 +8,13 @@ func CrossNodeFrom(node string) func(Case) bool {
 }
 
 // CrossNodeVia selects the pod-to-pod cases across nodes that node's pods send or receive.
-func CrossNodeVia(node string) func(Case) bool {
-	return func(tc Case) bool { return tc.Path == PodToPodCrossNode && (tc.From.Node == node || tc.To == node) }
+func CrossNodeVia(node string) func(Case) bool { return BetweenNodesOnPath(node, PodToPodCrossNode) }
+
+// BetweenNodesOnPath selects the cases of one path between two nodes, one of them node.
+func BetweenNodesOnPath(node, path string) func(Case) bool {
+	return func(tc Case) bool {
+		return tc.Path == path && tc.To != tc.From.Node && (tc.From.Node == node || tc.To == node)
+	}
 }
 
 // CrossNodeBetween selects the pod-to-pod cases from node's pods to to's pods.

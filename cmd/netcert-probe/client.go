@@ -21,6 +21,10 @@ func runClient(ctx context.Context, kind string, args []string, stdout io.Writer
 	timeout := fs.Duration("timeout", probe.DefaultTimeout, "time limit of each attempt")
 	attempts := fs.Int("attempts", 1, "number of attempts before giving up")
 	var server, qtype *string
+	fullMTU := new(bool)
+	if kind == "udp" {
+		fullMTU = fs.Bool("full-mtu", false, "send a datagram as large as the route's MTU, with DF (large-packet paths)")
+	}
 	if kind == "dns" {
 		server = fs.String("server", "", "DNS server IP[:PORT] (default: first nameserver in /etc/resolv.conf)")
 		qtype = fs.String("type", "A", "query type")
@@ -38,7 +42,7 @@ func runClient(ctx context.Context, kind string, args []string, stdout io.Writer
 	if len(pos) != 1 {
 		return false, usageErrorf("%s: want exactly one target, got %d arguments", kind, len(pos))
 	}
-	check, err := newCheck(kind, pos[0], server, qtype)
+	check, err := newCheck(kind, pos[0], server, qtype, *fullMTU)
 	if err != nil {
 		return false, usageErrorf("%s: %v", kind, err)
 	}
@@ -54,7 +58,7 @@ func runClient(ctx context.Context, kind string, args []string, stdout io.Writer
 }
 
 // newCheck validates target and returns the check for kind.
-func newCheck(kind, target string, server, qtype *string) (probe.Check, error) {
+func newCheck(kind, target string, server, qtype *string, fullMTU bool) (probe.Check, error) {
 	switch kind {
 	case "http":
 		if err := probe.ValidateURL(target); err != nil {
@@ -67,6 +71,9 @@ func newCheck(kind, target string, server, qtype *string) (probe.Check, error) {
 		}
 		if kind == "tcp" {
 			return func(ctx context.Context) probe.Result { return probe.TCP(ctx, target) }, nil
+		}
+		if fullMTU {
+			return func(ctx context.Context) probe.Result { return probe.UDPFullMTU(ctx, target) }, nil
 		}
 		return func(ctx context.Context) probe.Result { return probe.UDP(ctx, target) }, nil
 	case "dns":

@@ -51,10 +51,11 @@ func TestClientSubcommandsSucceed(t *testing.T) {
 	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
 
 	cases := map[string][]string{
-		"http": {"http", "http://" + srv.HTTPAddr().String() + "/healthz"},
-		"tcp":  {"tcp", "--timeout", "2s", srv.TCPAddr().String()},
-		"udp":  {"udp", srv.UDPAddr().String(), "--attempts", "2"},
-		"dns":  {"dns", "--server", up.Addr(), "--type", "A", "probe.netcert.test"},
+		"http":         {"http", "http://" + srv.HTTPAddr().String() + "/healthz"},
+		"tcp":          {"tcp", "--timeout", "2s", srv.TCPAddr().String()},
+		"udp":          {"udp", srv.UDPAddr().String(), "--attempts", "2"},
+		"udp full MTU": {"udp", "--full-mtu", srv.UDPAddr().String()},
+		"dns":          {"dns", "--server", up.Addr(), "--type", "A", "probe.netcert.test"},
 	}
 	for kind, args := range cases {
 		t.Run(kind, func(t *testing.T) {
@@ -64,7 +65,7 @@ func TestClientSubcommandsSucceed(t *testing.T) {
 			assert.Equal(t, 1, bytes.Count([]byte(stdout), []byte("\n")), "exactly one line")
 			res, err := probe.ParseResult([]byte(stdout))
 			require.NoError(t, err)
-			assert.Equal(t, probe.Kind(kind), res.Kind)
+			assert.Equal(t, probe.Kind(args[0]), res.Kind)
 			assert.True(t, res.OK, res.Error)
 		})
 	}

@@ -19,6 +19,7 @@ var faultIDs = []string{
 	registry.CNIBridgeWrongAddress,
 	registry.VethDetached,
 	registry.HairpinOff,
+	registry.MTUMismatch,
 	registry.ConntrackFull,
 	registry.OverlayPortBlocked,
 	registry.PodCIDROverlap,

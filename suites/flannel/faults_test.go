@@ -18,6 +18,7 @@ var faultIDs = []string{
 	registry.CNIBridgeWrongAddress,
 	registry.VethDetached,
 	registry.HairpinOff,
+	registry.MTUMismatch,
 	registry.ConntrackFull,
 	registry.OverlayPortBlocked,
 	registry.PodCIDROverlap,

@@ -23,6 +23,10 @@ type Link struct {
 	// PeerNetns: the device's peer (a veth's other end) is in another network namespace, as a
 	// pod's interface is (link_netnsid).
 	PeerNetns bool
+	// PeerIndex is a veth's peer's interface index (in the peer's namespace: eth0@if12).
+	PeerIndex int
+	// Lower is the device an encapsulating interface (a VXLAN's "dev") sends through.
+	Lower string
 	// Hairpin is a bridge port's hairpin mode (a frame may leave through the port it came in);
 	// nil when not a bridge port (SlaveKind "bridge") or not printed.
 	Hairpin *bool
@@ -38,8 +42,12 @@ func ParseLink(out []byte) ([]Link, error) {
 		Flags    jsonTexts `json:"flags"`
 		MTU      jsonText  `json:"mtu"`
 		Master   jsonText  `json:"master"`
+		PeerIdx  jsonText  `json:"link_index"`
 		LinkInfo struct {
-			Kind      jsonText       `json:"info_kind"`
+			Kind jsonText `json:"info_kind"`
+			Data struct {
+				Lower jsonText `json:"link"`
+			} `json:"info_data"`
 			SlaveKind jsonText       `json:"info_slave_kind"`
 			SlaveData map[string]any `json:"info_slave_data"`
 		} `json:"linkinfo"`
@@ -50,7 +58,8 @@ func ParseLink(out []byte) ([]Link, error) {
 	links := make([]Link, 0, len(raw))
 	for _, r := range raw {
 		l := Link{Index: natural(r.IfIndex), Name: string(r.IfName), PeerNetns: r.NetnsID != nil, Kind: string(r.LinkInfo.Kind), Master: string(r.Master), SlaveKind: string(r.LinkInfo.SlaveKind),
-			Up: slices.Contains(r.Flags, "UP"), LowerUp: slices.Contains(r.Flags, "LOWER_UP"), MTU: natural(r.MTU)}
+			Up: slices.Contains(r.Flags, "UP"), LowerUp: slices.Contains(r.Flags, "LOWER_UP"), MTU: natural(r.MTU),
+			PeerIndex: natural(r.PeerIdx), Lower: string(r.LinkInfo.Data.Lower)}
 		if h, ok := r.LinkInfo.SlaveData["hairpin"].(bool); ok && l.SlaveKind == "bridge" {
 			l.Hairpin = &h
 		}
