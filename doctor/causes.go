@@ -10,7 +10,8 @@ import (
 // names the nodes its traffic crossed) is a consequence of a node-level Fail on one of those
 // nodes (ip_forward off, an overlay drop, missing Service rules: a Fail with a node and no
 // traffic of its own), preferring a cause that names one of its Services, or of a Fail that
-// breaks an address range holding one of its endpoints (an IP pool over the node network);
+// breaks an address range holding one of its endpoints or one of its Services' (an IP pool over
+// the node network, a NetworkPolicy isolating pods);
 // CausedBy then names that cause, and it is no second root cause. The result lists the root causes first (node-level
 // ones before the others, each group in its input order), then the consequences; other findings
 // keep their order after the Fails. The input is not changed.
@@ -32,7 +33,7 @@ func Explain(findings []Finding) []Finding {
 		for _, ci := range causes {
 			c := all[ci]
 			if isRangeCause(c) {
-				if best < 0 && inRanges(f.Endpoints, c.Ranges) {
+				if best < 0 && (inRanges(f.Endpoints, c.Ranges) || intersects(c.Services, f.Services)) {
 					best = ci
 				}
 				continue

@@ -15,11 +15,13 @@ func Problems() []Problem {
 		HairpinOff{},
 		MTUMismatch{},
 		ConntrackFull{},
+		ForwardPolicyDrop{},
 		OverlayPortBlocked{},
 		PodCIDROverlap{},
 		KubeProxyRulesMissing{},
 		CoreDNSLoop{},
 		CoreDNSForwardBroken{},
+		NetworkPolicyBlocks{},
 		TrafficPathBroken{},
 	}
 }

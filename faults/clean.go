@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -14,8 +15,8 @@ import (
 )
 
 // Clean reverts whatever netcert's faults left on the cluster, from their marks: every node's
-// journal, a Corefile the CoreDNS fault replaced (its ConfigMap's annotation), Calico's fault
-// IPPool and its workload. It names each fault it reverted; what it could not revert is in the
+// journal, a Corefile the CoreDNS fault replaced (its ConfigMap's annotation), the
+// NetworkPolicies labelled netcert.io/fault, Calico's fault IPPool and its workload. It names each fault it reverted; what it could not revert is in the
 // error, and stays marked for the next try.
 func Clean(ctx context.Context, c *Cluster) ([]string, error) {
 	var cleaned []string
@@ -33,6 +34,11 @@ func Clean(ctx context.Context, c *Cluster) ([]string, error) {
 			cleaned = append(cleaned, "coredns-forward-broken (the original Corefile is back)")
 		}
 		errs = append(errs, err)
+		policies, err := cleanPolicies(ctx, c)
+		for _, p := range policies {
+			cleaned = append(cleaned, "network-policy-blocks (NetworkPolicy "+p+" deleted)")
+		}
+		errs = append(errs, err)
 	}
 	if c.Client != nil && c.Dynamic != nil && c.CNI == "calico" {
 		done, err := PodCIDROverlap{}.cleanPool(ctx, c)
@@ -45,8 +51,8 @@ func Clean(ctx context.Context, c *Cluster) ([]string, error) {
 }
 
 // Marks lists, without changing anything, the marks of faults left on the cluster: journal
-// entries, rules and sets named after netcert's faults, a marked Corefile, Calico's fault pool
-// and workload.
+// entries, rules and sets named after netcert's faults, a marked Corefile, the fault's
+// NetworkPolicies, Calico's fault pool and workload.
 func Marks(ctx context.Context, c *Cluster) ([]string, error) {
 	var marks []string
 	var errs []error
@@ -71,6 +77,11 @@ func Marks(ctx context.Context, c *Cluster) ([]string, error) {
 		} else if err != nil && !apierrors.IsNotFound(err) {
 			errs = append(errs, err)
 		}
+		policies, err := c.Client.NetworkingV1().NetworkPolicies("").List(ctx, metav1.ListOptions{LabelSelector: FaultLabel})
+		for _, p := range policiesOf(policies, err) {
+			marks = append(marks, "NetworkPolicy "+p.Namespace+"/"+p.Name)
+		}
+		errs = append(errs, err)
 	}
 	if c.Dynamic != nil && c.CNI == "calico" {
 		if _, err := c.Dynamic.Resource(kube.CalicoIPPools).Get(ctx, PodCIDROverlapPool, metav1.GetOptions{}); err == nil {
@@ -80,4 +91,12 @@ func Marks(ctx context.Context, c *Cluster) ([]string, error) {
 		}
 	}
 	return marks, errors.Join(errs...)
+}
+
+// policiesOf is the items of a list that was read.
+func policiesOf(list *networkingv1.NetworkPolicyList, err error) []networkingv1.NetworkPolicy {
+	if err != nil || list == nil {
+		return nil
+	}
+	return list.Items
 }

@@ -18,11 +18,13 @@ const (
 	HairpinOff            = "hairpin-off"
 	MTUMismatch           = "mtu-mismatch"
 	ConntrackFull         = "conntrack-full"
+	ForwardPolicyDrop     = "forward-policy-drop"
 	OverlayPortBlocked    = "overlay-port-blocked"
 	PodCIDROverlap        = "pod-cidr-overlap"
 	KubeProxyRulesMissing = "kube-proxy-rules-missing"
 	CoreDNSLoop           = "coredns-loop"
 	CoreDNSForwardBroken  = "coredns-forward-broken"
+	NetworkPolicyBlocks   = "network-policy-blocks"
 )
 
 // overlayPort is each CNI's VXLAN port.
@@ -165,6 +167,17 @@ var entries = []Entry{
 		Repairs:  "a manual plan: find what opens the flows (`conntrack -S`, `conntrack -L`) and raise the limit if the node needs it",
 	},
 	{
+		ID:      ForwardPolicyDrop,
+		Problem: doctor.ForwardPolicyDrop{},
+		Injectors: []Injector{
+			forwardInjector(faults.ForwardPolicyDropLegacy, false),
+			forwardInjector(faults.ForwardPolicyDropNftTable, true),
+		},
+		Injected: "a DROP policy on a worker's forward hook with no accept for the pods: `iptables-legacy -P FORWARD DROP` beside the CNI's and kube-proxy's iptables-nft accepts (variant legacy-policy), or a native `table inet netcert-fault-forward` whose forward chain has `policy drop`, as a firewall's (variant nft-table)",
+		Reasons:  "the pod network (the nodes' podCIDRs, Flannel's Network, Calico's IPPools) and every base chain on the forward hook of iptables-legacy, iptables-nft and nft (ip, inet): a DROP policy, or a rule matching every packet that drops or rejects, with no rule before it (in the chain or a chain it jumps to) accepting the pod network, a pod interface (cni0, flannel.1, cali+, vxlan.calico, tunl0) or Calico's accept mark",
+		Repairs:  "an ACCEPT per pod network range as source and as destination (`netcert: pod network`) at the top of each such chain, in its own view; the foreign policy stays, and persisting it in the firewall's own configuration is left to a person (the plan says so)",
+	},
+	{
 		ID:      OverlayPortBlocked,
 		Problem: doctor.OverlayPortBlocked{},
 		Injectors: []Injector{
@@ -266,6 +279,37 @@ var entries = []Entry{
 		Reasons:  "the Corefile parsed as CoreDNS parses it, but hermetically by netcert's own parser (`kube/corefile`: no environment expansion, imported files recorded, never read); a real query to each forward target from the probe pod of every node",
 		Repairs:  "the configured upstream, or the forward of the last known-good Corefile (kept in `kube-system/netcert-known-good-corefile` by `netcert snapshot` or the test bed's healthy baseline: the check itself writes nothing); CoreDNS rolled and verified",
 	},
+	{
+		ID:      NetworkPolicyBlocks,
+		Problem: doctor.NetworkPolicyBlocks{},
+		NotOn:   map[string]string{"flannel": "Flannel enforces no NetworkPolicy: a policy denies nothing there, and network-policy-blocks says so (a Warn when policies exist): a fact of the certification"},
+		Injectors: []Injector{{
+			// Set b's pods admit set b's only: set a's pod of each node no longer reaches its
+			// node's pod of set b, directly or through the same-node Service.
+			New: func(Bed) (faults.Fault, error) {
+				set := func(s string) map[string]string { return map[string]string{traffic.ProbeSetLabel: s} }
+				return faults.NetworkPolicyBlocks{Namespace: traffic.Namespace, Isolate: set("b"), Admit: set("b")}, nil
+			},
+			Breaks: func(Bed) func(traffic.Case) bool {
+				return traffic.OnPath(traffic.PodToPodSameNode, traffic.PodToServiceSameNode)
+			},
+			Manual: true,
+		}},
+		Injected: "NetworkPolicy `netcert-system/netcert-fault-isolate`: the probe pods of set b isolated for ingress, admitting set b's pods only (a default deny with an allow for an app's own pods)",
+		Reasons:  "every NetworkPolicy against the flows of the probes' traffic matrix (pod to pod, and pod to each ready endpoint of a Service through its EndpointSlices) with the API's semantics: pod, namespace and ipBlock peers, ports by number, name and range, policy types; the finding names the policies that isolate the pods, the flows none admits, and their rules",
+		Repairs:  "a manual plan: the `kubectl patch` that adds the admitting rule (the peers' namespace and stable labels, the flows' ports), or deleting the policy if nothing needs it; netcert does not change a policy",
+	},
+}
+
+// forwardInjector is one shape of forward-policy-drop: the node forwards nothing of its pods'
+// to or from other nodes (same-node and Service paths through it fail too, as consequences).
+func forwardInjector(mode string, portable bool) Injector {
+	return Injector{
+		Variant:  mode,
+		New:      func(b Bed) (faults.Fault, error) { return faults.ForwardPolicyDrop{Node: b.Node, Mode: mode}, nil },
+		Breaks:   func(b Bed) func(traffic.Case) bool { return traffic.CrossNodeVia(b.Node) },
+		Portable: portable,
+	}
 }
 
 // notInjectableConntrack is why conntrack-full has no feature on any CNI.

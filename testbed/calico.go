@@ -55,7 +55,8 @@ func installCalico(ctx context.Context, r *resources.Resources, cfg Config) erro
 
 // calicoPatch adapts Calico's manifest to the test bed: the images of the set, never pulled when
 // present; the default IPv4 pool is the cluster's pod subnet and VXLAN between every pair of nodes
-// (IP-in-IP is not in this kernel); Felix sends no usage reports out of the machine.
+// (IP-in-IP is not in this kernel); Felix sends no usage reports out of the machine; the pods'
+// MTU is set (calicoVethMTU).
 func calicoPatch(set images.Set, podSubnet string) decoder.MutateFunc {
 	nodeEnv := []corev1.EnvVar{
 		{Name: "CALICO_IPV4POOL_CIDR", Value: podSubnet},
@@ -87,6 +88,10 @@ func calicoPatch(set images.Set, podSubnet string) decoder.MutateFunc {
 	}
 	return func(obj k8s.Object) error {
 		switch o := obj.(type) {
+		case *corev1.ConfigMap:
+			if o.Name == "calico-config" && o.Data != nil {
+				o.Data["veth_mtu"] = calicoVethMTU
+			}
 		case *appsv1.DaemonSet:
 			return patchPod(&o.Spec.Template.Spec)
 		case *appsv1.Deployment:
@@ -95,6 +100,12 @@ func calicoPatch(set images.Set, podSubnet string) decoder.MutateFunc {
 		return nil
 	}
 }
+
+// calicoVethMTU is the pods' MTU: VXLAN's 50 bytes under the node network's 1500. Calico's
+// default ("0": the CNI plugin reads what calico-node detected) gives the pods created before
+// calico-node first writes /var/lib/calico/mtu an MTU of 1500, which mtu-mismatch named on the
+// test bed (the probes, created with the CNI, got the CNI's config 3 s before the MTU file).
+const calicoVethMTU = "1450"
 
 // setEnv sets each variable of env in the container, replacing a value or a valueFrom.
 func setEnv(c *corev1.Container, env []corev1.EnvVar) {

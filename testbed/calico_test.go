@@ -14,13 +14,13 @@ import (
 	"github.com/netcert/netcert/images"
 )
 
-// A cut-down manifest in the shape of Calico's (written for this test): a DaemonSet with an init
-// container, a Deployment and an object of a kind the patch leaves alone.
+// A cut-down manifest in the shape of Calico's (written for this test): its ConfigMap, a DaemonSet
+// with an init container and a Deployment.
 const calicoShapedManifest = `
 apiVersion: v1
 kind: ConfigMap
 metadata: {name: calico-config, namespace: kube-system}
-data: {calico_backend: vxlan}
+data: {calico_backend: vxlan, veth_mtu: "0"}
 ---
 apiVersion: apps/v1
 kind: DaemonSet
@@ -68,6 +68,8 @@ func testCalicoPatch(t *testing.T, set images.Set) {
 	require.NoError(t, err)
 	require.Len(t, objs, 3)
 
+	config := objs[0].(*corev1.ConfigMap).Data
+	assert.Equal(t, map[string]string{"calico_backend": "vxlan", "veth_mtu": "1450"}, config, "the pods' MTU set, the rest as it was")
 	node := objs[1].(*appsv1.DaemonSet).Spec.Template.Spec
 	assert.Equal(t, set.CalicoCNI, node.InitContainers[0].Image)
 	assert.Equal(t, corev1.PullIfNotPresent, node.InitContainers[0].ImagePullPolicy)

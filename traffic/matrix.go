@@ -18,6 +18,7 @@ import (
 const (
 	Namespace       = "netcert-system"
 	ProbeSelector   = "app.kubernetes.io/name=netcert-probe"
+	ProbeSetLabel   = "netcert.io/probe-set" // "a" or "b"
 	ProbeContainer  = "probe"
 	PeerContainer   = "peer" // set a's second container, for container-to-container
 	ProbeService    = "netcert-probe"
@@ -46,7 +47,7 @@ func ProbePods(ctx context.Context, client kubernetes.Interface) ([]Pod, error) 
 			continue
 		}
 		out = append(out, Pod{Namespace: p.Namespace, Name: p.Name, Node: p.Spec.NodeName, IP: p.Status.PodIP,
-			Set: p.Labels["netcert.io/probe-set"]})
+			Set: p.Labels[ProbeSetLabel]})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Node != out[j].Node {

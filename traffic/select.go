@@ -1,5 +1,7 @@
 package traffic
 
+import "slices"
+
 // Selectors pick the cases of a matrix that a fault breaks.
 
 // CrossNodeFrom selects the pod-to-pod cases across nodes that node's pods send.
@@ -22,9 +24,9 @@ func CrossNodeBetween(node, to string) func(Case) bool {
 	return func(tc Case) bool { return tc.Path == PodToPodCrossNode && tc.From.Node == node && tc.To == to }
 }
 
-// OnPath selects the cases of one path.
-func OnPath(path string) func(Case) bool {
-	return func(tc Case) bool { return tc.Path == path }
+// OnPath selects the cases of the paths.
+func OnPath(paths ...string) func(Case) bool {
+	return func(tc Case) bool { return slices.Contains(paths, tc.Path) }
 }
 
 // FromNodeOnPath selects the cases of one path that node's pods send.

@@ -20,11 +20,13 @@ var faultIDs = []string{
 	registry.HairpinOff,
 	registry.MTUMismatch,
 	registry.ConntrackFull,
+	registry.ForwardPolicyDrop,
 	registry.OverlayPortBlocked,
 	registry.PodCIDROverlap,
 	registry.KubeProxyRulesMissing,
 	registry.CoreDNSLoop,
 	registry.CoreDNSForwardBroken,
+	registry.NetworkPolicyBlocks,
 }
 
 func TestHealthyCluster(t *testing.T) {

@@ -325,6 +325,8 @@ func (r *Rule) applyXtOption(opt string, args []string, negate bool, isChain fun
 		}
 	case "-i", "--in-interface":
 		r.InIface, r.InNeg = arg, negate
+	case "-o", "--out-interface":
+		r.OutIface, r.OutNeg = arg, negate
 	case "--comment":
 		r.Comments = append(r.Comments, arg)
 	case "-c", "--set-counters":

@@ -12,7 +12,7 @@ var nftVerdicts = map[string]bool{"accept": true, "drop": true, "reject": true, 
 
 // parseNftRule reads a native rule: protocol (meta l4proto, ip protocol, or the header of a port
 // match), destination ports (udp/tcp/th dport), source and destination addresses (ip saddr,
-// ip daddr, with a netmask: ip saddr & 255.0.255.0 == 10.0.0.0), the input interface, the
+// ip daddr, with a netmask: ip saddr & 255.0.255.0 == 10.0.0.0), the interfaces, the
 // counter, comments, the verdict, and the chains a verdict map jumps or goes to.
 func parseNftRule(text string, toks []string, sets map[string]nftPorts) *Rule {
 	r := &Rule{Text: text}
@@ -60,10 +60,12 @@ func parseNftRule(text string, toks []string, sets map[string]nftPorts) *Rule {
 				r.Protos, r.ProtoNeg = []string{t}, false
 			}
 			i = last
-		case t == "iifname" && next(i) != "":
+		case (t == "iifname" || t == "oifname") && next(i) != "":
 			vals, _, neg, last, ok := nftExpr(toks, i+1)
-			if ok && len(vals) == 1 {
+			if ok && len(vals) == 1 && t == "iifname" {
 				r.InIface, r.InNeg = strings.Trim(vals[0], `"`), neg
+			} else if ok && len(vals) == 1 {
+				r.OutIface, r.OutNeg = strings.Trim(vals[0], `"`), neg
 			}
 			i = last
 		case t == "counter" && next(i) == "packets":

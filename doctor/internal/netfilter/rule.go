@@ -30,6 +30,8 @@ type Rule struct {
 	Src, Dst AddrMatch
 	InIface  string // the input-interface match ("cali+" in iptables, "cali*" in nft); "" for any
 	InNeg    bool
+	OutIface string // the output-interface match, as InIface
+	OutNeg   bool
 	Comments []string
 	Verdict  string // ACCEPT, DROP, REJECT, RETURN, JUMP, GOTO, or another target's name
 	Target   string // the chain of a JUMP or GOTO
