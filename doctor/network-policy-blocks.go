@@ -115,7 +115,6 @@ func (b policyBlock) finding(check string, ev Evidence) Finding {
 		rules = append(rules, fmt.Sprintf("%s/%s: %s", pol.Namespace, pol.Name, netpol.RuleText(pol, b.dir)))
 	}
 	slices.Sort(flows)
-	flows = slices.Compact(flows)
 	return Finding{Check: check, Status: Fail, Object: "networkpolicy/" + strings.Join(b.refs(), ","),
 		Ranges: ranges, Services: b.services,
 		Summary: fmt.Sprintf("NetworkPolicy %s isolates %s for %s and no rule admits %d flow(s) netcert's probes need (%s); its rules: %s",
@@ -181,7 +180,9 @@ func addDenial(blocks []policyBlock, d netpol.Denial, f netpol.Flow, service str
 		blocks = append(blocks, policyBlock{dir: d.Direction, policies: d.Policies})
 		i = len(blocks) - 1
 	}
-	blocks[i].flows = append(blocks[i].flows, f)
+	if !slices.ContainsFunc(blocks[i].flows, func(g netpol.Flow) bool { return g.String() == f.String() }) {
+		blocks[i].flows = append(blocks[i].flows, f)
+	}
 	if service != "" && !slices.Contains(blocks[i].services, service) {
 		blocks[i].services = append(blocks[i].services, service)
 	}
