@@ -16,7 +16,8 @@ import (
 
 // Clean reverts whatever netcert's faults left on the cluster, from their marks: every node's
 // journal, a Corefile the CoreDNS fault replaced (its ConfigMap's annotation), the
-// NetworkPolicies labelled netcert.io/fault, Calico's fault IPPool and its workload. It names each fault it reverted; what it could not revert is in the
+// NetworkPolicies labelled netcert.io/fault, the IPPools calico-ippool-exhausted disabled,
+// Calico's fault IPPool and its workload. It names each fault it reverted; what it could not revert is in the
 // error, and stays marked for the next try.
 func Clean(ctx context.Context, c *Cluster) ([]string, error) {
 	var cleaned []string
@@ -40,6 +41,13 @@ func Clean(ctx context.Context, c *Cluster) ([]string, error) {
 		}
 		errs = append(errs, err)
 	}
+	if c.Dynamic != nil && c.CNI == "calico" {
+		pools, err := cleanPoolsDisabled(ctx, c)
+		for _, p := range pools {
+			cleaned = append(cleaned, "calico-ippool-exhausted (IPPool "+p+" enabled again)")
+		}
+		errs = append(errs, err)
+	}
 	if c.Client != nil && c.Dynamic != nil && c.CNI == "calico" {
 		done, err := PodCIDROverlap{}.cleanPool(ctx, c)
 		if done {
@@ -52,7 +60,7 @@ func Clean(ctx context.Context, c *Cluster) ([]string, error) {
 
 // Marks lists, without changing anything, the marks of faults left on the cluster: journal
 // entries, rules and sets named after netcert's faults, a marked Corefile, the fault's
-// NetworkPolicies, Calico's fault pool and workload.
+// NetworkPolicies, the IPPools it disabled, Calico's fault pool and workload.
 func Marks(ctx context.Context, c *Cluster) ([]string, error) {
 	var marks []string
 	var errs []error
@@ -84,6 +92,11 @@ func Marks(ctx context.Context, c *Cluster) ([]string, error) {
 		errs = append(errs, err)
 	}
 	if c.Dynamic != nil && c.CNI == "calico" {
+		pools, err := poolsDisabledByFault(ctx, c)
+		for _, p := range pools {
+			marks = append(marks, "IPPool "+p+" disabled by calico-ippool-exhausted")
+		}
+		errs = append(errs, err)
 		if _, err := c.Dynamic.Resource(kube.CalicoIPPools).Get(ctx, PodCIDROverlapPool, metav1.GetOptions{}); err == nil {
 			marks = append(marks, "IPPool "+PodCIDROverlapPool)
 		} else if !apierrors.IsNotFound(err) {

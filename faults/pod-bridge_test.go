@@ -124,3 +124,21 @@ func TestMTUMismatchLowersANodeDevice(t *testing.T) {
 	_, err = MTUMismatch{Node: "w1", Device: "eth0", MTU: 1500}.Inject(context.Background(), bridgeFaultCluster(n))
 	assert.ErrorContains(t, err, "has MTU 1500 already")
 }
+
+// flannel-subnet-stale rewrites the subnet line and journals the file as it was.
+func TestFlannelSubnetStaleInjectsAndReverts(t *testing.T) {
+	n, j := bridgeFaultNode()
+	n.Reply("cat "+FlannelSubnetFile, "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\n")
+	n.Reply("sed", "")
+	f := FlannelSubnetStale{Node: "w1", Subnet: "10.244.250.1/24"}
+	assert.False(t, f.AppliesTo("calico"))
+	revert, err := f.Inject(context.Background(), bridgeFaultCluster(n))
+	require.NoError(t, err)
+	assert.Contains(t, n.Calls(), "sed -i s|^FLANNEL_SUBNET=.*|FLANNEL_SUBNET=10.244.250.1/24| "+FlannelSubnetFile)
+	for _, undo := range j.entries {
+		assert.Equal(t, "printf '%s\\n' 'FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24' > "+FlannelSubnetFile, undo)
+	}
+	require.NoError(t, revert(context.Background()))
+	_, err = FlannelSubnetStale{Node: "w1", Subnet: "bad"}.Inject(context.Background(), bridgeFaultCluster(n))
+	assert.ErrorContains(t, err, `subnet "bad"`)
+}

@@ -14,6 +14,7 @@ const (
 	BridgeNFCallOff       = "bridge-nf-call-off"
 	CNIBridgeDown         = "cni-bridge-down"
 	CNIBridgeWrongAddress = "cni-bridge-wrong-address"
+	FlannelSubnetStale    = "flannel-subnet-stale"
 	VethDetached          = "veth-detached"
 	HairpinOff            = "hairpin-off"
 	MTUMismatch           = "mtu-mismatch"
@@ -21,6 +22,7 @@ const (
 	ForwardPolicyDrop     = "forward-policy-drop"
 	OverlayPortBlocked    = "overlay-port-blocked"
 	PodCIDROverlap        = "pod-cidr-overlap"
+	CalicoIPPoolExhausted = "calico-ippool-exhausted"
 	KubeProxyRulesMissing = "kube-proxy-rules-missing"
 	CoreDNSLoop           = "coredns-loop"
 	CoreDNSForwardBroken  = "coredns-forward-broken"
@@ -90,6 +92,21 @@ var entries = []Entry{
 		Injected: "cni0 on a worker given `10.244.250.1/24` in place of its own address (the pods' gateway)",
 		Reasons:  "every node's pod bridge addresses (`ip -j addr show`) against the node's podCIDR in the API",
 		Repairs:  "delete the addresses outside the podCIDR, add the gateway (the podCIDR's first address) if none is left inside",
+	},
+	{
+		ID:      FlannelSubnetStale,
+		Problem: doctor.FlannelSubnetStale{},
+		NotOn:   map[string]string{"calico": "Calico has no subnet.env: its IPAM gives out the addresses (calico-ippool-exhausted is its counterpart)"},
+		Injectors: []Injector{{
+			// A subnet of the pod network that is no node's lease.
+			New: func(b Bed) (faults.Fault, error) {
+				return faults.FlannelSubnetStale{Node: b.Node, Subnet: "10.244.250.1/24"}, nil
+			},
+			NewPodFails: true,
+		}},
+		Injected: "FLANNEL_SUBNET in a worker's `/run/flannel/subnet.env` rewritten to `10.244.250.1/24`, as a file left from an earlier lease: running pods keep working, a new pod on the node does not start (cni0 already holds another address)",
+		Reasons:  "every node's `/run/flannel/subnet.env` (FLANNEL_SUBNET, or the file missing) against the node's podCIDR in the API, Flannel's lease; the node's pods waiting for their network are named",
+		Repairs:  "restart kube-flannel on the node (Eviction API; a PodDisruptionBudget refusal is an error) and wait for the new pod and a file that agrees: flanneld writes it from the lease when it starts, and the kubelet sets up the waiting pods again",
 	},
 	{
 		ID:      VethDetached,
@@ -231,6 +248,20 @@ var entries = []Entry{
 		Injected: "Flannel: a host route for half of worker2's podCIDR on worker, out of a veth. Calico: IPPool `netcert-fault-pool` over a /26 of the node network and a ReplicaSet whose pod is pinned to it (the pin is then dropped from its template)",
 		Reasons:  "node addresses and routes, node podCIDRs, the Service CIDR, Flannel's network config; on Calico the IPPools, the IPAM blocks (Felix routes a block to its node, empty or not) and the pods' addresses",
 		Repairs:  "delete the route or address when it is off the node's primary network; otherwise a manual plan. Calico: keep (or create) a valid pool, disable the overlapping one, recycle the pods a controller owns, release its emptied IPAM blocks, then delete it (Felix does not SNAT pods' traffic to any pool's range, disabled or not); pods without a controller, and pods whose controller's template or namespace pins them to the pool (`cni.projectcalico.org/ipv4pools`; a replacement would get no address), are listed, and their pool stays disabled",
+	},
+	{
+		ID:      CalicoIPPoolExhausted,
+		Problem: doctor.CalicoIPPoolExhausted{},
+		NotOn:   map[string]string{"flannel": "Flannel has no IP pools: a node's pods get its lease (flannel-subnet-stale is its counterpart)"},
+		Injectors: []Injector{{
+			Variant:     "disabled",
+			New:         func(Bed) (faults.Fault, error) { return faults.CalicoIPPoolExhausted{}, nil },
+			NewPodFails: true,
+			Manual:      true,
+		}},
+		Injected: "every enabled IPPool disabled (marked `netcert.io/disabled-by-fault`), as a pool migration left half done: running pods keep their addresses, a new pod gets none",
+		Reasons:  "the IPPools (enabled, disabled) and the addresses in use in their IPAM blocks: no enabled pool, or enabled pools with no free address, is a Fail naming the pods waiting for their network; 95% in use is a Warn",
+		Repairs:  "a manual plan: the `kubectl patch` that enables a disabled pool (or the replacement pool a migration meant), or a new pool for a free range when the pools are full; netcert changes no pool",
 	},
 	{
 		ID:      KubeProxyRulesMissing,

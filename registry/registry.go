@@ -39,7 +39,10 @@ type Injector struct {
 	NotOn map[string]string
 	// New builds the fault for bed.
 	New func(bed Bed) (faults.Fault, error)
-	// Breaks selects the traffic the fault breaks on bed: the symptom step requires at least
+	// NewPodFails: the fault breaks what the CNI sets up for the next pod on bed's node, not
+	// running traffic: the symptom step requires that a new pod there does not start.
+	NewPodFails bool
+	// Breaks selects the traffic the fault breaks on bed (nil: none, with NewPodFails): the symptom step requires at least
 	// one such case and that every one of them fails.
 	Breaks func(bed Bed) func(traffic.Case) bool
 	// Consequences are checks that must fail as consequences of the fault (CausedBy naming it):

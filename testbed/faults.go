@@ -50,6 +50,10 @@ func (c *Cluster) Faults(ids ...string) []features.Feature {
 // scenario is the proof of one injector of e on this cluster.
 func (c *Cluster) scenario(e registry.Entry, in registry.Injector) Scenario {
 	bed := c.bed()
+	var breaks func(TrafficCase) bool
+	if in.Breaks != nil {
+		breaks = in.Breaks(bed)
+	}
 	return Scenario{
 		ID:      e.ID,
 		Variant: in.Variant,
@@ -61,7 +65,8 @@ func (c *Cluster) scenario(e registry.Entry, in registry.Injector) Scenario {
 			return in.New(b)
 		},
 		Problem:      e.RepairOf(in),
-		Breaks:       in.Breaks(bed),
+		Breaks:       breaks,
+		NewPodFails:  in.NewPodFails,
 		Consequences: in.Consequences,
 		Manual:       in.Manual,
 	}

@@ -31,7 +31,10 @@ type Scenario struct {
 	// what the test bed picked at run time (an address of the node network).
 	Fault   func(ctx context.Context, cfg *envconf.Config) (faults.Fault, error)
 	Problem doctor.Problem // the check and repair with the fault's ID
-	// Breaks reports whether the fault must break a traffic case; the symptom step requires at
+	// NewPodFails: the symptom is that a new pod on the broken node does not start (and after the
+	// repair it does).
+	NewPodFails bool
+	// Breaks reports whether the fault must break a traffic case (nil: none, with NewPodFails); the symptom step requires at
 	// least one such case and that every one of them fails.
 	Breaks func(TrafficCase) bool
 	// Consequences are checks that must fail as consequences of the fault (CausedBy naming it):
@@ -92,7 +95,13 @@ func (c *Cluster) Feature(s Scenario) features.Feature {
 			featureT.Cleanup(func() { assert.NoError(featureT, revertOnce(), "revert %s", id) })
 			return ctx
 		})).
-		Assess(step("the symptom is real: the traffic this fault breaks fails", func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
+		Assess(step(symptomStep(s), func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
+			if s.NewPodFails {
+				c.requireNewPodFails(ctx, t, cfg, c.brokenNode())
+			}
+			if s.Breaks == nil {
+				return ctx
+			}
 			cases, results := c.runTraffic(ctx, t, cfg)
 			c.recordPaths(caseID, cases, results)
 			broken := 0
@@ -117,7 +126,7 @@ func (c *Cluster) Feature(s Scenario) features.Feature {
 				}
 				time.Sleep(2 * time.Second)
 			}
-			if len(failed) == 0 && c.symptomGone(ctx, t, cfg, s.Breaks) {
+			if len(failed) == 0 && s.Breaks != nil && c.symptomGone(ctx, t, cfg, s.Breaks) {
 				c.rec.Update(caseID, func(rc *reports.Case) { rc.HealedByCNI = true })
 				require.Fail(t, fmt.Sprintf("the CNI healed %s on its own before the doctor named it: the traffic it broke flowed again", id))
 			}
@@ -170,8 +179,22 @@ func (c *Cluster) Feature(s Scenario) features.Feature {
 		Assess(step("verify: every check passes and real traffic flows again", func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
 			requireNoProblems(ctx, t, dc, checks)
 			c.requireTrafficHealthy(ctx, t, cfg)
+			if s.NewPodFails {
+				c.requireNewPodStarts(ctx, t, cfg, c.brokenNode())
+			}
 			return ctx
 		})).Feature()
+}
+
+// symptomStep names the symptom step: traffic that fails, a new pod that does not start.
+func symptomStep(s Scenario) string {
+	switch {
+	case s.NewPodFails && s.Breaks == nil:
+		return "the symptom is real: a new pod on the broken node does not start"
+	case s.NewPodFails:
+		return "the symptom is real: a new pod on the broken node does not start, and the traffic this fault breaks fails"
+	}
+	return "the symptom is real: the traffic this fault breaks fails"
 }
 
 // repairStep names the repair step: netcert's repair, or a person's steps from a manual plan.
