@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/netcert/netcert/kube/kubetest"
 	"github.com/netcert/netcert/node"
 )
 
@@ -93,6 +94,7 @@ func TestFlannelSubnetStaleRepairRestartsFlannel(t *testing.T) {
 		nodes[0].Reply("cat "+flannelSubnetFile, subnetEnv("10.244.1.1/24"))
 		return nil
 	})
+	setup := len(cs.Actions())
 	findings, err := FlannelSubnetStale{}.Run(t.Context(), c)
 	require.NoError(t, err)
 	plan, err := FlannelSubnetStale{}.Plan(t.Context(), c, findings)
@@ -106,4 +108,5 @@ func TestFlannelSubnetStaleRepairRestartsFlannel(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, again.Steps[0].Changed, "the file agrees: nothing is restarted")
 	assert.Len(t, *evicted, 1)
+	assert.Empty(t, kubetest.Disallowed(t, cs.Actions()[setup:], "netcert-doctor", "netcert-repair"), "fixtures/netcert-rbac.yaml allows what the repair calls")
 }
