@@ -42,10 +42,10 @@ func (c *Cluster) AgentFeature(problems []doctor.Problem) features.Feature {
 			return ctx
 		}).
 		Assess(step("install the agent on every node", func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
-			client, err := kubernetes.NewForConfig(cfg.Client().RESTConfig())
+			client, err := kubernetes.NewForConfig(restConfig(cfg))
 			require.NoError(t, err)
 			start := time.Now()
-			nodes, release, err := node.EnsureAgent(ctx, cfg.Client().RESTConfig(), client, c.cfg.Images.Agent, 2*time.Minute, false, io.Discard)
+			nodes, release, err := node.EnsureAgent(ctx, restConfig(cfg), client, c.cfg.Images.Agent, 2*time.Minute, false, io.Discard)
 			require.NoError(t, err)
 			releaseAgent = release
 			featureT.Cleanup(func() { assert.NoError(featureT, release(context.Background())) })
@@ -100,7 +100,7 @@ func (c *Cluster) AgentFeature(problems []doctor.Problem) features.Feature {
 		})).
 		Assess(step("the run's agent is removed with its namespace", func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
 			require.NoError(t, releaseAgent(ctx))
-			client, err := kubernetes.NewForConfig(cfg.Client().RESTConfig())
+			client, err := kubernetes.NewForConfig(restConfig(cfg))
 			require.NoError(t, err)
 			_, err = client.CoreV1().Namespaces().Get(ctx, node.AgentNamespace, metav1.GetOptions{})
 			assert.True(t, apierrors.IsNotFound(err), "namespace %s: %v", node.AgentNamespace, err)

@@ -7,11 +7,13 @@ import (
 
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
 	"github.com/netcert/netcert/doctor"
 	"github.com/netcert/netcert/faults"
+	"github.com/netcert/netcert/kube"
 	"github.com/netcert/netcert/node"
 )
 
@@ -22,11 +24,11 @@ func (c *Cluster) Targets(envCfg *envconf.Config) (*doctor.Cluster, *faults.Clus
 	if err != nil {
 		return nil, nil, err
 	}
-	client, err := kubernetes.NewForConfig(envCfg.Client().RESTConfig())
+	client, err := kubernetes.NewForConfig(restConfig(envCfg))
 	if err != nil {
 		return nil, nil, fmt.Errorf("kubernetes client: %w", err)
 	}
-	dyn, err := dynamic.NewForConfig(envCfg.Client().RESTConfig())
+	dyn, err := dynamic.NewForConfig(restConfig(envCfg))
 	if err != nil {
 		return nil, nil, fmt.Errorf("dynamic kubernetes client: %w", err)
 	}
@@ -64,3 +66,6 @@ func (c *Cluster) revertMarkedFaults(ctx context.Context) {
 		c.cfg.Logf("reverting the faults left injected failed: %v (netcert clean --kind %s retries)", err, c.cfg.Name)
 	}
 }
+
+// restConfig is the cluster's REST config with the throughput of netcert's CLI (kube.Throughput).
+func restConfig(cfg *envconf.Config) *rest.Config { return kube.Throughput(cfg.Client().RESTConfig()) }

@@ -18,7 +18,7 @@ type TrafficCase = traffic.Case
 // external-to-nodeport from the node-network host) and, from set a's pod of every node, DNS for
 // a cluster Service name and a test-zone name, and HTTP and UDP to the node-network host.
 func TrafficMatrix(ctx context.Context, cfg *envconf.Config) ([]TrafficCase, error) {
-	client, err := kubernetes.NewForConfig(cfg.Client().RESTConfig())
+	client, err := kubernetes.NewForConfig(restConfig(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}

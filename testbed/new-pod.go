@@ -22,7 +22,7 @@ const newPodName = "netcert-new-pod"
 // readiness probe reaches it over the pod network) and deletes it. It returns whether it became
 // Ready and, if not, why: the kubelet's events for it (e.g. FailedCreatePodSandBox).
 func (c *Cluster) newPodStarts(ctx context.Context, cfg *envconf.Config, nodeName string, wait time.Duration) (bool, string, error) {
-	client, err := kubernetes.NewForConfig(cfg.Client().RESTConfig())
+	client, err := kubernetes.NewForConfig(restConfig(cfg))
 	if err != nil {
 		return false, "", err
 	}

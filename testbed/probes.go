@@ -17,7 +17,7 @@ type ProbePod = traffic.Pod
 
 // ProbePods lists the running probe pods, sorted by node then set.
 func ProbePods(ctx context.Context, cfg *envconf.Config) ([]ProbePod, error) {
-	client, err := kubernetes.NewForConfig(cfg.Client().RESTConfig())
+	client, err := kubernetes.NewForConfig(restConfig(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
@@ -27,7 +27,7 @@ func ProbePods(ctx context.Context, cfg *envconf.Config) ([]ProbePod, error) {
 // Prober returns a prober for this test cluster: its probe pods, and its node-network host as
 // the sender outside the cluster.
 func (c *Cluster) Prober(cfg *envconf.Config) (*podprobe.Prober, error) {
-	client, err := kubernetes.NewForConfig(cfg.Client().RESTConfig())
+	client, err := kubernetes.NewForConfig(restConfig(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
@@ -39,6 +39,6 @@ func (c *Cluster) Prober(cfg *envconf.Config) (*podprobe.Prober, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &podprobe.Prober{Config: cfg.Client().RESTConfig(), Client: client,
+	return &podprobe.Prober{Config: restConfig(cfg), Client: client,
 		Outside: podprobe.DockerOutside(c.networkHostName()), OutsideAddr: host.String()}, nil
 }

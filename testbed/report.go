@@ -144,7 +144,7 @@ func (c *Cluster) knownEnvironment(ctx context.Context) reports.Environment {
 // kernel, netcert's commit, the nodes and the image mode. What cannot be read says why.
 func (c *Cluster) recordEnvironment(ctx context.Context, envCfg *envconf.Config) {
 	env := c.knownEnvironment(ctx)
-	if cs, err := kubernetes.NewForConfig(envCfg.Client().RESTConfig()); err != nil {
+	if cs, err := kubernetes.NewForConfig(restConfig(envCfg)); err != nil {
 		env.KubernetesVersion = "unknown: " + err.Error()
 	} else if v, err := cs.Discovery().ServerVersion(); err != nil {
 		env.KubernetesVersion = "unknown: " + err.Error()

@@ -20,6 +20,7 @@ import (
 
 	"github.com/netcert/netcert/doctor"
 	"github.com/netcert/netcert/images"
+	"github.com/netcert/netcert/kube"
 	"github.com/netcert/netcert/node"
 	"github.com/netcert/netcert/podprobe"
 )
@@ -49,10 +50,8 @@ func (f clusterFlags) connectAPI() (*rest.Config, kubernetes.Interface, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("kubeconfig (context %q): %w (kind writes the context kind-<name> when it creates a cluster: `kind export kubeconfig --name <name>`; or pass --kubeconfig/--context)", kubeContext, err)
 	}
+	restCfg = kube.Throughput(restCfg)
 	restCfg.Timeout = 30 * time.Second // every API call
-	// A sweep reads nodes, Services, EndpointSlices and pods and execs many probes: client-go's
-	// default 5 QPS would throttle it.
-	restCfg.QPS, restCfg.Burst = 50, 100
 	client, err := kubernetes.NewForConfig(restCfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("kubernetes client: %w", err)
