@@ -30,10 +30,11 @@ func (c *Cluster) newPodStarts(ctx context.Context, cfg *envconf.Config, nodeNam
 	grace := int64(0)
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: newPodName, Namespace: Namespace, Labels: map[string]string{"app.kubernetes.io/name": newPodName}},
 		Spec: corev1.PodSpec{NodeName: nodeName, TerminationGracePeriodSeconds: &grace, Containers: []corev1.Container{{
-			Name: "probe", Image: c.cfg.Images.Probe, ImagePullPolicy: corev1.PullIfNotPresent, Args: []string{"serve"},
+			Name: "probe", Image: c.cfg.Images.Probe, ImagePullPolicy: corev1.PullIfNotPresent, Command: []string{"/netcert-probe", "serve"},
 			ReadinessProbe: &corev1.Probe{PeriodSeconds: 1, ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromInt32(8080)}}},
 		}}}}
-	if _, err := pods.Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+	created, err := pods.Create(ctx, pod, metav1.CreateOptions{})
+	if err != nil {
 		return false, "", fmt.Errorf("create pod %s/%s on %s: %w", Namespace, newPodName, nodeName, err)
 	}
 	defer c.deleteNewPod(client)
@@ -54,7 +55,7 @@ func (c *Cluster) newPodStarts(ctx context.Context, cfg *envconf.Config, nodeNam
 		case <-time.After(time.Second):
 		}
 	}
-	events, err := client.CoreV1().Events(Namespace).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + newPodName})
+	events, err := client.CoreV1().Events(Namespace).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.uid=" + string(created.UID)})
 	if err != nil {
 		return false, "", err
 	}
