@@ -5,6 +5,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 
@@ -52,6 +55,48 @@ func TestCalicoIPPoolExhausted(t *testing.T) {
 			assert.Contains(t, plan.Manual[0], tc.manual)
 			_, err = CalicoIPPoolExhausted{}.Apply(t.Context(), c, plan)
 			assert.ErrorContains(t, err, "not applied automatically")
+		})
+	}
+}
+
+// withSelector is a pool with a nodeSelector.
+func withSelector(name, cidr, sel string) runtime.Object {
+	p := kubetest.CalicoPool(name, cidr, "Always", false)
+	_ = unstructured.SetNestedField(p.Object, sel, "spec", "nodeSelector")
+	return p
+}
+
+// A pool whose nodeSelector leaves a node out fails for that node; selectors netcert cannot read
+// count as selecting.
+func TestCalicoIPPoolExhaustedNodeSelectors(t *testing.T) {
+	nodes := []runtime.Object{
+		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "w1", Labels: map[string]string{"zone": "a"}}},
+		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "w2", Labels: map[string]string{"zone": "b", "gpu": ""}}},
+	}
+	for sel, unserved := range map[string]string{
+		"!all()":                   "w1, w2",
+		"zone == 'a'":              "w2",
+		`zone != "a"`:              "w1",
+		"has(gpu)":                 "w1",
+		"!has(gpu) && zone == 'a'": "w2",
+		"all()":                    "",
+		"zone in {'a','b'}":        "", // not evaluated: no alarm
+	} {
+		t.Run(sel, func(t *testing.T) {
+			c := &Cluster{Client: fake.NewClientset(nodes...), Dynamic: kubetest.CalicoDynamic(withSelector("default-ipv4-ippool", "10.248.0.0/16", sel)), CNI: "calico"}
+			findings, err := CalicoIPPoolExhausted{}.Run(t.Context(), c)
+			require.NoError(t, err)
+			plan, err := CalicoIPPoolExhausted{}.Plan(t.Context(), c, findings)
+			require.NoError(t, err)
+			if unserved == "" {
+				assert.Equal(t, Pass, findings[0].Status, "%s", findings[0])
+				assert.True(t, plan.Empty())
+				return
+			}
+			assert.Equal(t, Fail, findings[0].Status)
+			assert.Contains(t, findings[0].Summary, "no enabled IPPool selects node(s) "+unserved+" (default-ipv4-ippool nodeSelector ")
+			require.Len(t, plan.Manual, 1)
+			assert.Contains(t, plan.Manual[0], `kubectl patch ippools.crd.projectcalico.org default-ipv4-ippool --type=merge -p '{"spec":{"nodeSelector":"all()"}}'`)
 		})
 	}
 }

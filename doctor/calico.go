@@ -32,6 +32,8 @@ type ipPool struct {
 	CIDR      netip.Prefix // masked
 	VXLANMode string       // Always, CrossSubnet or Never ("" reads as Never)
 	Disabled  bool
+	// NodeSelector chooses the nodes whose pods get addresses from the pool ("" reads as all()).
+	NodeSelector string
 }
 
 // vxlan reports whether the pool's traffic between nodes may use VXLAN.
@@ -41,6 +43,9 @@ func (p ipPool) String() string {
 	s := fmt.Sprintf("IPPool %s %s vxlanMode=%s", p.Name, p.CIDR, p.VXLANMode)
 	if p.Disabled {
 		s += " disabled"
+	}
+	if sel := strings.TrimSpace(p.NodeSelector); sel != "" && sel != "all()" {
+		s += fmt.Sprintf(" nodeSelector=%q", sel)
 	}
 	return s
 }
@@ -66,6 +71,7 @@ func readIPPools(ctx context.Context, c *Cluster) ([]ipPool, Evidence, error) {
 		pool := ipPool{Name: item.GetName(), CIDR: p.Masked()}
 		pool.VXLANMode, _, _ = unstructured.NestedString(item.Object, "spec", "vxlanMode")
 		pool.Disabled, _, _ = unstructured.NestedBool(item.Object, "spec", "disabled")
+		pool.NodeSelector, _, _ = unstructured.NestedString(item.Object, "spec", "nodeSelector")
 		if pool.VXLANMode == "" {
 			pool.VXLANMode = "Never"
 		}

@@ -14,42 +14,43 @@ import (
 	"github.com/netcert/netcert/kube/kubetest"
 )
 
-// The enabled pools are disabled and marked (a disabled one is left alone), listed as marks,
-// enabled again by the revert and by clean.
-func TestCalicoIPPoolExhaustedDisablesMarksAndCleans(t *testing.T) {
+// The enabled pools select no node, marked with the selector before (a disabled pool is left
+// alone), listed as marks, put back by the revert and by clean.
+func TestCalicoIPPoolExhaustedSelectsNoNodeMarksAndCleans(t *testing.T) {
 	ctx := context.Background()
 	c := &Cluster{Client: fake.NewClientset(), CNI: "calico", Dynamic: kubetest.CalicoDynamic(
 		kubetest.CalicoPool("default-ipv4-ippool", "10.248.0.0/16", "Always", false), kubetest.CalicoPool("old", "10.250.0.0/16", "Always", true))}
-	disabled := func(name string) (bool, string) {
+	selector := func(name string) (string, string) {
 		p, err := c.Dynamic.Resource(kube.CalicoIPPools).Get(ctx, name, metav1.GetOptions{})
 		require.NoError(t, err)
-		off, _, _ := unstructured.NestedBool(p.Object, "spec", "disabled")
-		return off, p.GetAnnotations()[DisabledByFault]
+		sel, _, _ := unstructured.NestedString(p.Object, "spec", "nodeSelector")
+		return sel, p.GetAnnotations()[SelectorBeforeFault]
 	}
 	f := CalicoIPPoolExhausted{}
 	assert.False(t, f.AppliesTo("flannel"))
 	revert, err := f.Inject(ctx, c)
 	require.NoError(t, err)
-	off, mark := disabled("default-ipv4-ippool")
-	assert.True(t, off)
-	assert.Equal(t, "true", mark)
-	_, mark = disabled("old")
-	assert.Empty(t, mark, "a pool disabled before is not the fault's")
+	sel, mark := selector("default-ipv4-ippool")
+	assert.Equal(t, "!all()", sel)
+	assert.Equal(t, "all()", mark)
+	sel, _ = selector("old")
+	assert.Empty(t, sel, "a disabled pool is not the fault's")
 	marks, err := Marks(ctx, c)
 	require.NoError(t, err)
-	assert.Contains(t, marks, "IPPool default-ipv4-ippool disabled by calico-ippool-exhausted")
+	assert.Contains(t, marks, "IPPool default-ipv4-ippool's nodeSelector replaced by calico-ippool-exhausted")
 	require.NoError(t, revert(ctx))
-	off, mark = disabled("default-ipv4-ippool")
-	assert.False(t, off)
+	sel, mark = selector("default-ipv4-ippool")
+	assert.Equal(t, "all()", sel)
 	assert.Empty(t, mark)
 
 	_, err = f.Inject(ctx, c)
 	require.NoError(t, err)
 	cleaned, err := Clean(ctx, c)
 	require.NoError(t, err)
-	assert.Contains(t, cleaned, "calico-ippool-exhausted (IPPool default-ipv4-ippool enabled again)")
-	off, _ = disabled("default-ipv4-ippool")
-	assert.False(t, off)
-	off, _ = disabled("old")
-	assert.True(t, off, "clean leaves a pool someone else disabled")
+	assert.Contains(t, cleaned, "calico-ippool-exhausted (IPPool default-ipv4-ippool's nodeSelector put back)")
+	sel, _ = selector("default-ipv4-ippool")
+	assert.Equal(t, "all()", sel)
+	marks, err = Marks(ctx, c)
+	require.NoError(t, err)
+	assert.Empty(t, marks)
 }

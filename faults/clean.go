@@ -16,7 +16,7 @@ import (
 
 // Clean reverts whatever netcert's faults left on the cluster, from their marks: every node's
 // journal, a Corefile the CoreDNS fault replaced (its ConfigMap's annotation), the
-// NetworkPolicies labelled netcert.io/fault, the IPPools calico-ippool-exhausted disabled,
+// NetworkPolicies labelled netcert.io/fault, the IPPool nodeSelectors calico-ippool-exhausted replaced,
 // Calico's fault IPPool and its workload. It names each fault it reverted; what it could not revert is in the
 // error, and stays marked for the next try.
 func Clean(ctx context.Context, c *Cluster) ([]string, error) {
@@ -42,9 +42,9 @@ func Clean(ctx context.Context, c *Cluster) ([]string, error) {
 		errs = append(errs, err)
 	}
 	if c.Dynamic != nil && c.CNI == "calico" {
-		pools, err := cleanPoolsDisabled(ctx, c)
+		pools, err := cleanPoolSelectors(ctx, c)
 		for _, p := range pools {
-			cleaned = append(cleaned, "calico-ippool-exhausted (IPPool "+p+" enabled again)")
+			cleaned = append(cleaned, "calico-ippool-exhausted (IPPool "+p+"'s nodeSelector put back)")
 		}
 		errs = append(errs, err)
 	}
@@ -60,7 +60,7 @@ func Clean(ctx context.Context, c *Cluster) ([]string, error) {
 
 // Marks lists, without changing anything, the marks of faults left on the cluster: journal
 // entries, rules and sets named after netcert's faults, a marked Corefile, the fault's
-// NetworkPolicies, the IPPools it disabled, Calico's fault pool and workload.
+// NetworkPolicies, the IPPool selectors it replaced, Calico's fault pool and workload.
 func Marks(ctx context.Context, c *Cluster) ([]string, error) {
 	var marks []string
 	var errs []error
@@ -92,9 +92,9 @@ func Marks(ctx context.Context, c *Cluster) ([]string, error) {
 		errs = append(errs, err)
 	}
 	if c.Dynamic != nil && c.CNI == "calico" {
-		pools, err := poolsDisabledByFault(ctx, c)
-		for _, p := range pools {
-			marks = append(marks, "IPPool "+p+" disabled by calico-ippool-exhausted")
+		pools, err := poolsSelectedAway(ctx, c)
+		for p := range pools {
+			marks = append(marks, "IPPool "+p+"'s nodeSelector replaced by calico-ippool-exhausted")
 		}
 		errs = append(errs, err)
 		if _, err := c.Dynamic.Resource(kube.CalicoIPPools).Get(ctx, PodCIDROverlapPool, metav1.GetOptions{}); err == nil {

@@ -254,14 +254,14 @@ var entries = []Entry{
 		Problem: doctor.CalicoIPPoolExhausted{},
 		NotOn:   map[string]string{"flannel": "Flannel has no IP pools: a node's pods get its lease (flannel-subnet-stale is its counterpart)"},
 		Injectors: []Injector{{
-			Variant:     "disabled",
+			Variant:     "no-node-selected",
 			New:         func(Bed) (faults.Fault, error) { return faults.CalicoIPPoolExhausted{}, nil },
 			NewPodFails: true,
 			Manual:      true,
 		}},
-		Injected: "every enabled IPPool disabled (marked `netcert.io/disabled-by-fault`), as a pool migration left half done: running pods keep their addresses, a new pod gets none",
-		Reasons:  "the IPPools (enabled, disabled) and the addresses in use in their IPAM blocks: no enabled pool, or enabled pools with no free address, is a Fail naming the pods waiting for their network; 95% in use is a Warn",
-		Repairs:  "a manual plan: the `kubectl patch` that enables a disabled pool (or the replacement pool a migration meant), or a new pool for a free range when the pools are full; netcert changes no pool",
+		Injected: "every enabled IPPool given the nodeSelector `!all()` (the selector before kept in the annotation `netcert.io/node-selector-before-fault`), as a selector naming a label the nodes lack: running pods keep their addresses and routes, a new pod gets none. (Disabling the pools instead also broke running pods' traffic on Calico 3.28 in the test bed — ClusterIP, NodePort and full-MTU cases failed — so it is not this fault alone.)",
+		Reasons:  "the IPPools (enabled, disabled, nodeSelector evaluated on the nodes' labels: all(), !all(), has(), ==, != and &&; other selectors count as selecting) and the addresses in use in their IPAM blocks: no enabled pool, a node no enabled pool selects, or enabled pools with no free address, is a Fail naming the pods waiting for their network; 95% in use is a Warn",
+		Repairs:  "a manual plan: the `kubectl patch` that widens a pool's nodeSelector, enables a disabled pool (or the replacement a migration meant), or a new pool for a free range when the pools are full; netcert changes no pool",
 	},
 	{
 		ID:      KubeProxyRulesMissing,
