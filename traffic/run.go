@@ -14,7 +14,7 @@ type Sender interface {
 
 // Workers is how many cases (or probes) run at once: a failing case waits for its probe's
 // timeout, so a fault that breaks many paths costs a sweep (failing cases ÷ Workers) × timeout.
-const Workers = 8
+const Workers = 24
 
 // Run sends every case, a few at a time, and returns their results in the cases' order. It
 // fails when any case could not be sent: a matrix with holes must not pass.
