@@ -19,8 +19,9 @@ import (
 const newPodName = "netcert-new-pod"
 
 // newPodStarts creates a probe pod on the node, waits up to wait for it to be Ready (its
-// readiness probe reaches it over the pod network) and deletes it. It returns whether it became
-// Ready and, if not, why: the kubelet's events for it (e.g. FailedCreatePodSandBox).
+// readiness probe reaches it over the pod network), or until the CNI refuses its sandbox
+// (FailedCreatePodSandBox), and deletes it. It returns whether it became Ready and, if not, why:
+// the kubelet's warnings for it.
 func (c *Cluster) newPodStarts(ctx context.Context, cfg *envconf.Config, nodeName string, wait time.Duration) (bool, string, error) {
 	client, err := kubernetes.NewForConfig(restConfig(cfg))
 	if err != nil {
@@ -39,7 +40,7 @@ func (c *Cluster) newPodStarts(ctx context.Context, cfg *envconf.Config, nodeNam
 	}
 	defer c.deleteNewPod(client)
 	deadline := time.Now().Add(wait)
-	for time.Now().Before(deadline) {
+	for {
 		p, err := pods.Get(ctx, newPodName, metav1.GetOptions{})
 		if err != nil {
 			return false, "", err
@@ -49,23 +50,28 @@ func (c *Cluster) newPodStarts(ctx context.Context, cfg *envconf.Config, nodeNam
 				return true, "", nil
 			}
 		}
+		// The kubelet's warnings; a sandbox the CNI refused settles it at once.
+		events, err := client.CoreV1().Events(Namespace).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.uid=" + string(created.UID)})
+		if err != nil {
+			return false, "", err
+		}
+		var why []string
+		sandbox := false
+		for _, e := range events.Items {
+			if e.Type == corev1.EventTypeWarning {
+				why = append(why, e.Reason+": "+e.Message)
+				sandbox = sandbox || e.Reason == "FailedCreatePodSandBox"
+			}
+		}
+		if sandbox || time.Now().After(deadline) {
+			return false, fmt.Sprintf("not Ready after %s; %s", time.Since(created.CreationTimestamp.Time).Round(time.Second), strings.Join(why, "; ")), nil
+		}
 		select {
 		case <-ctx.Done():
 			return false, "", ctx.Err()
 		case <-time.After(time.Second):
 		}
 	}
-	events, err := client.CoreV1().Events(Namespace).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.uid=" + string(created.UID)})
-	if err != nil {
-		return false, "", err
-	}
-	var why []string
-	for _, e := range events.Items {
-		if e.Type == corev1.EventTypeWarning {
-			why = append(why, e.Reason+": "+e.Message)
-		}
-	}
-	return false, fmt.Sprintf("not Ready within %s; %s", wait, strings.Join(why, "; ")), nil
 }
 
 // deleteNewPod deletes the pod and waits until it is gone, so that the next one can take its name.
