@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/netcert/netcert/kube"
 	"github.com/netcert/netcert/node"
 )
 
@@ -115,11 +116,7 @@ func leases(ctx context.Context, c *Cluster) (map[string][]netip.Prefix, error) 
 	}
 	out := map[string][]netip.Prefix{}
 	for _, n := range nodes.Items {
-		cidrs := n.Spec.PodCIDRs
-		if len(cidrs) == 0 && n.Spec.PodCIDR != "" {
-			cidrs = []string{n.Spec.PodCIDR}
-		}
-		for _, s := range cidrs {
+		for _, s := range kube.PodCIDRs(&n) {
 			if p, err := netip.ParsePrefix(s); err == nil {
 				out[n.Name] = append(out[n.Name], p.Masked())
 			}

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/netcert/netcert/doctor/internal/iproute"
+	"github.com/netcert/netcert/kube"
 	"github.com/netcert/netcert/node"
 )
 
@@ -92,10 +93,7 @@ func readAPIRanges(ctx context.Context, c *Cluster) (*apiRanges, error) {
 	ev := Evidence{Source: "LIST nodes (spec.podCIDRs, InternalIP)"}
 	var lines, controlPlanes []string
 	for _, n := range nodes.Items {
-		cidrs := n.Spec.PodCIDRs
-		if len(cidrs) == 0 && n.Spec.PodCIDR != "" {
-			cidrs = []string{n.Spec.PodCIDR}
-		}
+		cidrs := kube.PodCIDRs(&n)
 		var ips []string
 		for _, a := range n.Status.Addresses {
 			if ip, err := netip.ParseAddr(a.Address); err == nil && a.Type == corev1.NodeInternalIP {

@@ -124,10 +124,7 @@ func (f PodCIDROverlap) targetHalf(ctx context.Context, c *Cluster) (netip.Prefi
 	if err != nil {
 		return netip.Prefix{}, fmt.Errorf("%s: read target node: %w", f.Name(), err)
 	}
-	cidrs := target.Spec.PodCIDRs
-	if len(cidrs) == 0 && target.Spec.PodCIDR != "" {
-		cidrs = []string{target.Spec.PodCIDR}
-	}
+	cidrs := kube.PodCIDRs(target)
 	for _, s := range cidrs {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
