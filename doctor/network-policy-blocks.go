@@ -155,7 +155,7 @@ func evaluatePolicies(ctx context.Context, c *Cluster, policies []networkingv1.N
 	var blocks []policyBlock
 	evaluated := 0
 	for _, tc := range cases {
-		flows, err := r.flows(ctx, c, tc)
+		flows, err := r.flows(ctx, tc)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -190,9 +190,18 @@ func addDenial(blocks []policyBlock, d netpol.Denial, f netpol.Flow, service str
 }
 
 // flowResolver turns traffic cases into pod-to-pod flows: a Service's case into one flow per
-// ready endpoint.
+// ready endpoint. Every sender's case reaches the same Services: each Service port's endpoints
+// are read once.
 type flowResolver struct {
-	pods map[string]netpol.Pod // by IP
+	c         *Cluster
+	pods      map[string]netpol.Pod        // by IP
+	endpoints map[string][]serviceEndpoint // by "namespace/name proto/port"
+}
+
+// serviceEndpoint is a ready endpoint of a Service port: the pod and its target port.
+type serviceEndpoint struct {
+	pod  netpol.Pod
+	port int32
 }
 
 func newFlowResolver(ctx context.Context, c *Cluster) (*flowResolver, error) {
@@ -200,7 +209,7 @@ func newFlowResolver(ctx context.Context, c *Cluster) (*flowResolver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list pods: %w", err)
 	}
-	r := &flowResolver{pods: map[string]netpol.Pod{}}
+	r := &flowResolver{c: c, pods: map[string]netpol.Pod{}, endpoints: map[string][]serviceEndpoint{}}
 	for _, p := range list.Items {
 		ip, err := netip.ParseAddr(p.Status.PodIP)
 		if err != nil || p.Spec.HostNetwork {
@@ -220,7 +229,7 @@ func newFlowResolver(ctx context.Context, c *Cluster) (*flowResolver, error) {
 }
 
 // flows returns the pod-to-pod flows of a case; none for cases inside one pod or from outside.
-func (r *flowResolver) flows(ctx context.Context, c *Cluster, tc traffic.Case) ([]netpol.Flow, error) {
+func (r *flowResolver) flows(ctx context.Context, tc traffic.Case) ([]netpol.Flow, error) {
 	from, ok := r.pods[tc.From.IP]
 	if tc.External || !ok || tc.Path == traffic.ContainerToContainer {
 		return nil, nil
@@ -235,27 +244,40 @@ func (r *flowResolver) flows(ctx context.Context, c *Cluster, tc traffic.Case) (
 		}
 		return nil, nil
 	}
-	return r.serviceFlows(ctx, c, from, tc.Service, proto, port)
+	eps, err := r.serviceEndpoints(ctx, tc.Service, proto, port)
+	if err != nil {
+		return nil, err
+	}
+	var out []netpol.Flow
+	for _, e := range eps {
+		out = append(out, netpol.Flow{From: from, To: e.pod, Protocol: proto, Port: e.port})
+	}
+	return out, nil
 }
 
-// serviceFlows returns a flow to every ready endpoint of the Service's port.
-func (r *flowResolver) serviceFlows(ctx context.Context, c *Cluster, from netpol.Pod, service string, proto corev1.Protocol, port int32) ([]netpol.Flow, error) {
+// serviceEndpoints returns the ready endpoints of the Service's port, read once.
+func (r *flowResolver) serviceEndpoints(ctx context.Context, service string, proto corev1.Protocol, port int32) ([]serviceEndpoint, error) {
+	key := fmt.Sprintf("%s %s/%d", service, proto, port)
+	if eps, ok := r.endpoints[key]; ok {
+		return eps, nil
+	}
 	ns, name, _ := strings.Cut(service, "/")
-	svc, err := c.Client.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+	svc, err := r.c.Client.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("read Service %s: %w", service, err)
 	}
 	i := slices.IndexFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool { return p.Port == port && p.Protocol == proto })
 	if i < 0 {
+		r.endpoints[key] = nil
 		return nil, nil
 	}
 	portName := svc.Spec.Ports[i].Name
-	eps, err := c.Client.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + name})
+	list, err := r.c.Client.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + name})
 	if err != nil {
 		return nil, fmt.Errorf("list the EndpointSlices of %s: %w", service, err)
 	}
-	var out []netpol.Flow
-	for _, s := range eps.Items {
+	var out []serviceEndpoint
+	for _, s := range list.Items {
 		for _, sp := range s.Ports {
 			if sp.Port == nil || (sp.Name != nil && *sp.Name != portName) {
 				continue
@@ -265,11 +287,12 @@ func (r *flowResolver) serviceFlows(ctx context.Context, c *Cluster, from netpol
 					continue
 				}
 				if to, ok := r.pods[e.Addresses[0]]; ok {
-					out = append(out, netpol.Flow{From: from, To: to, Protocol: proto, Port: *sp.Port})
+					out = append(out, serviceEndpoint{pod: to, port: *sp.Port})
 				}
 			}
 		}
 	}
+	r.endpoints[key] = out
 	return out, nil
 }
 

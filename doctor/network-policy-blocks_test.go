@@ -11,6 +11,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/netcert/netcert/traffic"
 )
@@ -78,9 +79,18 @@ func TestNetworkPolicyBlocksQuiet(t *testing.T) {
 // plan is a patch for a person, which apply refuses.
 func TestNetworkPolicyBlocksNamesThePolicyAndTheRule(t *testing.T) {
 	c := policyCluster(t, "calico", setPolicy("b-from-b", "b", fromSet("b")))
+	cs := c.Client.(*fake.Clientset)
+	setup := len(cs.Actions())
 	findings, err := NetworkPolicyBlocks{}.Run(t.Context(), c)
 	require.NoError(t, err)
 	require.Len(t, findings, 1)
+	slicesRead := 0
+	for _, a := range cs.Actions()[setup:] {
+		if a.GetVerb() == "list" && a.GetResource().Resource == "endpointslices" {
+			slicesRead++
+		}
+	}
+	assert.Equal(t, 1, slicesRead, "the same-node Service's endpoints are read once for both senders")
 	f := findings[0]
 	assert.Equal(t, Fail, f.Status)
 	assert.Equal(t, "networkpolicy/netcert-system/b-from-b", f.Object)
