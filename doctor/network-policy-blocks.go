@@ -381,8 +381,7 @@ func (b policyBlock) manualStep() (string, error) {
 		}
 	}
 	pol := b.policies[0]
-	key := map[netpol.Direction]string{netpol.Ingress: "from", netpol.Egress: "to"}[b.dir]
-	rule := map[string]any{key: peers, "ports": ports}
+	rule := map[string]any{b.dir.Peers(): peers, "ports": ports}
 	op := map[string]any{"op": "add", "path": "/spec/" + string(b.dir) + "/-", "value": rule}
 	if (b.dir == netpol.Ingress && len(pol.Spec.Ingress) == 0) || (b.dir == netpol.Egress && len(pol.Spec.Egress) == 0) {
 		op = map[string]any{"op": "add", "path": "/spec/" + string(b.dir), "value": []any{rule}}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -86,8 +85,10 @@ func Marks(ctx context.Context, c *Cluster) ([]string, error) {
 			errs = append(errs, err)
 		}
 		policies, err := c.Client.NetworkingV1().NetworkPolicies("").List(ctx, metav1.ListOptions{LabelSelector: FaultLabel})
-		for _, p := range policiesOf(policies, err) {
-			marks = append(marks, "NetworkPolicy "+p.Namespace+"/"+p.Name)
+		if err == nil {
+			for _, p := range policies.Items {
+				marks = append(marks, "NetworkPolicy "+p.Namespace+"/"+p.Name)
+			}
 		}
 		errs = append(errs, err)
 	}
@@ -104,12 +105,4 @@ func Marks(ctx context.Context, c *Cluster) ([]string, error) {
 		}
 	}
 	return marks, errors.Join(errs...)
-}
-
-// policiesOf is the items of a list that was read.
-func policiesOf(list *networkingv1.NetworkPolicyList, err error) []networkingv1.NetworkPolicy {
-	if err != nil || list == nil {
-		return nil
-	}
-	return list.Items
 }

@@ -45,6 +45,14 @@ const (
 	Egress  Direction = "egress"
 )
 
+// Peers names a rule's peers in the direction: "from" (ingress) or "to" (egress), as the API does.
+func (d Direction) Peers() string {
+	if d == Egress {
+		return "to"
+	}
+	return "from"
+}
+
 // Denial is why a flow does not pass: the policies that isolate one of its ends in a direction,
 // none of whose rules admits it.
 type Denial struct {
@@ -238,7 +246,6 @@ func anyPort(ports []networkingv1.NetworkPolicyPort, f Flow) bool {
 
 // RuleText describes a policy's rules in one direction, for a person.
 func RuleText(p *networkingv1.NetworkPolicy, dir Direction) string {
-	word := map[Direction]string{Ingress: "from", Egress: "to"}[dir]
 	var parts []string
 	for i, r := range rules(p, dir) {
 		who := "anywhere"
@@ -257,7 +264,7 @@ func RuleText(p *networkingv1.NetworkPolicy, dir Direction) string {
 			}
 			on = strings.Join(ns, ", ")
 		}
-		parts = append(parts, fmt.Sprintf("rule %d: %s %s on %s", i+1, word, who, on))
+		parts = append(parts, fmt.Sprintf("rule %d: %s %s on %s", i+1, dir.Peers(), who, on))
 	}
 	if len(parts) == 0 {
 		return "no " + string(dir) + " rule: it admits nothing"
