@@ -77,3 +77,11 @@ func perNode(ctx context.Context, c *Cluster, inspect func(context.Context, node
 	}
 	return findings, nil
 }
+
+// orUnknown is s, or "unknown" when empty (a CNI netcert could not tell).
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}

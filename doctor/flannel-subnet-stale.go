@@ -82,32 +82,6 @@ func prefixesText(ps []netip.Prefix) string {
 	return strings.Join(s, ", ")
 }
 
-// stuckPods names the pods of the node (every node: "") that wait for their network
-// ("; pods waiting for their network: a, b"), or "".
-func stuckPods(ctx context.Context, c *Cluster, nodeName string) string {
-	selector := "status.phase=Pending"
-	if nodeName != "" {
-		selector += ",spec.nodeName=" + nodeName
-	}
-	list, err := c.Client.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: selector})
-	if err != nil {
-		return ""
-	}
-	var names []string
-	for _, p := range list.Items {
-		for _, cs := range p.Status.ContainerStatuses {
-			if w := cs.State.Waiting; w != nil && w.Reason == "ContainerCreating" && !p.Spec.HostNetwork {
-				names = append(names, p.Namespace+"/"+p.Name)
-				break
-			}
-		}
-	}
-	if len(names) == 0 {
-		return ""
-	}
-	return "; pods waiting for their network: " + strings.Join(names, ", ")
-}
-
 // leases reads every node's podCIDRs: Flannel's leases in its Kubernetes subnet manager.
 func leases(ctx context.Context, c *Cluster) (map[string][]netip.Prefix, error) {
 	nodes, err := c.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
@@ -135,13 +109,6 @@ func (p FlannelSubnetStale) Run(ctx context.Context, c *Cluster) ([]Finding, err
 		return nil, fmt.Errorf("%s: %w", p.ID(), err)
 	}
 	return perNode(ctx, c, func(ctx context.Context, n node.Node) (Finding, error) { return p.inspect(ctx, c, n, podCIDRs) })
-}
-
-func orUnknown(s string) string {
-	if s == "" {
-		return "unknown"
-	}
-	return s
 }
 
 // Plan restarts kube-flannel on each failing node.
