@@ -61,17 +61,22 @@ type Step struct {
 	Evidence []Evidence `json:"evidence,omitempty"`
 }
 
-// Diagnose runs every check and returns all findings; it stops at the first check that cannot
-// evaluate.
+// Diagnose runs every check, checkConcurrency at a time, and returns all findings in the checks'
+// order; if a check cannot evaluate, it returns the findings of the checks before it and the error
+// of the first such check.
 func Diagnose(ctx context.Context, c *Cluster, checks []Check) ([]Finding, error) {
+	results := make([][]Finding, len(checks))
+	errs := make([]error, len(checks))
+	concurrently(len(checks), checkConcurrency, func(i int) {
+		c.log().Debug("running check", "check", checks[i].ID())
+		results[i], errs[i] = checks[i].Run(ctx, c)
+	})
 	var all []Finding
-	for _, ch := range checks {
-		c.log().Debug("running check", "check", ch.ID())
-		findings, err := ch.Run(ctx, c)
-		if err != nil {
-			return all, fmt.Errorf("check %s: %w", ch.ID(), err)
+	for i, ch := range checks {
+		if errs[i] != nil {
+			return all, fmt.Errorf("check %s: %w", ch.ID(), errs[i])
 		}
-		all = append(all, findings...)
+		all = append(all, results[i]...)
 	}
 	return all, nil
 }

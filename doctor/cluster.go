@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -65,17 +66,47 @@ func run(ctx context.Context, n node.Node, argv ...string) (string, Evidence, er
 	return out, ev, err
 }
 
-// perNode runs inspect on every node in turn: the findings of a check with one finding per node.
+// perNode runs inspect on every node: the findings of a check with one finding per node, in the
+// nodes' order.
 func perNode(ctx context.Context, c *Cluster, inspect func(context.Context, node.Node) (Finding, error)) ([]Finding, error) {
-	var findings []Finding
-	for _, n := range c.Nodes {
-		f, err := inspect(ctx, n)
+	return eachNode(ctx, c, inspect)
+}
+
+// eachNode runs read on every node, nodeConcurrency at a time, and returns the results in the
+// nodes' order; on errors, the results before the first failing node and its error.
+func eachNode[T any](ctx context.Context, c *Cluster, read func(context.Context, node.Node) (T, error)) ([]T, error) {
+	out := make([]T, len(c.Nodes))
+	errs := make([]error, len(c.Nodes))
+	concurrently(len(c.Nodes), nodeConcurrency, func(i int) { out[i], errs[i] = read(ctx, c.Nodes[i]) })
+	for i, err := range errs {
 		if err != nil {
-			return findings, err
+			return out[:i], err
 		}
-		findings = append(findings, f)
 	}
-	return findings, nil
+	return out, nil
+}
+
+// nodeConcurrency bounds how many nodes one check reads at once; checkConcurrency how many
+// checks a sweep runs at once. Node commands mostly wait (on docker exec, on pod exec through the
+// API server): the bounds keep a large cluster from opening thousands of them together.
+const (
+	nodeConcurrency  = 16
+	checkConcurrency = 6
+)
+
+// concurrently calls fn(0) … fn(n-1), at most limit at a time, and returns when all returned.
+func concurrently(n, limit int, fn func(i int)) {
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, max(limit, 1))
+	for i := range n {
+		wg.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			fn(i)
+		}()
+	}
+	wg.Wait()
 }
 
 // orUnknown is s, or "unknown" when empty (a CNI netcert could not tell).

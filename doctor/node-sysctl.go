@@ -31,15 +31,7 @@ type nodeSysctl struct {
 }
 
 func (s nodeSysctl) run(ctx context.Context, c *Cluster) ([]Finding, error) {
-	var findings []Finding
-	for _, n := range c.Nodes {
-		f, err := s.inspect(ctx, n)
-		if err != nil {
-			return findings, err
-		}
-		findings = append(findings, f)
-	}
-	return findings, nil
+	return perNode(ctx, c, s.inspect)
 }
 
 func (s nodeSysctl) inspect(ctx context.Context, n node.Node) (Finding, error) {

@@ -102,15 +102,10 @@ func (l *nodeLinks) noPodBridgeFinding(check, nodeName string) Finding {
 // bridgeCheck runs inspect on every pod bridge of every node; a node without one is not
 // applicable.
 func bridgeCheck(ctx context.Context, c *Cluster, check string, inspect func(n node.Node, l *nodeLinks, bridge iproute.Link) Finding) ([]Finding, error) {
-	var findings []Finding
-	for _, n := range c.Nodes {
-		found, err := inspectBridges(ctx, n, check, inspect)
-		if err != nil {
-			return findings, err
-		}
-		findings = append(findings, found...)
-	}
-	return findings, nil
+	perNode, err := eachNode(ctx, c, func(ctx context.Context, n node.Node) ([]Finding, error) {
+		return inspectBridges(ctx, n, check, inspect)
+	})
+	return slices.Concat(perNode...), err
 }
 
 func inspectBridges(ctx context.Context, n node.Node, check string, inspect func(n node.Node, l *nodeLinks, bridge iproute.Link) Finding) ([]Finding, error) {

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/netcert/netcert/kube"
+	"github.com/netcert/netcert/node"
 )
 
 // PodCIDROverlap is the check and repair for pod-cidr-overlap: a range the cluster's pods use
@@ -106,13 +107,13 @@ func (p PodCIDROverlap) read(ctx context.Context, c *Cluster) (*overlapState, er
 			return nil, fmt.Errorf("%s: %w", p.ID(), err)
 		}
 	}
-	for _, n := range c.Nodes {
-		nr, err := readNodeRoutes(ctx, n, api.InternalIPs[n.Name()])
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p.ID(), err)
-		}
-		st.nodes = append(st.nodes, nr)
+	nodes, err := eachNode(ctx, c, func(ctx context.Context, n node.Node) (*nodeRoutes, error) {
+		return readNodeRoutes(ctx, n, api.InternalIPs[n.Name()])
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p.ID(), err)
 	}
+	st.nodes = nodes
 	return st, nil
 }
 
