@@ -5,16 +5,13 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/netcert/netcert/faults"
-	"github.com/netcert/netcert/probe"
 )
 
 // forwardNetns routes between a pod namespace (10.244.1.5) and another (10.244.2.5, running
@@ -47,33 +44,14 @@ func forwardNetns(t *testing.T, bin string) (string, func() bool) {
 	flannel := "iptables-nft -w -N FLANNEL-FWD && iptables-nft -w -A FLANNEL-FWD -s 10.244.0.0/16 -j ACCEPT && " +
 		"iptables-nft -w -A FLANNEL-FWD -d 10.244.0.0/16 -j ACCEPT && iptables-nft -w -A FORWARD -j FLANNEL-FWD"
 	run("ip", "netns", "exec", nodeNS, "sh", "-ec", flannel)
-	server := exec.Command("ip", "netns", "exec", dst, bin, "serve", "--http", "127.0.0.1:8080", "--tcp", "127.0.0.1:8081", "--udp", "10.244.2.5:7000")
-	require.NoError(t, server.Start())
-	t.Cleanup(func() { _ = server.Process.Kill(); _ = server.Wait() })
-	time.Sleep(300 * time.Millisecond) // the server binds
-	return nodeNS, func() bool {
-		out, _ := exec.Command("ip", "netns", "exec", src, bin, "udp", "--timeout", "500ms", "10.244.2.5:7000").Output()
-		res, err := probe.ParseResult(out)
-		require.NoError(t, err, "%s", out)
-		return res.OK
-	}
+	return nodeNS, udpEcho(t, bin, dst, src, "10.244.2.5:7000")
 }
 
 // TestForwardPolicyDropOnARealKernel injects each mode of the fault into a node namespace that
 // routes real pod traffic: the traffic stops, the check names the chain, the repair's commands
 // (run by the real iptables and nft) let the traffic through, and the revert leaves a healthy node.
 func TestForwardPolicyDropOnARealKernel(t *testing.T) {
-	if testing.Short() || os.Geteuid() != 0 {
-		t.Skip("needs root to create network namespaces; skipped with -short")
-	}
-	for _, tool := range []string{"ip", "iptables-nft", "iptables-legacy", "nft", "go"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skip("no " + tool)
-		}
-	}
-	bin := filepath.Join(t.TempDir(), "netcert-probe")
-	out, err := exec.Command("go", "build", "-o", bin, "../cmd/netcert-probe").CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	bin := probeForKernelTest(t, "iptables-nft", "iptables-legacy", "nft")
 	for _, mode := range []string{faults.ForwardPolicyDropLegacy, faults.ForwardPolicyDropNftTable} {
 		t.Run(mode, func(t *testing.T) {
 			ctx := context.Background()
@@ -99,16 +77,7 @@ func TestForwardPolicyDropOnARealKernel(t *testing.T) {
 			plan, err := p.Plan(ctx, c, findings)
 			require.NoError(t, err)
 			require.Len(t, plan.Actions, 1)
-			rec, err := p.Apply(ctx, c, plan)
-			require.NoError(t, err)
-			assert.True(t, rec.Steps[0].Changed)
-			assert.True(t, through(), "the repair lets the pods' traffic through")
-			rec, err = p.Apply(ctx, c, plan)
-			require.NoError(t, err)
-			assert.False(t, rec.Steps[0].Changed, "idempotent")
-			findings, err = p.Run(ctx, c)
-			require.NoError(t, err)
-			assert.Empty(t, Failed(findings))
+			repairHeals(t, p, c, plan, through)
 
 			require.NoError(t, revert(ctx))
 			require.NoError(t, revert(ctx), "revert again")

@@ -9,6 +9,7 @@ func Problems() []Problem {
 	return []Problem{
 		IPForwardOff{},
 		BridgeNFCallOff{},
+		RPFilterStrict{},
 		CNIBridgeDown{},
 		CNIBridgeWrongAddress{},
 		FlannelSubnetStale{},
@@ -21,6 +22,7 @@ func Problems() []Problem {
 		PodCIDROverlap{},
 		CalicoIPPoolExhausted{},
 		KubeProxyRulesMissing{},
+		NodeResolvConfBroken{},
 		CoreDNSLoop{},
 		CoreDNSForwardBroken{},
 		NetworkPolicyBlocks{},

@@ -59,15 +59,7 @@ func (f CoreDNSForwardBroken) Inject(ctx context.Context, c *Cluster) (Revert, e
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", f.Name(), err)
 	}
-	cm, err := c.Client.CoreV1().ConfigMaps(kube.CoreDNSNamespace).Get(ctx, kube.CoreDNSConfigMap, metav1.GetOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("%s: read the Corefile: %w", f.Name(), err)
-	}
-	original, ok := cm.Data[kube.CorefileKey]
-	if !ok {
-		return nil, fmt.Errorf("%s: configmap %s/%s has no %s", f.Name(), kube.CoreDNSNamespace, kube.CoreDNSConfigMap, kube.CorefileKey)
-	}
-	broken, err := forwardTo(original, dead)
+	original, broken, err := corefileForwardingTo(ctx, c, dead)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", f.Name(), err)
 	}
@@ -168,6 +160,21 @@ func deadUpstream(addr string) (string, error) {
 		return "", fmt.Errorf("dead upstream %s is not a private address of the cluster network", ip)
 	}
 	return net.JoinHostPort(host, port), nil
+}
+
+// corefileForwardingTo reads CoreDNS's Corefile and returns it, and it with every forward
+// pointed at target.
+func corefileForwardingTo(ctx context.Context, c *Cluster, target string) (original, changed string, err error) {
+	cm, err := c.Client.CoreV1().ConfigMaps(kube.CoreDNSNamespace).Get(ctx, kube.CoreDNSConfigMap, metav1.GetOptions{})
+	if err != nil {
+		return "", "", fmt.Errorf("read the Corefile: %w", err)
+	}
+	original, ok := cm.Data[kube.CorefileKey]
+	if !ok {
+		return "", "", fmt.Errorf("configmap %s/%s has no %s", kube.CoreDNSNamespace, kube.CoreDNSConfigMap, kube.CorefileKey)
+	}
+	changed, err = forwardTo(original, target)
+	return original, changed, err
 }
 
 // forwardTo returns src with the targets of every forward directive replaced by target; every

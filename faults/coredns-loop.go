@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/netcert/netcert/kube"
@@ -42,15 +43,7 @@ func (f CoreDNSLoop) Inject(ctx context.Context, c *Cluster) (Revert, error) {
 	if c.Client == nil {
 		return nil, fmt.Errorf("%s: no Kubernetes client", f.Name())
 	}
-	cm, err := c.Client.CoreV1().ConfigMaps(kube.CoreDNSNamespace).Get(ctx, kube.CoreDNSConfigMap, metav1.GetOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("%s: read the Corefile: %w", f.Name(), err)
-	}
-	original, ok := cm.Data[kube.CorefileKey]
-	if !ok {
-		return nil, fmt.Errorf("%s: configmap %s/%s has no %s", f.Name(), kube.CoreDNSNamespace, kube.CoreDNSConfigMap, kube.CorefileKey)
-	}
-	looped, err := forwardTo(original, loopTarget)
+	original, looped, err := corefileForwardingTo(ctx, c, loopTarget)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", f.Name(), err)
 	}
@@ -67,37 +60,23 @@ func (f CoreDNSLoop) Inject(ctx context.Context, c *Cluster) (Revert, error) {
 	if err := writeCorefile(ctx, c, looped, original); err != nil {
 		return fail(err)
 	}
-	pods := c.Client.CoreV1().Pods(kube.CoreDNSNamespace)
-	if err := pods.DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: corednsPods}); err != nil {
-		return fail(fmt.Errorf("restart CoreDNS's pods: %w", err))
+	if err := deleteCoreDNSPods(ctx, c); err != nil {
+		return fail(err)
 	}
-	if err := f.waitCrashed(ctx, c); err != nil {
+	if err := waitCoreDNSCrashed(ctx, c, f.StopTimeout, f.PollInterval, "a looping Corefile: has its Corefile the loop plugin?"); err != nil {
 		return fail(err)
 	}
 	return revert, nil
 }
 
-// waitCrashed waits until every CoreDNS pod has been stopped by the loop plugin at least once.
-func (f CoreDNSLoop) waitCrashed(ctx context.Context, c *Cluster) error {
-	timeout, interval := f.StopTimeout, f.PollInterval
-	if timeout == 0 {
-		timeout = 2 * time.Minute
-	}
-	if interval == 0 {
-		interval = 2 * time.Second
-	}
-	deadline := time.Now().Add(timeout)
-	for {
-		pods, err := c.Client.CoreV1().Pods(kube.CoreDNSNamespace).List(ctx, metav1.ListOptions{LabelSelector: corednsPods})
-		if err != nil {
-			return fmt.Errorf("read CoreDNS's pods: %w", err)
-		}
-		running, crashed := 0, 0
-		for _, p := range pods.Items {
-			if p.DeletionTimestamp != nil {
-				continue
-			}
-			running++
+// waitCoreDNSCrashed waits until every CoreDNS pod has exited at least once and no old one is
+// left terminating, which still answers through the Service in its lame-duck time (at most
+// timeout, default 2m); why says, in the error, what should have stopped them.
+func waitCoreDNSCrashed(ctx context.Context, c *Cluster, timeout, interval time.Duration, why string) error {
+	running, crashed, old := 0, 0, 0
+	err := pollCoreDNS(ctx, c, timeout, interval, func(pods []corev1.Pod, terminating int) bool {
+		running, crashed, old = len(pods), 0, terminating
+		for _, p := range pods {
 			for _, cs := range p.Status.ContainerStatuses {
 				if cs.RestartCount > 0 {
 					crashed++
@@ -105,16 +84,53 @@ func (f CoreDNSLoop) waitCrashed(ctx context.Context, c *Cluster) error {
 				}
 			}
 		}
-		if running > 0 && crashed == running {
+		return running > 0 && crashed == running && terminating == 0
+	})
+	if errors.Is(err, errPollTimeout) {
+		return fmt.Errorf("%d of %d CoreDNS pod(s) still run after %s (and %d old one(s) still terminating) with %s", running-crashed, running, orDefault(timeout, 2*time.Minute), old, why)
+	}
+	return err
+}
+
+// errPollTimeout is pollCoreDNS's error when the condition never held.
+var errPollTimeout = errors.New("timed out")
+
+// pollCoreDNS lists CoreDNS's pods every interval (default 2s) until done holds of those not
+// being deleted and the count of those that are, for at most timeout (default 2m).
+func pollCoreDNS(ctx context.Context, c *Cluster, timeout, interval time.Duration, done func(pods []corev1.Pod, terminating int) bool) error {
+	deadline := time.Now().Add(orDefault(timeout, 2*time.Minute))
+	for {
+		list, err := c.Client.CoreV1().Pods(kube.CoreDNSNamespace).List(ctx, metav1.ListOptions{LabelSelector: corednsPods})
+		if err != nil {
+			return fmt.Errorf("read CoreDNS's pods: %w", err)
+		}
+		var pods []corev1.Pod
+		terminating := 0
+		for _, p := range list.Items {
+			if p.DeletionTimestamp == nil {
+				pods = append(pods, p)
+			} else {
+				terminating++
+			}
+		}
+		if done(pods, terminating) {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%d of %d CoreDNS pod(s) still run after %s with a looping Corefile: has its Corefile the loop plugin?", running-crashed, running, timeout)
+			return errPollTimeout
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(interval):
+		case <-time.After(orDefault(interval, 2*time.Second)):
 		}
 	}
+}
+
+// orDefault is d, or def when d is not positive.
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
 }

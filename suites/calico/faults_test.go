@@ -15,6 +15,7 @@ import (
 var faultIDs = []string{
 	registry.IPForwardOff,
 	registry.BridgeNFCallOff,
+	registry.RPFilterStrict,
 	registry.CNIBridgeDown,
 	registry.CNIBridgeWrongAddress,
 	registry.FlannelSubnetStale,
@@ -27,6 +28,7 @@ var faultIDs = []string{
 	registry.PodCIDROverlap,
 	registry.CalicoIPPoolExhausted,
 	registry.KubeProxyRulesMissing,
+	registry.NodeResolvConfBroken,
 	registry.CoreDNSLoop,
 	registry.CoreDNSForwardBroken,
 	registry.NetworkPolicyBlocks,

@@ -14,6 +14,7 @@ import (
 var faultIDs = []string{
 	registry.IPForwardOff,
 	registry.BridgeNFCallOff,
+	registry.RPFilterStrict,
 	registry.CNIBridgeDown,
 	registry.CNIBridgeWrongAddress,
 	registry.FlannelSubnetStale,
@@ -26,6 +27,7 @@ var faultIDs = []string{
 	registry.PodCIDROverlap,
 	registry.CalicoIPPoolExhausted,
 	registry.KubeProxyRulesMissing,
+	registry.NodeResolvConfBroken,
 	registry.CoreDNSLoop,
 	registry.CoreDNSForwardBroken,
 	registry.NetworkPolicyBlocks,

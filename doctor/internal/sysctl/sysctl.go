@@ -1,5 +1,5 @@
 // Package sysctl reads the sysctl values a node persists: its drop-in files and /etc/sysctl.conf,
-// and which assignment of a key wins at boot.
+// and which assignment of a key wins at boot; and the live per-interface IPv4 settings.
 package sysctl
 
 import (
