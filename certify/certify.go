@@ -110,16 +110,15 @@ func (s *session) step(caseID, name string, fn func() []string) bool {
 	return outcome == reports.Passed
 }
 
-// sweep runs every check, in causal order, and says what fails.
+// sweep runs every check (several at a time, findings in causal order) and says what fails.
 func (s *session) sweep(ctx context.Context) ([]doctor.Finding, []string) {
 	var all []doctor.Finding
 	var msgs []string
-	for _, p := range s.opt.Problems {
-		findings, err := p.Run(ctx, s.c)
-		if err != nil {
-			msgs = append(msgs, fmt.Sprintf("%s could not evaluate: %v", p.ID(), err))
+	for _, r := range doctor.RunEach(ctx, s.c, doctor.Checks(s.opt.Problems), nil) {
+		if r.Err != nil {
+			msgs = append(msgs, fmt.Sprintf("%s could not evaluate: %v", r.Check, r.Err))
 		}
-		all = append(all, findings...)
+		all = append(all, r.Findings...)
 	}
 	all = doctor.Explain(all)
 	for _, f := range all {

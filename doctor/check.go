@@ -3,6 +3,8 @@ package doctor
 import (
 	"context"
 	"fmt"
+	"sync"
+	"time"
 )
 
 // Check detects one kind of problem. Run returns a finding per node or object it looked at; an
@@ -65,20 +67,41 @@ type Step struct {
 // order; if a check cannot evaluate, it returns the findings of the checks before it and the error
 // of the first such check.
 func Diagnose(ctx context.Context, c *Cluster, checks []Check) ([]Finding, error) {
-	results := make([][]Finding, len(checks))
-	errs := make([]error, len(checks))
-	concurrently(len(checks), checkConcurrency, func(i int) {
-		c.log().Debug("running check", "check", checks[i].ID())
-		results[i], errs[i] = checks[i].Run(ctx, c)
-	})
 	var all []Finding
-	for i, ch := range checks {
-		if errs[i] != nil {
-			return all, fmt.Errorf("check %s: %w", ch.ID(), errs[i])
+	for _, r := range RunEach(ctx, c, checks, nil) {
+		if r.Err != nil {
+			return all, fmt.Errorf("check %s: %w", r.Check, r.Err)
 		}
-		all = append(all, results[i]...)
+		all = append(all, r.Findings...)
 	}
 	return all, nil
+}
+
+// Result is one check's run.
+type Result struct {
+	Check    string
+	Findings []Finding
+	Err      error // the check could not evaluate
+	Took     time.Duration
+}
+
+// RunEach runs the checks, checkConcurrency at a time, and returns their results in the checks'
+// order; done, if set, is called with each result as its check finishes, one call at a time.
+func RunEach(ctx context.Context, c *Cluster, checks []Check, done func(Result)) []Result {
+	results := make([]Result, len(checks))
+	var mu sync.Mutex
+	concurrently(len(checks), checkConcurrency, func(i int) {
+		start := time.Now()
+		c.log().Debug("running check", "check", checks[i].ID())
+		findings, err := checks[i].Run(ctx, c)
+		results[i] = Result{Check: checks[i].ID(), Findings: findings, Err: err, Took: time.Since(start)}
+		if done != nil {
+			mu.Lock()
+			defer mu.Unlock()
+			done(results[i])
+		}
+	})
+	return results
 }
 
 // findingsOf returns the findings of one check with one status.

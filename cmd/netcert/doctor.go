@@ -64,21 +64,26 @@ func diagnose(ctx context.Context, s *session, progress io.Writer) ([]checkResul
 	return results, explained
 }
 
-// sweep runs every check once.
+// sweep runs every check once, several at a time, with a progress line as each finishes; the
+// results come in the checks' order.
 func sweep(ctx context.Context, s *session, progress io.Writer) []checkResult {
+	fmt.Fprintf(progress, "running %d checks on %d nodes (%s) ...\n", len(s.problems), len(s.cluster.Nodes), s.cluster.CNI)
 	var results []checkResult
-	for _, p := range s.problems {
-		start := time.Now()
-		fmt.Fprintf(progress, "running %s on %d nodes (%s) ...\n", p.ID(), len(s.cluster.Nodes), s.cluster.CNI)
-		findings, err := p.Run(ctx, s.cluster)
-		r := checkResult{Check: p.ID(), Findings: findings}
-		if err != nil {
-			r.Error = err.Error()
-		}
-		fmt.Fprintf(progress, "  %s: %s in %s\n", p.ID(), resultWord(r), time.Since(start).Round(100*time.Millisecond))
-		results = append(results, r)
+	for _, r := range doctor.RunEach(ctx, s.cluster, doctor.Checks(s.problems), func(r doctor.Result) {
+		fmt.Fprintf(progress, "  %s: %s in %s\n", r.Check, resultWord(checkResultOf(r)), r.Took.Round(100*time.Millisecond))
+	}) {
+		results = append(results, checkResultOf(r))
 	}
 	return results
+}
+
+// checkResultOf is the CLI's form of a check's result.
+func checkResultOf(r doctor.Result) checkResult {
+	cr := checkResult{Check: r.Check, Findings: r.Findings}
+	if r.Err != nil {
+		cr.Error = r.Err.Error()
+	}
+	return cr
 }
 
 // verdict is the exit status: trouble when a check could not evaluate, failed when one failed.

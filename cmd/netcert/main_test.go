@@ -88,7 +88,7 @@ func TestDoctorHealthy(t *testing.T) {
 	code, out, progress := cli(t, problems, "doctor", "--kind", "x")
 	assert.Equal(t, exitOK, code)
 	assert.Contains(t, out, "2 checks: 2 Pass")
-	assert.Contains(t, progress, "running ip-forward-off on 0 nodes (flannel) ...")
+	assert.Contains(t, progress, "running 2 checks on 0 nodes (flannel) ...")
 	assert.Contains(t, progress, "  coredns-forward-broken: Pass in")
 }
 
