@@ -4,8 +4,9 @@
 GO ?= go
 E2E_TIMEOUT ?= 60m
 SUITE ?= smoke
+N ?= 10
 
-.PHONY: help setup uninstall-runtime-wrapper test kernel browser e2e suite report vet lint clean-clusters
+.PHONY: help setup uninstall-runtime-wrapper test kernel browser e2e suite soak report vet lint clean-clusters
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -30,6 +31,16 @@ e2e: ## every kind suite, one at a time (needs `make setup`); each writes report
 
 suite: ## one kind suite: make suite SUITE=smoke
 	$(GO) test -count=1 -p 1 -timeout $(E2E_TIMEOUT) -v ./suites/$(SUITE)
+
+soak: ## the full certification (make e2e) N times (default 10), each run's reports in reports/out/soak/run-<i>/, then reports/out/soak.{json,md,...} with every case's flake rate; fails if any run failed
+	@rm -rf reports/out/soak; mkdir -p reports/out/soak; failed=0; \
+	for i in $$(seq 1 $(N)); do \
+		start=$$(date +%s); dir=reports/out/soak/run-$$i; mkdir -p $$dir; \
+		NETCERT_REPORT_DIR=$(CURDIR)/$$dir $(GO) test -count=1 -p 1 -timeout $(E2E_TIMEOUT) -v ./suites/... >$$dir/e2e.log 2>&1 && s=passed || { s=failed; failed=$$((failed + 1)); }; \
+		echo "soak: run $$i of $(N) $$s in $$(($$(date +%s) - start))s (log: $$dir/e2e.log)"; \
+	done; \
+	$(GO) run ./cmd/netcert-report -out reports/out -name soak reports/out/soak/run-*/*.json; \
+	echo "soak: $$failed of $(N) run(s) failed"; test $$failed -eq 0
 
 report: ## merge the suites' reports into reports/out/report.{json,junit.xml,html,md}
 	$(GO) run ./cmd/netcert-report -in reports/out/suites -out reports/out

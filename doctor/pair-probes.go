@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -19,14 +20,21 @@ type probeResult struct {
 
 func (r probeResult) String() string { return r.from + "→" + r.to }
 
-// probePairs probes every ordered pair of distinct nodes, or only those involving one node, a
-// few at a time; the results keep the order of the nodes.
+// probePairs probes every ordered pair of distinct nodes (each node's traffic.Peers in a large
+// cluster), or every pair involving one node, a few at a time; the results keep the order of the
+// nodes.
 func probePairs(ctx context.Context, c *Cluster, involving string) ([]probeResult, error) {
 	var out []probeResult
-	for _, a := range c.Nodes {
-		for _, b := range c.Nodes {
+	for i, a := range c.Nodes {
+		for j, b := range c.Nodes {
 			from, to := a.Name(), b.Name()
-			if from != to && (involving == "" || from == involving || to == involving) {
+			switch {
+			case from == to:
+			case involving != "":
+				if from == involving || to == involving {
+					out = append(out, probeResult{from: from, to: to})
+				}
+			case slices.Contains(traffic.Peers(i, len(c.Nodes)), j):
 				out = append(out, probeResult{from: from, to: to})
 			}
 		}

@@ -86,7 +86,7 @@ func WriteJUnit(w io.Writer, rep Report) error {
 		}
 		switch run.Status {
 		case StatusInfraFailed:
-			s.Cases = append(s.Cases, junitCase{ClassName: class, Name: "infrastructure", Time: seconds(run.Infrastructure.DurationMS),
+			s.Cases = append(s.Cases, junitCase{ClassName: class, Name: InfrastructureCase, Time: seconds(run.Infrastructure.DurationMS),
 				Error: &junitMessage{Message: "the cluster never came up", Type: "netcert.infrastructure", Text: strings.Join(run.Infrastructure.Messages, "\n")}})
 		case StatusInterrupted:
 			s.Cases = append(s.Cases, junitCase{ClassName: class, Name: "interrupted",

@@ -38,6 +38,12 @@ func WriteMarkdown(w io.Writer, rep Report) error {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s %s | %s | %d | %s |\n", r.Suite, status, e.KubernetesVersion, e.CNI, e.CNIVersion,
 			e.KernelVersion, e.NodeCount, e.NetcertCommit)
 	}
+	if len(rep.Repetition) > 0 {
+		b.WriteString("\n| suite | case | runs | failed | flake rate |\n|---|---|---|---|---|\n")
+		for _, cr := range rep.Repetition {
+			fmt.Fprintf(&b, "| %s | %s | %d | %d | %.0f%% |\n", cr.Suite, cr.Case, cr.Runs, cr.Failed, 100*cr.Rate)
+		}
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -13,6 +13,21 @@ type Report struct {
 	Schema    string    `json:"schema"`
 	Generated time.Time `json:"generated"`
 	Runs      []Run     `json:"runs"`
+	// Repetition is, when a suite ran more than once (a soak), each case's flake rate over its runs.
+	Repetition []CaseRate `json:"repetition,omitempty"`
+}
+
+// InfrastructureCase names the cluster's coming up among a suite's cases (JUnit, repetition).
+const InfrastructureCase = "infrastructure"
+
+// CaseRate is how often one case of one suite failed over repeated runs of it (skipped runs do not
+// count; a run whose cluster never came up counts as a failed `infrastructure` case).
+type CaseRate struct {
+	Suite  string  `json:"suite"`
+	Case   string  `json:"case"`
+	Runs   int     `json:"runs"`
+	Failed int     `json:"failed"`
+	Rate   float64 `json:"flake_rate"` // Failed / Runs
 }
 
 // Status says how a suite run ended.

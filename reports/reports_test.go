@@ -248,3 +248,42 @@ func TestSchemaMatchesTheGoTypes(t *testing.T) {
 		assert.Equal(t, required, want, "required of %s", typ)
 	}
 }
+
+// A soak's runs of one suite give each case its flake rate; skipped runs do not count, and one run
+// of each suite gives none.
+func TestRepetitionFlakeRates(t *testing.T) {
+	run := func(suite string, outcomes ...Outcome) Run {
+		r := NewRecorder(suite, "flannel")
+		r.Infrastructure(time.Second, nil)
+		for i, o := range outcomes {
+			id := []string{"ip-forward-off", "hairpin-off"}[i]
+			if o == Skipped {
+				r.StartCase(Case{ID: id, Fault: id, SkipReason: "not here"})
+				continue
+			}
+			r.StartCase(Case{ID: id, Fault: id})
+			r.Step(id, Step{Name: "verify", Outcome: o})
+		}
+		return r.Run()
+	}
+	assert.Nil(t, Repetition([]Run{run("flannel", Passed, Passed), run("calico", Failed, Passed)}))
+	rates := Repetition([]Run{
+		run("flannel", Passed, Skipped), run("flannel", Failed, Skipped), run("flannel", Passed, Passed), run("flannel", Passed, Passed),
+		run("calico", Passed, Passed),
+	})
+	assert.Equal(t, []CaseRate{
+		{Suite: "calico", Case: "hairpin-off", Runs: 1, Failed: 0, Rate: 0},
+		{Suite: "calico", Case: "infrastructure", Runs: 1, Failed: 0, Rate: 0},
+		{Suite: "calico", Case: "ip-forward-off", Runs: 1, Failed: 0, Rate: 0},
+		{Suite: "flannel", Case: "hairpin-off", Runs: 2, Failed: 0, Rate: 0},
+		{Suite: "flannel", Case: "infrastructure", Runs: 4, Failed: 0, Rate: 0},
+		{Suite: "flannel", Case: "ip-forward-off", Runs: 4, Failed: 1, Rate: 0.25},
+	}, rates)
+	var md strings.Builder
+	require.NoError(t, WriteMarkdown(&md, Report{Runs: []Run{run("flannel", Failed, Passed), run("flannel", Passed, Passed)}, Repetition: rates}))
+	assert.Contains(t, md.String(), "| flannel | ip-forward-off | 4 | 1 | 25% |")
+	down := NewRecorder("flannel", "flannel")
+	down.Infrastructure(time.Minute, errors.New("kind create cluster: no"))
+	rates = Repetition([]Run{run("flannel", Passed, Passed), down.Run()})
+	assert.Contains(t, rates, CaseRate{Suite: "flannel", Case: "infrastructure", Runs: 2, Failed: 1, Rate: 0.5}, "a cluster that never came up is a flake too")
+}

@@ -89,5 +89,51 @@ func Merge(paths []string) (Report, error) {
 		}
 		return a.Started.Before(b.Started)
 	})
+	out.Repetition = Repetition(out.Runs)
 	return out, errors.Join(errs...)
+}
+
+// Repetition returns each case's flake rate over the runs, by suite and case ID, when some suite
+// ran more than once; nil otherwise.
+func Repetition(runs []Run) []CaseRate {
+	count := map[string]int{}
+	repeated := false
+	for _, r := range runs {
+		count[r.Suite]++
+		repeated = repeated || count[r.Suite] > 1
+	}
+	if !repeated {
+		return nil
+	}
+	rates := map[[2]string]*CaseRate{}
+	add := func(suite, id string, failed bool) {
+		key := [2]string{suite, id}
+		if rates[key] == nil {
+			rates[key] = &CaseRate{Suite: suite, Case: id}
+		}
+		rates[key].Runs++
+		if failed {
+			rates[key].Failed++
+		}
+	}
+	for _, r := range runs {
+		add(r.Suite, InfrastructureCase, r.Status == StatusInfraFailed)
+		for id, c := range r.Cases {
+			if c.Outcome != Skipped {
+				add(r.Suite, id, c.Outcome == Failed)
+			}
+		}
+	}
+	out := make([]CaseRate, 0, len(rates))
+	for _, cr := range rates {
+		cr.Rate = float64(cr.Failed) / float64(cr.Runs)
+		out = append(out, *cr)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Suite != out[j].Suite {
+			return out[i].Suite < out[j].Suite
+		}
+		return out[i].Case < out[j].Case
+	})
+	return out
 }

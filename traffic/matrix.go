@@ -68,7 +68,7 @@ type Options struct {
 
 // Paths returns the cases of the core paths for the probe pods now running: from set a's pod
 // of every node, HTTP to its own peer container, HTTP, UDP and a full-MTU UDP datagram with DF
-// to set b's pod on the same node and to set a's pod on every other node, HTTP to the probe Service's cluster IP, and (with
+// to set b's pod on the same node and to set a's pod on every other node (its Peers in a large cluster), HTTP to the probe Service's cluster IP, and (with
 // External) HTTP from outside to the NodePort Service on every node's InternalIP. It fails when
 // no probe pod runs: a matrix of nothing would pass.
 func Paths(ctx context.Context, client kubernetes.Interface, opt Options) ([]Case, error) {
@@ -105,6 +105,15 @@ func Paths(ctx context.Context, client kubernetes.Interface, opt Options) ([]Cas
 			Case{Path: PodToPodFullMTU, Name: label + " udp full-mtu", From: from, Container: ProbeContainer, To: to.Node, Crosses: crosses, Endpoints: ends,
 				Args: []string{"udp", "--full-mtu", "--timeout", "2s", net.JoinHostPort(to.IP, UDPPort)}})
 	}
+	index := map[string]int{}
+	for i, n := range nodes {
+		index[n] = i
+	}
+	sendsTo := func(from, to string) bool {
+		i, ok := index[from]
+		j, ok2 := index[to]
+		return ok && ok2 && slices.Contains(Peers(i, len(nodes)), j)
+	}
 	for _, from := range senders {
 		cases = append(cases, Case{Path: ContainerToContainer, Name: fmt.Sprintf("%s/%s probe -> peer http", from.Node, from.Set),
 			From: from, Container: ProbeContainer, To: from.Node, Crosses: []string{from.Node}, Endpoints: []string{from.IP},
@@ -113,7 +122,7 @@ func Paths(ctx context.Context, client kubernetes.Interface, opt Options) ([]Cas
 			switch {
 			case to.Node == from.Node && to.Set != from.Set:
 				podToPod(PodToPodSameNode, from, to)
-			case to.Node != from.Node && to.Set == from.Set:
+			case to.Node != from.Node && to.Set == from.Set && sendsTo(from.Node, to.Node):
 				podToPod(PodToPodCrossNode, from, to)
 			}
 		}

@@ -74,6 +74,7 @@ type target struct {
 	nodeTimeout time.Duration
 	agentImage  string // the agent's image, when netcert starts one for the run
 	keepAgent   bool   // leave the agent netcert started
+	recordNodes string // a directory for every node command and its answer
 	verbose     bool
 }
 
@@ -87,6 +88,7 @@ func (t *target) register(fs *flag.FlagSet) {
 	fs.StringVar(&t.dnsName, "dns-name", doctor.DefaultQueryName, "the name coredns-forward-broken asks CoreDNS's upstreams for: one they answer with a record (the default is the test bed's own zone)")
 	fs.StringVar(&t.outside, "outside", "", "a Docker container on this machine, outside the cluster, with netcert's probe image, that sends external-to-nodeport (default with --kind: the test bed's node-network host <name>-host if it runs; none: the NodePort path is not probed)")
 	fs.DurationVar(&t.nodeTimeout, "node-timeout", time.Minute, "the longest one command on a node may take (docker exec or the agent's pod exec); one that takes longer is ended and its check says it could not evaluate")
+	fs.StringVar(&t.recordNodes, "record-nodes", "", "write every command run on each node, with its output and duration, to DIR/<node>.json (for a bug report, or to replay the nodes in the scale benchmark)")
 	fs.BoolVar(&t.verbose, "v", false, "print the evidence of every finding and the commands of every action")
 }
 
@@ -95,8 +97,10 @@ type session struct {
 	cluster  *doctor.Cluster
 	problems []doctor.Problem
 	release  func(context.Context) error // undoes what connecting started (the run's agent)
-	identity string                      // which cluster: its API server
-	config   *rest.Config                // how to reach it
+	recorded []*node.Recorder            // the nodes whose commands are written at close (--record-nodes)
+	recordTo string
+	identity string       // which cluster: its API server
+	config   *rest.Config // how to reach it
 }
 
 // agentRemoveTimeout bounds the removal of the run's agent, also after Ctrl-C.
@@ -104,6 +108,14 @@ const agentRemoveTimeout = time.Minute
 
 // close releases what the session started, also when ctx was cancelled (Ctrl-C).
 func (s *session) close(ctx context.Context, stderr io.Writer) {
+	for _, r := range s.recorded {
+		if path, err := r.WriteTo(s.recordTo); err != nil {
+			fmt.Fprintf(stderr, "warning: record %s's commands: %v\n", r.Name(), err)
+		} else {
+			fmt.Fprintf(stderr, "recorded %d command(s) of %s in %s\n", len(r.Calls()), r.Name(), path)
+		}
+	}
+	s.recorded = nil
 	if s.release == nil {
 		return
 	}
@@ -162,6 +174,10 @@ func connect(ctx context.Context, t target, stderr io.Writer) (*session, error) 
 	}
 	for i, n := range nodes {
 		nodes[i] = node.WithDeadline(n, t.nodeTimeout)
+		if t.recordNodes != "" {
+			r := node.Record(nodes[i])
+			s.recorded, s.recordTo, nodes[i] = append(s.recorded, r), t.recordNodes, r
+		}
 	}
 	dyn, err := dynamic.NewForConfig(restCfg)
 	if err != nil {
