@@ -119,7 +119,7 @@ func (f NodeResolvConfBroken) restartCoreDNS(ctx context.Context, c *Cluster) er
 	err = pollCoreDNS(ctx, c, f.StopTimeout, f.PollInterval, func(pods []corev1.Pod, terminating int) bool {
 		ready = 0
 		for _, p := range pods {
-			if !old[string(p.UID)] && podReady(p) {
+			if !old[string(p.UID)] && kube.PodReady(p) {
 				ready++
 			}
 		}
@@ -137,14 +137,4 @@ func deleteCoreDNSPods(ctx context.Context, c *Cluster) error {
 		return fmt.Errorf("restart CoreDNS's pods: %w", err)
 	}
 	return nil
-}
-
-// podReady reports whether the pod's Ready condition is true.
-func podReady(p corev1.Pod) bool {
-	for _, cond := range p.Status.Conditions {
-		if cond.Type == corev1.PodReady {
-			return cond.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/netcert/netcert/kube"
 	"github.com/netcert/netcert/node"
 )
 
@@ -123,7 +124,7 @@ func TestNodeResolvConfBrokenInjectsAndRevertsHermetically(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, pods.Items, 2)
 	for _, p := range pods.Items {
-		assert.True(t, podReady(p), "%s runs with the restored file", p.Name)
+		assert.True(t, kube.PodReady(p), "%s runs with the restored file", p.Name)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -163,34 +164,92 @@ func WaitForRollout(ctx context.Context, c kubernetes.Interface, namespace, name
 
 // terminatingPods counts the Deployment's pods that are being deleted.
 func terminatingPods(ctx context.Context, c kubernetes.Interface, d *appsv1.Deployment) (int, error) {
-	selector := labels.SelectorFromSet(d.Spec.Template.Labels)
-	if d.Spec.Selector != nil {
-		var err error
-		if selector, err = metav1.LabelSelectorAsSelector(d.Spec.Selector); err != nil {
-			return 0, fmt.Errorf("deployment %s/%s: %w", d.Namespace, d.Name, err)
-		}
-	}
-	pods, err := c.CoreV1().Pods(d.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
-	if err != nil {
-		return 0, fmt.Errorf("list the pods of deployment %s/%s: %w", d.Namespace, d.Name, err)
-	}
+	pods, err := deploymentPods(ctx, c, d)
 	n := 0
-	for _, pod := range pods.Items {
+	for _, pod := range pods {
 		if pod.DeletionTimestamp != nil {
 			n++
 		}
 	}
-	return n, nil
+	return n, err
+}
+
+// deploymentPods lists the pods of the Deployment's selector (its template's labels without one).
+func deploymentPods(ctx context.Context, c kubernetes.Interface, d *appsv1.Deployment) ([]corev1.Pod, error) {
+	selector := labels.SelectorFromSet(d.Spec.Template.Labels)
+	if d.Spec.Selector != nil {
+		var err error
+		if selector, err = metav1.LabelSelectorAsSelector(d.Spec.Selector); err != nil {
+			return nil, fmt.Errorf("deployment %s/%s: %w", d.Namespace, d.Name, err)
+		}
+	}
+	if selector.Empty() {
+		return nil, fmt.Errorf("deployment %s/%s selects no pods by label", d.Namespace, d.Name)
+	}
+	pods, err := c.CoreV1().Pods(d.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
+	if err != nil {
+		return nil, fmt.Errorf("list the pods of deployment %s/%s: %w", d.Namespace, d.Name, err)
+	}
+	return pods.Items, nil
 }
 
 // RollCoreDNS rolls the CoreDNS Deployment so that corefile is in force: it sets the pod-template
 // annotation to the Corefile's hash (a no-op when it is already set) and waits for the rollout.
 // It reports whether it changed the Deployment and the final rollout state.
+//
+// When the annotation already names the Corefile (the Corefile was changed, then changed back,
+// without a rollout), pods that are not ready — crash-looping on a Corefile in force before — are
+// restarted through the Eviction API: their replacements read this one, instead of the old ones
+// coming back only when their crash-loop back-off ends. Ready pods reload it themselves.
 func RollCoreDNS(ctx context.Context, c kubernetes.Interface, corefile string, timeout, interval time.Duration) (bool, string, error) {
 	changed, err := SetTemplateAnnotation(ctx, c, CoreDNSNamespace, CoreDNSDeployment, CorefileHashAnnotation, SHA256(corefile))
 	if err != nil {
 		return false, "", err
 	}
+	if !changed {
+		evicted, err := evictUnready(ctx, c, CoreDNSNamespace, CoreDNSDeployment)
+		if err != nil {
+			return false, "", err
+		}
+		changed = evicted > 0
+	}
 	state, err := WaitForRollout(ctx, c, CoreDNSNamespace, CoreDNSDeployment, timeout, interval)
 	return changed, state, err
+}
+
+// evictUnready evicts the Deployment's pods that are not ready and not already going, and says
+// how many it evicted (a budget that blocks one leaves it to its back-off).
+func evictUnready(ctx context.Context, c kubernetes.Interface, namespace, name string) (int, error) {
+	d, err := c.AppsV1().Deployments(namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return 0, fmt.Errorf("read deployment %s/%s: %w", namespace, name, err)
+	}
+	pods, err := deploymentPods(ctx, c, d)
+	if err != nil {
+		return 0, err
+	}
+	evicted := 0
+	for _, p := range pods {
+		if p.DeletionTimestamp != nil || PodReady(p) {
+			continue
+		}
+		blocked, err := Evict(ctx, c, p)
+		if err != nil {
+			return evicted, err
+		}
+		if blocked == "" {
+			evicted++
+		}
+	}
+	return evicted, nil
+}
+
+// PodReady reports whether the pod's Ready condition is true.
+func PodReady(p corev1.Pod) bool {
+	for _, cond := range p.Status.Conditions {
+		if cond.Type == corev1.PodReady {
+			return cond.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }

@@ -9,7 +9,9 @@ import (
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/netcert/netcert/kube"
@@ -106,4 +108,35 @@ func TestRemoveTemplateAnnotationLooksOrRemoves(t *testing.T) {
 	present, err = kube.RemoveTemplateAnnotation(ctx, fake.NewClientset(), "kube-system", "coredns", kube.CorefileHashAnnotation, false)
 	require.NoError(t, err)
 	assert.False(t, present, "no Deployment: nothing to remove")
+}
+
+// A Corefile changed and changed back without a rollout: the annotation already names it, so the
+// pods crash-looping on the one in between are evicted (their replacements read this one); ready
+// pods reload it themselves, and other pods of the namespace are left alone.
+func TestRollCoreDNSEvictsPodsStuckOnAnOlderCorefile(t *testing.T) {
+	d := kubetest.CoreDNS(2)
+	d.Spec.Template.Annotations = map[string]string{kube.CorefileHashAnnotation: kube.SHA256("corefile")}
+	pod := func(name string, labels map[string]string, ready corev1.ConditionStatus) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "kube-system", Labels: labels},
+			Status: corev1.PodStatus{Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: ready}}}}
+	}
+	dns := map[string]string{"k8s-app": "kube-dns"}
+	cs := fake.NewClientset(d, pod("coredns-crashing", dns, corev1.ConditionFalse), pod("coredns-ready", dns, corev1.ConditionTrue),
+		pod("other-unready", map[string]string{"app": "other"}, corev1.ConditionFalse))
+	ctx := context.Background()
+	changed, _, err := kube.RollCoreDNS(ctx, cs, "corefile", time.Second, time.Millisecond)
+	require.NoError(t, err)
+	assert.True(t, changed, "a pod was restarted")
+	var evicted []string
+	for _, a := range cs.Actions() {
+		if a.GetSubresource() == "eviction" {
+			evicted = append(evicted, a.(interface{ GetObject() runtime.Object }).GetObject().(*policyv1.Eviction).Name)
+		}
+	}
+	assert.Equal(t, []string{"coredns-crashing"}, evicted)
+
+	require.NoError(t, cs.CoreV1().Pods("kube-system").Delete(ctx, "coredns-crashing", metav1.DeleteOptions{}))
+	changed, _, err = kube.RollCoreDNS(ctx, cs, "corefile", time.Second, time.Millisecond)
+	require.NoError(t, err)
+	assert.False(t, changed, "nothing left to do")
 }

@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
+
+	"github.com/netcert/netcert/kube"
 )
 
 // newPodName is the pod the test bed creates to see whether a node starts new pods; faults that
@@ -45,10 +47,8 @@ func (c *Cluster) newPodStarts(ctx context.Context, cfg *envconf.Config, nodeNam
 		if err != nil {
 			return false, "", err
 		}
-		for _, cond := range p.Status.Conditions {
-			if cond.Type == corev1.PodReady && cond.Status == corev1.ConditionTrue {
-				return true, "", nil
-			}
+		if kube.PodReady(*p) {
+			return true, "", nil
 		}
 		// The kubelet's warnings; a sandbox the CNI refused settles it at once.
 		events, err := client.CoreV1().Events(Namespace).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.uid=" + string(created.UID)})
