@@ -90,7 +90,7 @@ func eachNode[T any](ctx context.Context, c *Cluster, read func(context.Context,
 // checks a sweep runs at once. Node commands mostly wait (on docker exec, on pod exec through the
 // API server): the bounds keep a large cluster from opening thousands of them together.
 const (
-	nodeConcurrency  = 16
+	nodeConcurrency  = 64
 	checkConcurrency = 6
 )
 

@@ -44,18 +44,18 @@ func (p KubeProxyRulesMissing) Run(ctx context.Context, c *Cluster) ([]Finding, 
 	if err != nil {
 		return nil, err
 	}
-	byNode := make([][]Finding, len(c.Nodes))
-	var again []int
-	for i, n := range c.Nodes {
-		if byNode[i], err = p.inspect(ctx, exp, n); err != nil {
-			return nil, err
-		}
-		if len(Failed(byNode[i])) > 0 {
-			again = append(again, i)
+	byNode, err := eachNode(ctx, c, func(ctx context.Context, n node.Node) ([]Finding, error) { return p.inspect(ctx, exp, n) })
+	if err != nil {
+		return nil, err
+	}
+	again := &Cluster{}
+	for i, fs := range byNode {
+		if len(Failed(fs)) > 0 {
+			again.Nodes = append(again.Nodes, c.Nodes[i])
 		}
 	}
-	if len(again) > 0 && p.settle() > 0 {
-		c.log().Debug("kube-proxy rules differ from the API; reading again", "check", p.ID(), "nodes", len(again), "after", p.settle())
+	if len(again.Nodes) > 0 && p.settle() > 0 {
+		c.log().Debug("kube-proxy rules differ from the API; reading again", "check", p.ID(), "nodes", len(again.Nodes), "after", p.settle())
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
@@ -64,9 +64,13 @@ func (p KubeProxyRulesMissing) Run(ctx context.Context, c *Cluster) ([]Finding, 
 		if exp, err = readKubeProxyExpectations(ctx, c.Client); err != nil {
 			return nil, err
 		}
-		for _, i := range again {
-			if byNode[i], err = p.inspect(ctx, exp, c.Nodes[i]); err != nil {
-				return nil, err
+		reread, err := eachNode(ctx, again, func(ctx context.Context, n node.Node) ([]Finding, error) { return p.inspect(ctx, exp, n) })
+		if err != nil {
+			return nil, err
+		}
+		for i, j := 0, 0; i < len(byNode) && j < len(reread); i++ {
+			if len(Failed(byNode[i])) > 0 {
+				byNode[i], j = reread[j], j+1
 			}
 		}
 	}

@@ -71,8 +71,10 @@ func (r *Recorder) WriteTo(dir string) (string, error) {
 }
 
 // Replay is a node that answers each command as a recorded node did (the last answer recorded
-// for the same command line), after the time it took then, scaled by Speed; a command it has no
-// answer for fails like a missing program. It writes nothing and reaches nothing.
+// for the same command line, else for the same program and script — `sh -c SCRIPT` with other
+// arguments, which name another node's addresses), after the time it took then, scaled by Speed;
+// a command it has no answer for fails like a missing program. It writes nothing and reaches
+// nothing.
 type Replay struct {
 	name    string
 	answers map[string]Call
@@ -96,6 +98,9 @@ func LoadReplay(path, name string) (*Replay, error) {
 	r := &Replay{name: name, answers: map[string]Call{}}
 	for _, c := range calls {
 		r.answers[strings.Join(c.Argv, "\x00")] = c
+		if len(c.Argv) > 3 {
+			r.answers[scriptKey(c.Argv)] = c
+		}
 	}
 	return r, nil
 }
@@ -109,6 +114,9 @@ func (r *Replay) Exec(ctx context.Context, argv ...string) ([]byte, []byte, erro
 		return nil, nil, err
 	}
 	c, ok := r.answers[strings.Join(argv, "\x00")]
+	if !ok && len(argv) > 3 {
+		c, ok = r.answers[scriptKey(argv)]
+	}
 	if !ok {
 		return nil, []byte(argv[0] + ": not recorded"), &ExecError{Node: r.name, Argv: argv, ExitCode: 127, Stderr: argv[0] + ": not recorded"}
 	}
@@ -129,3 +137,6 @@ func (r *Replay) Exec(ctx context.Context, argv ...string) ([]byte, []byte, erro
 	}
 	return []byte(c.Stdout), []byte(c.Stderr), nil
 }
+
+// scriptKey names a command by its program and script only (its first three words).
+func scriptKey(argv []string) string { return "script\x00" + strings.Join(argv[:3], "\x00") }
