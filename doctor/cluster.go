@@ -69,15 +69,15 @@ func run(ctx context.Context, n node.Node, argv ...string) (string, Evidence, er
 // perNode runs inspect on every node: the findings of a check with one finding per node, in the
 // nodes' order.
 func perNode(ctx context.Context, c *Cluster, inspect func(context.Context, node.Node) (Finding, error)) ([]Finding, error) {
-	return eachNode(ctx, c, inspect)
+	return eachNode(ctx, c.Nodes, inspect)
 }
 
-// eachNode runs read on every node, nodeConcurrency at a time, and returns the results in the
-// nodes' order; on errors, the results before the first failing node and its error.
-func eachNode[T any](ctx context.Context, c *Cluster, read func(context.Context, node.Node) (T, error)) ([]T, error) {
-	out := make([]T, len(c.Nodes))
-	errs := make([]error, len(c.Nodes))
-	concurrently(len(c.Nodes), nodeConcurrency, func(i int) { out[i], errs[i] = read(ctx, c.Nodes[i]) })
+// eachNode runs read on every node of nodes, nodeConcurrency at a time, and returns the results in
+// their order; on errors, the results before the first failing node and its error.
+func eachNode[T any](ctx context.Context, nodes []node.Node, read func(context.Context, node.Node) (T, error)) ([]T, error) {
+	out := make([]T, len(nodes))
+	errs := make([]error, len(nodes))
+	concurrently(len(nodes), nodeConcurrency, func(i int) { out[i], errs[i] = read(ctx, nodes[i]) })
 	for i, err := range errs {
 		if err != nil {
 			return out[:i], err

@@ -44,18 +44,20 @@ func (p KubeProxyRulesMissing) Run(ctx context.Context, c *Cluster) ([]Finding, 
 	if err != nil {
 		return nil, err
 	}
-	byNode, err := eachNode(ctx, c, func(ctx context.Context, n node.Node) ([]Finding, error) { return p.inspect(ctx, exp, n) })
+	inspect := func(ctx context.Context, n node.Node) ([]Finding, error) { return p.inspect(ctx, exp, n) }
+	byNode, err := eachNode(ctx, c.Nodes, inspect)
 	if err != nil {
 		return nil, err
 	}
-	again := &Cluster{}
+	var again []int // the nodes whose rules differ, read again once kube-proxy had time to sync
+	var againNodes []node.Node
 	for i, fs := range byNode {
 		if len(Failed(fs)) > 0 {
-			again.Nodes = append(again.Nodes, c.Nodes[i])
+			again, againNodes = append(again, i), append(againNodes, c.Nodes[i])
 		}
 	}
-	if len(again.Nodes) > 0 && p.settle() > 0 {
-		c.log().Debug("kube-proxy rules differ from the API; reading again", "check", p.ID(), "nodes", len(again.Nodes), "after", p.settle())
+	if len(again) > 0 && p.settle() > 0 {
+		c.log().Debug("kube-proxy rules differ from the API; reading again", "check", p.ID(), "nodes", len(again), "after", p.settle())
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
@@ -64,14 +66,12 @@ func (p KubeProxyRulesMissing) Run(ctx context.Context, c *Cluster) ([]Finding, 
 		if exp, err = readKubeProxyExpectations(ctx, c.Client); err != nil {
 			return nil, err
 		}
-		reread, err := eachNode(ctx, again, func(ctx context.Context, n node.Node) ([]Finding, error) { return p.inspect(ctx, exp, n) })
+		reread, err := eachNode(ctx, againNodes, inspect)
 		if err != nil {
 			return nil, err
 		}
-		for i, j := 0, 0; i < len(byNode) && j < len(reread); i++ {
-			if len(Failed(byNode[i])) > 0 {
-				byNode[i], j = reread[j], j+1
-			}
+		for k, i := range again {
+			byNode[i] = reread[k]
 		}
 	}
 	var out []Finding

@@ -112,6 +112,11 @@ func (p NodeResolvConfBroken) Run(ctx context.Context, c *Cluster) ([]Finding, e
 		policy = self.pods[0].Spec.DNSPolicy
 	}
 	usesNode := uses != nil && (policy == "" || policy == corev1.DNSDefault)
+	var forward Finding // the Corefile lines that read the file, and what they say
+	var forwards string
+	if usesNode {
+		forward, forwards = forwardFinding(p.ID(), uses, cf, read)
+	}
 	return perNode(ctx, c, func(ctx context.Context, n node.Node) (Finding, error) {
 		f := Finding{Check: p.ID(), Node: n.Name(), Object: "file " + podResolvConf}
 		out, ev, err := run(ctx, n, "sh", "-c", kubeletResolvConfScript)
@@ -129,11 +134,10 @@ func (p NodeResolvConfBroken) Run(ctx context.Context, c *Cluster) ([]Finding, e
 		case what == "":
 			f.Status, f.Summary = Pass, fmt.Sprintf("%s (%s) names nameserver(s) %s", rc.path, rc.from, strings.Join(rc.nameservers, ", "))
 		case usesNode:
-			fw, _ := forwardFinding(p.ID(), uses, cf, read)
-			f.Evidence = append(f.Evidence, fw.Evidence...)
+			f.Evidence = append(f.Evidence, forward.Evidence...)
 			f.Status = Fail
-			f.Summary = fmt.Sprintf("%s (%s); CoreDNS forwards %s to %s, which in its pods (DNS policy Default) is this file: %s",
-				what, rc.from, zones(uses), podResolvConf, p.coreDNSOnNode(ctx, c, self, n.Name(), &f))
+			f.Summary = fmt.Sprintf("%s (%s); %s, which in its pods (DNS policy Default) is this file: %s",
+				what, rc.from, forwards, p.coreDNSOnNode(ctx, c, self, n.Name(), &f))
 		default:
 			f.Status = Warn
 			f.Summary = fmt.Sprintf("%s (%s): pods of DNS policy Default, host-network pods and the node's own lookups there get no resolver (CoreDNS does not forward to its pods' %s)",
@@ -141,15 +145,6 @@ func (p NodeResolvConfBroken) Run(ctx context.Context, c *Cluster) ([]Finding, e
 		}
 		return f, nil
 	})
-}
-
-// zones are the zones the forwards of u serve.
-func zones(u *targetUse) string {
-	var out []string
-	for _, fw := range u.forwards {
-		out = append(out, fw.From)
-	}
-	return strings.Join(out, ", ")
 }
 
 // coreDNSOnNode says how CoreDNS's pods on nodeName fare, with the last log lines of those that

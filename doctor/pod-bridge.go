@@ -102,7 +102,7 @@ func (l *nodeLinks) noPodBridgeFinding(check, nodeName string) Finding {
 // bridgeCheck runs inspect on every pod bridge of every node; a node without one is not
 // applicable.
 func bridgeCheck(ctx context.Context, c *Cluster, check string, inspect func(n node.Node, l *nodeLinks, bridge iproute.Link) Finding) ([]Finding, error) {
-	perNode, err := eachNode(ctx, c, func(ctx context.Context, n node.Node) ([]Finding, error) {
+	perNode, err := eachNode(ctx, c.Nodes, func(ctx context.Context, n node.Node) ([]Finding, error) {
 		return inspectBridges(ctx, n, check, inspect)
 	})
 	return slices.Concat(perNode...), err

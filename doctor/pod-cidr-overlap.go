@@ -107,7 +107,7 @@ func (p PodCIDROverlap) read(ctx context.Context, c *Cluster) (*overlapState, er
 			return nil, fmt.Errorf("%s: %w", p.ID(), err)
 		}
 	}
-	nodes, err := eachNode(ctx, c, func(ctx context.Context, n node.Node) (*nodeRoutes, error) {
+	nodes, err := eachNode(ctx, c.Nodes, func(ctx context.Context, n node.Node) (*nodeRoutes, error) {
 		return readNodeRoutes(ctx, n, api.InternalIPs[n.Name()])
 	})
 	if err != nil {
