@@ -2,6 +2,7 @@ package podprobe
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"strings"
@@ -41,6 +42,7 @@ type Prober struct {
 var (
 	_ doctor.Prober        = (*Prober)(nil)
 	_ doctor.TrafficSender = (*Prober)(nil)
+	_ traffic.BatchSender  = (*Prober)(nil)
 )
 
 // Run runs `netcert-probe ARGS...` in pod's probe container and returns its result with the
@@ -89,6 +91,66 @@ func (p *Prober) Send(ctx context.Context, c traffic.Case) (traffic.Result, erro
 		res, ev, err = p.runIn(ctx, c.From.Namespace, c.From.Name, c.From.Node, c.Container, c.Args)
 	}
 	return traffic.Result{OK: res.OK, Error: res.Error, Source: ev.Source, Output: ev.Output}, err
+}
+
+// SendBatch runs cases of one sender (a pod's container, or outside) as one `netcert-probe batch`:
+// one exec, the probes at once. Each result's source is the case's own command line, which a
+// person can run alone. A probe image without batch gets the cases one by one.
+func (p *Prober) SendBatch(ctx context.Context, cases []traffic.Case) ([]traffic.Result, error) {
+	lines := make([][]string, len(cases))
+	for i, c := range cases {
+		lines[i] = c.Args
+	}
+	list, err := json.Marshal(lines)
+	if err != nil {
+		return nil, err
+	}
+	argv := []string{"/netcert-probe", "batch", string(list)}
+	first := cases[0]
+	var stdout, stderr []byte
+	var where string // who ran it, as the one-case source starts: "pod ns/name (node n)$"
+	var runErr error
+	if first.External {
+		if p.Outside == nil {
+			return nil, fmt.Errorf("no host outside the cluster to send %s from", first.Path)
+		}
+		var source string
+		stdout, stderr, source, runErr = p.Outside(ctx, argv)
+		where = strings.TrimSuffix(source, " "+strings.Join(argv, " "))
+	} else {
+		where = fmt.Sprintf("pod %s/%s (node %s)$", first.From.Namespace, first.From.Name, first.From.Node)
+		stdout, stderr, runErr = kube.Exec(ctx, p.Config, p.Client, first.From.Namespace, first.From.Name, first.Container, argv)
+	}
+	if runErr != nil && strings.Contains(string(stderr), `unknown subcommand "batch"`) {
+		return p.sendEach(ctx, cases)
+	}
+	got := strings.Split(strings.TrimSpace(string(stdout)), "\n")
+	if runErr != nil || len(got) != len(cases) {
+		return nil, fmt.Errorf("%s /netcert-probe batch (%d cases): %d result lines (run: %v, stderr: %s): the batch did not run, or its output was lost on the way",
+			where, len(cases), len(got), runErr, strings.TrimSpace(string(stderr)))
+	}
+	results := make([]traffic.Result, len(cases))
+	for i, c := range cases {
+		ev := doctor.Evidence{Source: where + " " + strings.Join(append([]string{"/netcert-probe"}, c.Args...), " ")}
+		res, ev, err := parsed(ev, []byte(got[i]), stderr, nil)
+		if err != nil {
+			return nil, err
+		}
+		results[i] = traffic.Result{OK: res.OK, Error: res.Error, Source: ev.Source, Output: ev.Output}
+	}
+	return results, nil
+}
+
+// sendEach sends the cases one by one.
+func (p *Prober) sendEach(ctx context.Context, cases []traffic.Case) ([]traffic.Result, error) {
+	results := make([]traffic.Result, len(cases))
+	for i, c := range cases {
+		var err error
+		if results[i], err = p.Send(ctx, c); err != nil {
+			return nil, err
+		}
+	}
+	return results, nil
 }
 
 // RunningPods lists the Running probe pods (set a) that are not being deleted.

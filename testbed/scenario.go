@@ -315,6 +315,7 @@ func (c *Cluster) requireTrafficHealthy(ctx context.Context, t T, cfg *envconf.C
 		if len(failed) == 0 {
 			return
 		}
+		c.cfg.Logf("traffic not healthy yet (attempt %d): %d case(s) fail, first %s; again in 3s", attempt+1, len(failed), failed[0])
 		time.Sleep(3 * time.Second)
 	}
 	require.Empty(t, failed, "traffic still fails")

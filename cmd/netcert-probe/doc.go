@@ -4,7 +4,9 @@
 // the pod's identity, a TCP echo server and a UDP echo server. The client
 // subcommands "http", "tcp", "udp" and "dns" check one target each and print
 // exactly one JSON line (a probe.Result) on stdout. The exit status is 0 when
-// the check succeeded, 1 when it failed and 2 on a usage error.
+// the check succeeded, 1 when it failed and 2 on a usage error. "netcert-probe batch" runs a
+// JSON list of client command lines at once and prints their lines in order: one exec into a
+// pod for all of a sender's cases.
 //
 // Build it with CGO_ENABLED=0 for a static binary.
 package main

@@ -25,9 +25,12 @@ const usageText = `usage:
   netcert-probe tcp  [--timeout 3s] [--attempts 1] HOST:PORT
   netcert-probe udp  [--timeout 3s] [--attempts 1] HOST:PORT
   netcert-probe dns  [--server IP:PORT] [--type A] [--timeout 3s] [--attempts 1] NAME
+  netcert-probe batch '[["udp","HOST:PORT"],["dns","NAME"],...]'
 
 Client subcommands print one JSON line on stdout and exit 0 (ok), 1 (not ok)
-or 2 (usage error). serve runs until SIGTERM or SIGINT.
+or 2 (usage error). batch runs client command lines at once and prints their
+lines in order; it exits 0 when every check ran. serve runs until SIGTERM or
+SIGINT.
 `
 
 // errUsage marks an error in the command line.
@@ -50,6 +53,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "serve":
 		err = runServe(ctx, rest, stderr)
+	case "batch":
+		err = runBatch(ctx, rest, stdout)
 	case "http", "tcp", "udp", "dns":
 		var ok bool
 		ok, err = runClient(ctx, cmd, rest, stdout)

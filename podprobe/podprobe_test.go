@@ -1,0 +1,82 @@
+package podprobe
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/netcert/netcert/traffic"
+)
+
+// fakeOutside answers probe command lines as a host would: batch when it knows batch, each
+// command's result line; lose drops the batch's last line.
+func fakeOutside(knowsBatch, lose bool) (func(ctx context.Context, argv []string) ([]byte, []byte, string, error), *[]string) {
+	var ran []string
+	line := func(args []string) string {
+		return fmt.Sprintf(`{"kind":%q,"target":%q,"ok":%v,"latency_ms":1,"detail":"","error":""}`, args[0], args[len(args)-1], !strings.HasSuffix(args[len(args)-1], ":9"))
+	}
+	return func(ctx context.Context, argv []string) ([]byte, []byte, string, error) {
+		ran = append(ran, argv[1])
+		source := "docker exec host " + strings.Join(argv, " ")
+		if argv[1] != "batch" {
+			return []byte(line(argv[1:]) + "\n"), nil, source, nil
+		}
+		if !knowsBatch {
+			return nil, []byte(`netcert-probe: usage error: unknown subcommand "batch"`), source, errors.New("exit status 2")
+		}
+		var lines [][]string
+		if err := json.Unmarshal([]byte(argv[2]), &lines); err != nil {
+			return nil, nil, source, err
+		}
+		if lose {
+			lines = lines[:len(lines)-1]
+		}
+		var out strings.Builder
+		for _, l := range lines {
+			out.WriteString(line(l) + "\n")
+		}
+		return []byte(out.String()), nil, source, nil
+	}, &ran
+}
+
+func outsideCases() []traffic.Case {
+	return []traffic.Case{
+		{Path: traffic.ExternalToNodePort, Name: "to n1", External: true, Args: []string{"tcp", "--timeout", "2s", "172.18.0.2:30080"}},
+		{Path: traffic.ExternalToNodePort, Name: "to n2", External: true, Args: []string{"tcp", "--timeout", "2s", "172.18.0.3:9"}},
+	}
+}
+
+func TestSendBatchRunsOneProcessAndKeepsEachCaseItsOwnSource(t *testing.T) {
+	outside, ran := fakeOutside(true, false)
+	p := &Prober{Outside: outside}
+	results, err := traffic.Run(context.Background(), p, outsideCases())
+	require.NoError(t, err)
+	assert.Equal(t, []string{"batch"}, *ran, "one process for the sender's two cases")
+	require.Len(t, results, 2)
+	assert.True(t, results[0].OK)
+	assert.False(t, results[1].OK, "each line is its own case's")
+	assert.Equal(t, "docker exec host /netcert-probe tcp --timeout 2s 172.18.0.3:9", results[1].Source, "a command a person can run alone")
+	assert.Contains(t, results[1].Output, "172.18.0.3:9")
+}
+
+func TestSendBatchFailsWhenAResultIsMissing(t *testing.T) {
+	outside, _ := fakeOutside(true, true)
+	_, err := (&Prober{Outside: outside}).SendBatch(context.Background(), outsideCases())
+	require.Error(t, err, "a lost line is no result, never a pass or a fail")
+	assert.Contains(t, err.Error(), "1 result lines")
+}
+
+func TestSendBatchFallsBackToOneByOneOnAnOlderProbe(t *testing.T) {
+	outside, ran := fakeOutside(false, false)
+	results, err := (&Prober{Outside: outside}).SendBatch(context.Background(), outsideCases())
+	require.NoError(t, err)
+	assert.Equal(t, []string{"batch", "tcp", "tcp"}, *ran)
+	assert.True(t, results[0].OK)
+	assert.False(t, results[1].OK)
+}
