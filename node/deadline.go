@@ -27,6 +27,9 @@ type deadlineNode struct {
 // ErrHung marks a node command that did not finish within its deadline.
 var ErrHung = errors.New("did not finish in time")
 
+// Unwrap returns the node it bounds.
+func (n deadlineNode) Unwrap() Node { return n.Node }
+
 func (n deadlineNode) Exec(ctx context.Context, argv ...string) ([]byte, []byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, n.d)
 	defer cancel()

@@ -17,7 +17,9 @@ type Kind struct {
 	node nodes.Node
 }
 
-// KindNodes returns the nodes of the kind cluster name, found through the Docker provider.
+// KindNodes returns the nodes of the kind cluster name, found through the Docker provider. Their
+// commands run through a few shell sessions per node (Shells), one docker exec per command when
+// a node has no shell loop.
 func KindNodes(name string) ([]Node, error) {
 	list, err := cluster.NewProvider(cluster.ProviderWithDocker()).ListNodes(name)
 	if err != nil {
@@ -28,7 +30,10 @@ func KindNodes(name string) ([]Node, error) {
 	}
 	out := make([]Node, 0, len(list))
 	for _, n := range list {
-		out = append(out, &Kind{node: n})
+		k := &Kind{node: n}
+		out = append(out, NewShells(k.Name(), func(loop ...string) *exec.Cmd {
+			return exec.Command("docker", append([]string{"exec", "--privileged", "-i", k.Name()}, loop...)...)
+		}, k))
 	}
 	return out, nil
 }

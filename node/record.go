@@ -34,6 +34,9 @@ type Recorder struct {
 // Record wraps n.
 func Record(n Node) *Recorder { return &Recorder{Node: n} }
 
+// Unwrap returns the node it records.
+func (r *Recorder) Unwrap() Node { return r.Node }
+
 // Exec runs argv on the node and keeps the call.
 func (r *Recorder) Exec(ctx context.Context, argv ...string) ([]byte, []byte, error) {
 	start := time.Now()

@@ -98,6 +98,7 @@ type session struct {
 	problems []doctor.Problem
 	release  func(context.Context) error // undoes what connecting started (the run's agent)
 	recorded []*node.Recorder            // the nodes whose commands are written at close (--record-nodes)
+	nodes    []node.Node                 // closed at close (their shell sessions)
 	recordTo string
 	identity string       // which cluster: its API server
 	config   *rest.Config // how to reach it
@@ -116,6 +117,7 @@ func (s *session) close(ctx context.Context, stderr io.Writer) {
 		}
 	}
 	s.recorded = nil
+	node.Close(s.nodes)
 	if s.release == nil {
 		return
 	}
@@ -179,6 +181,7 @@ func connect(ctx context.Context, t target, stderr io.Writer) (*session, error) 
 			s.recorded, s.recordTo, nodes[i] = append(s.recorded, r), t.recordNodes, r
 		}
 	}
+	s.nodes = nodes
 	dyn, err := dynamic.NewForConfig(restCfg)
 	if err != nil {
 		s.close(ctx, stderr)
