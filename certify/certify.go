@@ -120,7 +120,7 @@ func (s *session) sweep(ctx context.Context) ([]doctor.Finding, []string) {
 		}
 		all = append(all, r.Findings...)
 	}
-	all = doctor.Explain(all)
+	all = doctor.Conclude(ctx, s.c, all)
 	for _, f := range all {
 		if f.Status == doctor.Fail || f.Status == doctor.Warn {
 			msgs = append(msgs, f.String())

@@ -1,9 +1,13 @@
 package doctor
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
+	"time"
 )
 
 // Explain orders a sweep's findings by cause and marks consequences: a Fail about traffic (it
@@ -108,12 +112,29 @@ func RootCauses(findings []Finding) []Finding {
 	return out
 }
 
-// Sweep runs every check and explains the findings (see Explain); it stops at the first check
-// that cannot evaluate.
+// Sweep runs every check and concludes (see Conclude: the findings explained, the drops of
+// unexplained failing traffic located); it stops at the first check that cannot evaluate.
 func Sweep(ctx context.Context, c *Cluster, checks []Check) ([]Finding, error) {
-	findings, err := Diagnose(ctx, c, checks)
+	findings, _, err := SweepEach(ctx, c, checks)
+	return findings, err
+}
+
+// SweepEach is Sweep, with each check's run (how long it took).
+func SweepEach(ctx context.Context, c *Cluster, checks []Check) ([]Finding, []Result, error) {
+	findings, results, err := diagnose(ctx, c, checks)
 	if err != nil {
-		return findings, err
+		return findings, results, err
 	}
-	return Explain(findings), nil
+	return Conclude(ctx, c, findings), results, nil
+}
+
+// Slowest names the n checks that took longest, e.g. "traffic-path-broken 6.1s, mtu-mismatch 2s".
+func Slowest(results []Result, n int) string {
+	sorted := slices.Clone(results)
+	slices.SortStableFunc(sorted, func(a, b Result) int { return cmp.Compare(b.Took, a.Took) })
+	var parts []string
+	for _, r := range sorted[:min(n, len(sorted))] {
+		parts = append(parts, fmt.Sprintf("%s %s", r.Check, r.Took.Round(100*time.Millisecond)))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 )
@@ -73,4 +74,10 @@ func TestExplainMatchesRangeCausesByEndpoints(t *testing.T) {
 	fwd := Finding{Check: "ip-forward-off", Node: "w1", Status: Fail}
 	out = Explain([]Finding{external, pool, fwd})
 	assert.Equal(t, "Fail traffic-path-broken outside -> w1 nodeport <- ip-forward-off w1", refsAndCauses(out)[2], "a node-level cause on its path comes first")
+}
+
+func TestSlowestNamesTheLongestChecksFirst(t *testing.T) {
+	results := []Result{{Check: "a", Took: time.Second}, {Check: "b", Took: 3 * time.Second}, {Check: "c", Took: 2 * time.Second}}
+	assert.Equal(t, "b 3s, c 2s", Slowest(results, 2))
+	assert.Equal(t, "b 3s, c 2s, a 1s", Slowest(results, 5))
 }

@@ -67,14 +67,21 @@ type Step struct {
 // order; if a check cannot evaluate, it returns the findings of the checks before it and the error
 // of the first such check.
 func Diagnose(ctx context.Context, c *Cluster, checks []Check) ([]Finding, error) {
+	all, _, err := diagnose(ctx, c, checks)
+	return all, err
+}
+
+// diagnose is Diagnose, with each check's run.
+func diagnose(ctx context.Context, c *Cluster, checks []Check) ([]Finding, []Result, error) {
 	var all []Finding
-	for _, r := range RunEach(ctx, c, checks, nil) {
+	results := RunEach(ctx, c, checks, nil)
+	for _, r := range results {
 		if r.Err != nil {
-			return all, fmt.Errorf("check %s: %w", r.Check, r.Err)
+			return all, results, fmt.Errorf("check %s: %w", r.Check, r.Err)
 		}
 		all = append(all, r.Findings...)
 	}
-	return all, nil
+	return all, results, nil
 }
 
 // Result is one check's run.

@@ -11,7 +11,7 @@ import (
 
 // dropIdleWindow is how long the counters are watched with no probe, to tell the drops the
 // probes cause from the node's other traffic.
-var dropIdleWindow = 2 * time.Second
+var dropIdleWindow = time.Second
 
 // dropCount is what the kernel counted of one rule that discards packets (a DROP or REJECT, or a
 // chain's DROP policy): over an idle window, and over a round of probes.

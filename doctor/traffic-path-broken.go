@@ -15,8 +15,8 @@ import (
 // across every pair of nodes, pod to a ClusterIP Service, outside to a NodePort on every node)
 // fails. It starts from the symptom, so no outage passes unseen even when no other check
 // explains it: every failing case is a Fail, named by its path, with the nodes it crossed and the
-// probe's own error, and with the rules that drop it wherever the kernel's counters show them
-// (see locateDrops), whatever their shape. A node-level cause that another check names (ip-forward-off, an overlay
+// probe's own error; a sweep (Conclude) adds, to the ones no other finding explains, the rules
+// that drop them wherever the kernel's counters show them (see locateDrops), whatever their shape. A node-level cause that another check names (ip-forward-off, an overlay
 // drop, missing Service rules) marks these findings as its consequences (see Explain); one that
 // nothing explains is a root cause of its own, left to a person.
 type TrafficPathBroken struct{}
@@ -41,7 +41,6 @@ func (p TrafficPathBroken) Run(ctx context.Context, c *Cluster) ([]Finding, erro
 		return nil, fmt.Errorf("%s: %w", p.ID(), err)
 	}
 	var out []Finding
-	var failed []traffic.Case
 	passed := map[string]int{}
 	for i, tc := range cases {
 		r := results[i]
@@ -49,7 +48,6 @@ func (p TrafficPathBroken) Run(ctx context.Context, c *Cluster) ([]Finding, erro
 			passed[tc.Path]++
 			continue
 		}
-		failed = append(failed, tc)
 		f := Finding{Check: p.ID(), Node: tc.From.Node, Object: tc.Name, Status: Fail, Path: tc.Path,
 			Crosses: slices.Clone(tc.Crosses), Endpoints: slices.Clone(tc.Endpoints), Evidence: []Evidence{{Source: r.Source, Output: r.Output}},
 			Summary: fmt.Sprintf("%s fails: %s (crosses %s)", tc.Path, orNoReason(r.Error), strings.Join(tc.Crosses, ", "))}
@@ -57,9 +55,6 @@ func (p TrafficPathBroken) Run(ctx context.Context, c *Cluster) ([]Finding, erro
 			f.Services = []string{tc.Service}
 		}
 		out = append(out, f)
-	}
-	if len(failed) > 0 {
-		locateDrops(ctx, c, failed, out)
 	}
 	var counts []string
 	for _, path := range traffic.CorePaths {
@@ -124,6 +119,48 @@ func (p TrafficPathBroken) Apply(_ context.Context, _ *Cluster, plan Plan) (Reco
 	return rec, nil
 }
 
+// Conclude explains a sweep's findings (Explain), then looks for what drops the failing traffic
+// that nothing explains (locateDrops): a named cause needs no search, an unnamed one gets the
+// rules the kernel's counters show. The input is not changed.
+func Conclude(ctx context.Context, c *Cluster, findings []Finding) []Finding {
+	all := Explain(findings)
+	var unexplained []int
+	for i, f := range all {
+		if f.Check == (TrafficPathBroken{}).ID() && f.Status == Fail && f.CausedBy == "" {
+			unexplained = append(unexplained, i)
+		}
+	}
+	if len(unexplained) == 0 || c.Traffic == nil || c.Client == nil {
+		return all
+	}
+	cases, err := traffic.Paths(ctx, c.Client, traffic.Options{External: c.Traffic.External(), ExternalAddr: c.Traffic.ExternalAddr()})
+	byName := map[string]traffic.Case{}
+	for _, tc := range cases {
+		byName[tc.Path+"\x00"+tc.Name] = tc
+	}
+	var failed []traffic.Case
+	var located []Finding
+	var at []int
+	for _, i := range unexplained {
+		f := all[i]
+		tc, ok := byName[f.Path+"\x00"+f.Object]
+		if err != nil || !ok {
+			f.Evidence = append(slices.Clone(f.Evidence), Evidence{Source: "traffic matrix", Output: fmt.Sprintf("could not locate the drop: the case is gone from the matrix (%v)", err)})
+			all[i] = f
+			continue
+		}
+		f.Evidence = slices.Clone(f.Evidence) // locateDrops appends to it
+		failed, located, at = append(failed, tc), append(located, f), append(at, i)
+	}
+	if len(failed) > 0 {
+		locateDrops(ctx, c, failed, located)
+		for j, i := range at {
+			all[i] = located[j]
+		}
+	}
+	return all
+}
+
 // locateDrops finds where the kernel drops the failed cases: it watches the netfilter counters
 // of the nodes they cross over an idle window and while the failed cases are sent again, and
 // adds to each case's finding (in order) every rule or DROP policy on its nodes that counted at
@@ -142,15 +179,30 @@ func locateDrops(ctx context.Context, c *Cluster, failed []traffic.Case, finding
 			nodes = append(nodes, n)
 		}
 	}
-	if len(nodes) == 0 {
-		return
-	}
-	counts, unread, err := watchDrops(ctx, nodes, func(ctx context.Context) error {
-		_, err := traffic.Run(ctx, c.Traffic, failed)
+	var again []traffic.Result
+	sendAgain := func(ctx context.Context) error {
+		var err error
+		again, err = traffic.Run(ctx, c.Traffic, failed)
 		return err
-	})
+	}
+	counts, unread, err := map[string]map[string]dropCount{}, map[string]error{}, error(nil)
+	if len(nodes) > 0 {
+		counts, unread, err = watchDrops(ctx, nodes, sendAgain)
+	}
+	if again == nil { // no counters to watch, or none could be read: send them again all the same
+		if sendAgain(ctx) != nil {
+			again = nil
+		}
+	}
 	for i, tc := range failed {
 		f := &findings[i]
+		if again != nil && again[i].OK {
+			// Not broken: lost once (a busy node, a probe's timeout), carried when sent again.
+			f.Status = Warn
+			f.Summary = fmt.Sprintf("%s failed once, then passed when sent again: transient, not a broken path (%s)", tc.Path, f.Summary)
+			f.Evidence = append(f.Evidence, Evidence{Source: again[i].Source, Output: again[i].Output})
+			continue
+		}
 		if err != nil {
 			f.Evidence = append(f.Evidence, Evidence{Source: "netfilter counters of " + strings.Join(tc.Crosses, ", "),
 				Output: "could not locate the drop: " + err.Error()})

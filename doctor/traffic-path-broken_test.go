@@ -138,7 +138,7 @@ func TestTrafficPathBrokenLocatesTheDropByItsCounters(t *testing.T) {
 		})
 	s := &countingSender{pathSender: pathSender{fail: []string{"w1/a -> w2/a"}}, onFail: func() { dropped++ }}
 	c := &Cluster{Client: probeCluster("w1", "w2"), Traffic: s, Nodes: []node.Node{node.NewFake("w1"), w2}}
-	findings, err := TrafficPathBroken{}.Run(t.Context(), c)
+	findings, err := Sweep(t.Context(), c, []Check{TrafficPathBroken{}})
 	require.NoError(t, err)
 	failed := Failed(findings)
 	require.Len(t, failed, 3)
@@ -153,6 +153,65 @@ func TestTrafficPathBrokenLocatesTheDropByItsCounters(t *testing.T) {
 	require.Len(t, plan.Manual, 1, "one step per rule")
 	assert.Contains(t, plan.Manual[0], "3 failing case(s) (pod-to-pod/cross-node w1/a -> w2/a http, pod-to-pod/cross-node w1/a -> w2/a udp, pod-to-pod/full-mtu w1/a -> w2/a udp full-mtu) dropped on w2 by iptables-legacy filter FORWARD #1")
 	assert.Contains(t, plan.Manual[0], "allow that traffic ahead of the rule, or remove the rule if nothing needs it")
+}
+
+// nodeCause is a check that fails one node's own state.
+type nodeCause struct{ node string }
+
+func (n nodeCause) ID() string { return "ip-forward-off" }
+func (n nodeCause) Run(context.Context, *Cluster) ([]Finding, error) {
+	return []Finding{{Check: n.ID(), Node: n.node, Status: Fail, Summary: "net.ipv4.ip_forward is 0"}}, nil
+}
+
+func TestASweepSearchesNoCountersForFailuresItsChecksExplain(t *testing.T) {
+	w2 := node.NewFake("w2")
+	c := &Cluster{Client: probeCluster("w1", "w2"), Traffic: &pathSender{fail: []string{"w1/a -> w2/a"}}, Nodes: []node.Node{node.NewFake("w1"), w2}}
+	findings, err := Sweep(t.Context(), c, []Check{nodeCause{"w2"}, TrafficPathBroken{}})
+	require.NoError(t, err)
+	failed := Failed(findings)
+	require.Len(t, failed, 4)
+	assert.Equal(t, "ip-forward-off", failed[0].Check)
+	for _, f := range failed[1:] {
+		assert.NotEmpty(t, f.CausedBy, "%s", f)
+		assert.NotContains(t, f.Summary, "dropped")
+	}
+	assert.Empty(t, w2.Calls(), "a named cause needs no counter watch")
+}
+
+// onceSender fails its failing cases the first time only.
+type onceSender struct {
+	pathSender
+	failedOnce map[string]bool
+}
+
+func (s *onceSender) Send(ctx context.Context, c traffic.Case) (traffic.Result, error) {
+	r, err := s.pathSender.Send(ctx, c)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !r.OK && s.failedOnce[c.Path+c.Name] {
+		return traffic.Result{OK: true, Source: "pod " + c.From.Name}, err
+	}
+	s.failedOnce[c.Path+c.Name] = true
+	return r, err
+}
+
+func TestASweepCallsACaseThatPassesWhenSentAgainTransient(t *testing.T) {
+	idle := dropIdleWindow
+	dropIdleWindow = 0
+	t.Cleanup(func() { dropIdleWindow = idle })
+	s := &onceSender{pathSender: pathSender{fail: []string{"w1/a -> w2/a udp"}}, failedOnce: map[string]bool{}}
+	c := &Cluster{Client: probeCluster("w1", "w2"), Traffic: s, Nodes: []node.Node{node.NewFake("w1"), node.NewFake("w2")}}
+	findings, err := Sweep(t.Context(), c, []Check{TrafficPathBroken{}})
+	require.NoError(t, err)
+	assert.Empty(t, Failed(findings), "lost once, carried when sent again: no broken path")
+	var warned int
+	for _, f := range findings {
+		if f.Status == Warn {
+			warned++
+			assert.Contains(t, f.Summary, "failed once, then passed when sent again: transient")
+		}
+	}
+	assert.Equal(t, 2, warned, "the udp case and the full-MTU one, each a Warn: not healthy either")
 }
 
 // countingSender calls onFail for every failing case it sends.

@@ -70,6 +70,9 @@ func markdownCell(c cell) string {
 	if c.Case.HealedByCNI {
 		parts = append(parts, "healed by the CNI")
 	}
+	if sweep := msText(c.Case.SweepMS); sweep != "" {
+		parts = append(parts, "sweep "+sweep)
+	}
 	return markdownEscape(strings.Join(parts, " · "))
 }
 

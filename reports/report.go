@@ -99,6 +99,9 @@ type Case struct {
 	// TimeToDetectMS and TimeToRepairMS are absent when the step did not get that far.
 	TimeToDetectMS *int64 `json:"time_to_detect_ms,omitempty"`
 	TimeToRepairMS *int64 `json:"time_to_repair_ms,omitempty"`
+	// SweepMS is a whole doctor sweep (every check, real traffic included) on a healthy cluster:
+	// what a sweep costs when there is nothing to find (the healthy-cluster case).
+	SweepMS *int64 `json:"sweep_ms,omitempty"`
 	// ManualRepair: the repair is a plan for a person (netcert does not apply it); the test bed
 	// then takes its steps by reverting the fault.
 	ManualRepair bool `json:"manual_repair,omitempty"`

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -82,13 +83,12 @@ func (c *Cluster) setup(ctx context.Context, envCfg *envconf.Config) (context.Co
 	}
 	logf("kind cluster created in %s", since(start))
 
-	for _, image := range c.cfg.Images.LocalImages(c.cfg.CNI) {
-		t := time.Now()
-		if err := c.loadImage(ctx, image); err != nil {
-			return ctx, err
-		}
-		logf("loaded %s in %s", image, since(t))
+	t := time.Now()
+	local := c.cfg.Images.LocalImages(c.cfg.CNI)
+	if err := c.loadImages(ctx, local); err != nil {
+		return ctx, err
 	}
+	logf("loaded %s in %s", strings.Join(local, ", "), since(t))
 	if err := c.bringUp(ctx, envCfg); err != nil {
 		if ctx.Err() == nil {
 			logf("kind logs of the cluster that did not come up: %s", c.exportKindLogs(ctx, "not-ready"))

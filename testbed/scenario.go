@@ -121,10 +121,11 @@ func (c *Cluster) Feature(s Scenario) features.Feature {
 		Assess(step("detection: the doctor names exactly "+id+" as the root cause", func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
 			start := time.Now()
 			var failed []doctor.Finding
+			var runs []doctor.Result
 			for time.Since(start) < DetectDeadline {
-				findings, err := doctor.Sweep(ctx, dc, checks)
+				findings, results, err := doctor.SweepEach(ctx, dc, checks)
 				require.NoError(t, err)
-				failed = doctor.Failed(findings)
+				failed, runs = doctor.Failed(findings), results
 				if len(failed) > 0 {
 					break
 				}
@@ -151,7 +152,7 @@ func (c *Cluster) Feature(s Scenario) features.Feature {
 					"%s should fail as a consequence of %s: %v", check, id, failed)
 			}
 			detected = roots
-			c.cfg.Logf("%s detected in %s: %s (%d consequence(s) marked)", id, since(start), roots[0], len(failed)-len(roots))
+			c.cfg.Logf("%s detected in %s: %s (%d consequence(s) marked; slowest checks: %s)", id, since(start), roots[0], len(failed)-len(roots), doctor.Slowest(runs, 3))
 			return ctx
 		})).
 		Assess(step(repairStep(s.Manual), func(ctx context.Context, t T, cfg *envconf.Config) context.Context {
@@ -240,6 +241,13 @@ func (c *Cluster) HealthyFeature(problems []doctor.Problem) features.Feature {
 			require.NoError(t, err)
 			before, err := nodeState(ctx, dc.Nodes)
 			require.NoError(t, err)
+			start := time.Now()
+			findings, runs, err := doctor.SweepEach(ctx, dc, checks)
+			requireNoProblemIn(t, findings, err)
+			sweep := time.Since(start)
+			c.rec.Update(caseID, func(rc *reports.Case) { rc.SweepMS = ptr(sweep.Milliseconds()) })
+			c.cfg.Logf("a whole sweep of the healthy cluster (%d checks, real traffic included) in %s; slowest checks: %s",
+				len(checks), sweep.Round(100*time.Millisecond), doctor.Slowest(runs, 3))
 			for _, p := range problems {
 				findings, err := p.Run(ctx, dc)
 				require.NoError(t, err, p.ID())

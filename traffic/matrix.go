@@ -99,11 +99,11 @@ func Paths(ctx context.Context, client kubernetes.Interface, opt Options) ([]Cas
 		ends := []string{from.IP, to.IP}
 		cases = append(cases,
 			Case{Path: path, Name: label + " http", From: from, Container: ProbeContainer, To: to.Node, Crosses: crosses, Endpoints: ends,
-				Args: []string{"http", "--timeout", "2s", "http://" + net.JoinHostPort(to.IP, HTTPPort) + "/"}},
+				Args: []string{"http", "--timeout", ProbeTimeout, "http://" + net.JoinHostPort(to.IP, HTTPPort) + "/"}},
 			Case{Path: path, Name: label + " udp", From: from, Container: ProbeContainer, To: to.Node, Crosses: crosses, Endpoints: ends,
-				Args: []string{"udp", "--timeout", "2s", net.JoinHostPort(to.IP, UDPPort)}},
+				Args: []string{"udp", "--timeout", ProbeTimeout, net.JoinHostPort(to.IP, UDPPort)}},
 			Case{Path: PodToPodFullMTU, Name: label + " udp full-mtu", From: from, Container: ProbeContainer, To: to.Node, Crosses: crosses, Endpoints: ends,
-				Args: []string{"udp", "--full-mtu", "--timeout", "2s", net.JoinHostPort(to.IP, UDPPort)}})
+				Args: []string{"udp", "--full-mtu", "--timeout", ProbeTimeout, net.JoinHostPort(to.IP, UDPPort)}})
 	}
 	index := map[string]int{}
 	for i, n := range nodes {
@@ -117,7 +117,7 @@ func Paths(ctx context.Context, client kubernetes.Interface, opt Options) ([]Cas
 	for _, from := range senders {
 		cases = append(cases, Case{Path: ContainerToContainer, Name: fmt.Sprintf("%s/%s probe -> peer http", from.Node, from.Set),
 			From: from, Container: ProbeContainer, To: from.Node, Crosses: []string{from.Node}, Endpoints: []string{from.IP},
-			Args: []string{"http", "--timeout", "2s", "http://" + net.JoinHostPort("127.0.0.1", PeerHTTPPort) + "/"}})
+			Args: []string{"http", "--timeout", ProbeTimeout, "http://" + net.JoinHostPort("127.0.0.1", PeerHTTPPort) + "/"}})
 		for _, to := range pods {
 			switch {
 			case to.Node == from.Node && to.Set != from.Set:
@@ -130,7 +130,7 @@ func Paths(ctx context.Context, client kubernetes.Interface, opt Options) ([]Cas
 			ip := clusterIPs[name]
 			cases = append(cases, Case{Path: path, Name: from.Node + " -> service " + name + " http", From: from,
 				Container: ProbeContainer, Crosses: crosses, Service: Namespace + "/" + name, Endpoints: []string{from.IP, ip},
-				Args: []string{"http", "--timeout", "2s", "http://" + net.JoinHostPort(ip, "80") + "/"}})
+				Args: []string{"http", "--timeout", ProbeTimeout, "http://" + net.JoinHostPort(ip, "80") + "/"}})
 		}
 		toService(PodToClusterIP, ProbeService, nodes)
 		toService(PodToServiceSameNode, SameNodeService, []string{from.Node})
@@ -190,7 +190,7 @@ func nodePortCases(ctx context.Context, client kubernetes.Interface, backends []
 			out = append(out, Case{Path: ExternalToNodePort, Name: "outside -> " + n.Name + " nodeport " + strconv.Itoa(int(port)) + " http",
 				External: true, To: n.Name, Crosses: crosses, Service: Namespace + "/" + NodePortService,
 				Endpoints: slices.DeleteFunc([]string{from, a.Address}, func(s string) bool { return s == "" }),
-				Args:      []string{"http", "--timeout", "2s", "http://" + net.JoinHostPort(a.Address, strconv.Itoa(int(port))) + "/"}})
+				Args:      []string{"http", "--timeout", ProbeTimeout, "http://" + net.JoinHostPort(a.Address, strconv.Itoa(int(port))) + "/"}})
 			break
 		}
 	}

@@ -31,6 +31,11 @@ const (
 	PodToNodeNetworkHost = "pod-to-node-network-host"
 )
 
+// ProbeTimeout is how long each case's probe waits for its answer: the paths are local to the
+// cluster (well under a millisecond when healthy), and a case that fails while nothing names its
+// cause is sent again before it is called broken (doctor.Conclude).
+const ProbeTimeout = "1s"
+
 // CorePaths are the paths every sweep of the doctor sends traffic over, in causal order: what
 // a later path needs, an earlier one tests first.
 var CorePaths = []string{ContainerToContainer, PodToPodSameNode, PodToPodCrossNode, PodToPodFullMTU, PodToClusterIP,

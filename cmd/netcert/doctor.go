@@ -52,7 +52,7 @@ func diagnose(ctx context.Context, s *session, progress io.Writer) ([]checkResul
 	for _, r := range results {
 		all = append(all, r.Findings...)
 	}
-	explained := doctor.Explain(all)
+	explained := doctor.Conclude(ctx, s.cluster, all)
 	for i := range results {
 		results[i].Findings = nil
 		for _, f := range explained {
