@@ -83,7 +83,9 @@ func readMTUPath(ctx context.Context, c *Cluster, n node.Node) (*mtuPath, error)
 	if m.pods, err = parsePodNetns(out, l.podVeths()); err != nil {
 		return nil, fmt.Errorf("%s: %w", n.Name(), err)
 	}
-	m.namePods(ctx, c, n.Name())
+	if fixes, _ := m.mismatches(); len(fixes) > 0 {
+		m.namePods(ctx, c, n.Name()) // only findings name pods: a healthy node costs no pod list
+	}
 	return m, nil
 }
 

@@ -1,9 +1,11 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
@@ -58,7 +60,7 @@ func AgentNodes(ctx context.Context, config *rest.Config, client kubernetes.Inte
 	var missing []string
 	for _, n := range nodes.Items {
 		if pod, ok := podOn[n.Name]; ok {
-			out = append(out, &Agent{name: n.Name, pod: pod, config: config, client: client})
+			out = append(out, (&Agent{name: n.Name, pod: pod, config: config, client: client}).shells())
 		} else {
 			missing = append(missing, n.Name)
 		}
@@ -76,6 +78,33 @@ func AgentNodes(ctx context.Context, config *rest.Config, client kubernetes.Inte
 
 // Name returns the Kubernetes node name.
 func (a *Agent) Name() string { return a.name }
+
+// shells runs the node's commands through a few shell sessions in the host's namespaces, one pod
+// exec each (Shells), instead of one pod exec per command; a node without the loop's tools
+// falls back to exec per command.
+func (a *Agent) shells() *Shells {
+	return newShells(a.name, func(loop []string) (*process, error) {
+		return podProcess(a.config, a.client, AgentNamespace, a.pod, agentContainer, append(append([]string{}, nsenterHost...), loop...)), nil
+	}, func(code int) bool { return code != 126 }, a) // as Exec: 127 is a command the node does not have
+}
+
+// podProcess runs argv in a pod's container as a session's process: a pod exec that streams.
+func podProcess(config *rest.Config, client kubernetes.Interface, namespace, pod, container string, argv []string) *process {
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	errR, errW := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		err := kube.Stream(ctx, config, client, namespace, pod, container, argv, inR, outW, errW)
+		outW.CloseWithError(cmp.Or(err, io.EOF))
+		errW.CloseWithError(cmp.Or(err, io.EOF))
+		_ = inR.Close()
+		cancel()
+		close(done)
+	}()
+	return &process{stdin: inW, stdout: outR, stderr: errR, done: done, kill: cancel}
+}
 
 // Exec runs argv on the node, through the agent pod.
 func (a *Agent) Exec(ctx context.Context, argv ...string) ([]byte, []byte, error) {

@@ -46,8 +46,9 @@ const shellIdle = 10 * time.Second
 // starts falls back to exec per command (fallback).
 type Shells struct {
 	name     string
-	start    func() *exec.Cmd // a process running shellLoop; startShell adds the token as $1
-	fallback Node             // exec per command, when sessions cannot start
+	start    func(loop []string) (*process, error) // runs the loop's argv on the node
+	ran      func(code int) bool                   // whether a command that exited code ran (an ExecError) or could not be run
+	fallback Node                                  // exec per command, when sessions cannot start
 	mu       sync.Mutex
 	idle     []*shell
 	open     int
@@ -55,11 +56,46 @@ type Shells struct {
 	broken   error // sessions could not start: use the fallback
 }
 
-// NewShells returns a Node named name whose sessions start with start(loopArgs...) and that falls
-// back to fallback.
-func NewShells(name string, start func(loopArgs ...string) *exec.Cmd, fallback Node) *Shells {
-	return &Shells{name: name, fallback: fallback, wake: make(chan struct{}, 1),
-		start: func() *exec.Cmd { return start("sh", "-c", shellLoop, "netcert-shell") }}
+// process is a running shell loop: its input, its outputs, and how to end it.
+type process struct {
+	stdin          io.WriteCloser
+	stdout, stderr io.Reader
+	done           <-chan struct{} // closed when it ended
+	kill           func()
+}
+
+// NewShells returns a Node named name whose sessions run the loop with start (a command line that
+// runs the given argv on the node: docker exec -i), and that falls back to fallback. As docker
+// exec, exit statuses from 125 up mean the command could not be run.
+func NewShells(name string, start func(argv ...string) *exec.Cmd, fallback Node) *Shells {
+	return newShells(name, func(loop []string) (*process, error) { return commandProcess(start(loop...)) },
+		func(code int) bool { return code < 125 }, fallback)
+}
+
+func newShells(name string, start func(loop []string) (*process, error), ran func(code int) bool, fallback Node) *Shells {
+	return &Shells{name: name, start: start, ran: ran, fallback: fallback, wake: make(chan struct{}, 1)}
+}
+
+// commandProcess starts cmd as a session's process.
+func commandProcess(cmd *exec.Cmd) (*process, error) {
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	return &process{stdin: stdin, stdout: stdout, stderr: stderr, done: done, kill: func() { _ = cmd.Process.Kill() }}, nil
 }
 
 // Name returns the node's name.
@@ -79,6 +115,7 @@ func (s *Shells) Exec(ctx context.Context, argv ...string) ([]byte, []byte, erro
 	}
 	stdout, stderr, code, err := sh.run(ctx, argv)
 	if err != nil {
+		_ = sh.stdin.Close()
 		sh.kill()
 		s.release(nil)
 		return stdout, stderr, fmt.Errorf("%s: cannot run %v: %w", s.name, argv, err)
@@ -87,7 +124,7 @@ func (s *Shells) Exec(ctx context.Context, argv ...string) ([]byte, []byte, erro
 	switch {
 	case code == 0:
 		return stdout, stderr, nil
-	case code < 125: // as docker exec: 126 and 127 mean the command could not be run
+	case s.ran(code):
 		return stdout, stderr, &ExecError{Node: s.name, Argv: argv, ExitCode: code, Stderr: string(stderr)}
 	}
 	return stdout, stderr, fmt.Errorf("%s: cannot run %v: exit status %d: %s", s.name, argv, code, bytes.TrimSpace(stderr))
@@ -116,7 +153,7 @@ func (s *Shells) take(ctx context.Context) (*shell, error) {
 		case s.open < ShellsPerNode:
 			s.open++
 			s.mu.Unlock()
-			sh, err := startShell(s.start())
+			sh, err := startShell(s.start)
 			if err != nil {
 				s.mu.Lock()
 				s.open--
@@ -194,15 +231,13 @@ func Close(nodes []Node) {
 	}
 }
 
-// shell is one session: the process, its input, and its two output streams cut into records.
+// shell is one session: the process, and its two output streams cut into records.
 type shell struct {
-	cmd      *exec.Cmd
+	*process
 	token    string
-	stdin    io.WriteCloser
 	out, err chan record
 	next     int
 	timer    *time.Timer
-	done     chan struct{} // closed when the process exited
 }
 
 // record is one command's output on one stream, with the exit status on stdout.
@@ -214,31 +249,19 @@ type record struct {
 
 var errSessionEnded = errors.New("the shell session ended")
 
-func startShell(cmd *exec.Cmd) (*shell, error) {
+func startShell(start func(loop []string) (*process, error)) (*shell, error) {
 	tok := make([]byte, 12)
 	if _, err := rand.Read(tok); err != nil {
 		return nil, err
 	}
-	sh := &shell{cmd: cmd, token: "@@netcert-" + hex.EncodeToString(tok), out: make(chan record, 1), err: make(chan record, 1), done: make(chan struct{})}
-	cmd.Args = append(cmd.Args, sh.token)
-	var err error
-	if sh.stdin, err = cmd.StdinPipe(); err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
+	token := "@@netcert-" + hex.EncodeToString(tok)
+	p, err := start([]string{"sh", "-c", shellLoop, "netcert-shell", token})
 	if err != nil {
 		return nil, err
 	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	go sh.split(stdout, sh.out, true)
-	go sh.split(stderr, sh.err, false)
-	go func() { _ = cmd.Wait(); close(sh.done) }()
+	sh := &shell{process: p, token: token, out: make(chan record, 1), err: make(chan record, 1)}
+	go sh.split(p.stdout, sh.out, true)
+	go sh.split(p.stderr, sh.err, false)
 	// A first command proves the session runs (sh, base64 and the loop on the node).
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -333,12 +356,5 @@ func (sh *shell) close() {
 	case <-sh.done:
 	case <-time.After(5 * time.Second):
 		sh.kill()
-	}
-}
-
-func (sh *shell) kill() {
-	_ = sh.stdin.Close()
-	if sh.cmd.Process != nil {
-		_ = sh.cmd.Process.Kill()
 	}
 }

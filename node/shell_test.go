@@ -139,3 +139,14 @@ func TestCloseReachesShellsThroughWrappers(t *testing.T) {
 		t.Fatal("the session still runs after Close")
 	}
 }
+
+func TestShellsTakeTheirTransportsMeaningOfAMissingCommand(t *testing.T) {
+	// The agent's nsenter answers 127 for a command the node does not have: it ran, and says so.
+	s := newShells("agent-like", func(loop []string) (*process, error) { return commandProcess(exec.Command(loop[0], loop[1:]...)) },
+		func(code int) bool { return code != 126 }, nil)
+	t.Cleanup(s.Close)
+	_, _, err := s.Exec(context.Background(), "netcert-no-such-tool")
+	code, ran := ExitCode(err)
+	require.True(t, ran, "%v", err)
+	assert.Equal(t, 127, code)
+}
