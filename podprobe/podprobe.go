@@ -185,7 +185,7 @@ func (p *Prober) PodOn(ctx context.Context, node string) (corev1.Pod, error) {
 }
 
 // PodToPod sends UDP from the probe pod on node from to the probe pod on node to: up to three
-// datagrams, 400ms apart, until one is echoed.
+// datagrams, each waited for 300ms, 100ms apart, until one is echoed.
 func (p *Prober) PodToPod(ctx context.Context, from, to string) (bool, doctor.Evidence, error) {
 	src, err := p.PodOn(ctx, from)
 	if err != nil {
@@ -197,7 +197,7 @@ func (p *Prober) PodToPod(ctx context.Context, from, to string) (bool, doctor.Ev
 	}
 	// Three datagrams when unanswered: enough packets for a dropping rule's counter to stand out
 	// from the other traffic it drops.
-	res, ev, err := p.Run(ctx, src, "udp", "--timeout", "400ms", "--attempts", "3", net.JoinHostPort(dst.Status.PodIP, UDPPort))
+	res, ev, err := p.Run(ctx, src, "udp", "--timeout", "300ms", "--attempts", "3", "--pause", "100ms", net.JoinHostPort(dst.Status.PodIP, UDPPort))
 	return res.OK, ev, err
 }
 
@@ -221,7 +221,7 @@ func (p *Prober) DNS(ctx context.Context, server, name string) (bool, doctor.Evi
 	var wg sync.WaitGroup
 	for i, pod := range running {
 		wg.Go(func() {
-			res, ev, err := p.Run(ctx, pod, "dns", "--server", server, "--timeout", "2s", name)
+			res, ev, err := p.Run(ctx, pod, "dns", "--server", server, "--timeout", "1s", name)
 			answers[i] = answer{res.OK, ev, err}
 		})
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/netcert/netcert/probe"
 )
 
-// attemptPause is the wait between attempts when --attempts is above 1.
+// attemptPause is the default wait between attempts when --attempts is above 1.
 const attemptPause = 500 * time.Millisecond
 
 // runClient runs one client subcommand (http, tcp, udp or dns), prints its
@@ -20,6 +20,7 @@ func runClient(ctx context.Context, kind string, args []string, stdout io.Writer
 	fs := flag.NewFlagSet(kind, flag.ContinueOnError)
 	timeout := fs.Duration("timeout", probe.DefaultTimeout, "time limit of each attempt")
 	attempts := fs.Int("attempts", 1, "number of attempts before giving up")
+	pause := fs.Duration("pause", attemptPause, "wait between attempts")
 	var server, qtype *string
 	fullMTU := new(bool)
 	if kind == "udp" {
@@ -36,6 +37,9 @@ func runClient(ctx context.Context, kind string, args []string, stdout io.Writer
 	if *timeout <= 0 {
 		return false, usageErrorf("%s: --timeout must be positive", kind)
 	}
+	if *pause < 0 {
+		return false, usageErrorf("%s: --pause must not be negative", kind)
+	}
 	if *attempts < 1 {
 		return false, usageErrorf("%s: --attempts must be at least 1", kind)
 	}
@@ -46,7 +50,7 @@ func runClient(ctx context.Context, kind string, args []string, stdout io.Writer
 	if err != nil {
 		return false, usageErrorf("%s: %v", kind, err)
 	}
-	res := probe.Repeat(ctx, *attempts, *timeout, attemptPause, check)
+	res := probe.Repeat(ctx, *attempts, *timeout, *pause, check)
 	line, err := res.Marshal()
 	if err != nil {
 		return false, err

@@ -27,8 +27,8 @@ const usageText = `usage:
   netcert-probe dns  [--server IP:PORT] [--type A] [--timeout 3s] [--attempts 1] NAME
   netcert-probe batch '[["udp","HOST:PORT"],["dns","NAME"],...]'
 
-Client subcommands print one JSON line on stdout and exit 0 (ok), 1 (not ok)
-or 2 (usage error). batch runs client command lines at once and prints their
+Client subcommands wait --pause (500ms) between attempts, print one JSON line on
+stdout and exit 0 (ok), 1 (not ok) or 2 (usage error). batch runs client command lines at once and prints their
 lines in order; it exits 0 when every check ran. serve runs until SIGTERM or
 SIGINT.
 `

@@ -53,7 +53,7 @@ func TestClientSubcommandsSucceed(t *testing.T) {
 	cases := map[string][]string{
 		"http":         {"http", "http://" + srv.HTTPAddr().String() + "/healthz"},
 		"tcp":          {"tcp", "--timeout", "2s", srv.TCPAddr().String()},
-		"udp":          {"udp", srv.UDPAddr().String(), "--attempts", "2"},
+		"udp":          {"udp", srv.UDPAddr().String(), "--attempts", "2", "--pause", "100ms"},
 		"udp full MTU": {"udp", "--full-mtu", srv.UDPAddr().String()},
 		"dns":          {"dns", "--server", up.Addr(), "--type", "A", "probe.netcert.test"},
 	}
@@ -96,6 +96,7 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		"bad hostport":     {"tcp", "10.0.0.1"},
 		"bad timeout":      {"tcp", "--timeout", "0s", "a:1"},
 		"bad attempts":     {"udp", "--attempts", "0", "a:1"},
+		"negative pause":   {"udp", "--pause", "-1s", "a:1"},
 		"unknown flag":     {"tcp", "--nope", "a:1"},
 		"bad dns type":     {"dns", "--type", "BOGUS", "a.test"},
 		"bad dns name":     {"dns", "a..b"},
