@@ -37,16 +37,27 @@ func watchDrops(ctx context.Context, nodes []node.Node, again func(context.Conte
 	unread = map[string]error{}
 	read := func() (map[string]map[string]*netfilter.Rule, error) {
 		out := map[string]map[string]*netfilter.Rule{}
-		for _, n := range nodes {
+		type read struct {
+			rules map[string]*netfilter.Rule
+			err   error
+		}
+		reads, _ := eachNode(ctx, nodes, func(ctx context.Context, n node.Node) (read, error) {
 			if unread[n.Name()] != nil {
-				continue
+				return read{}, nil
 			}
 			v, err := readNodeViews(ctx, n)
 			if err != nil {
-				unread[n.Name()] = err
-				continue
+				return read{err: err}, nil
 			}
-			out[n.Name()] = rulesByRef(v)
+			return read{rules: rulesByRef(v)}, nil
+		})
+		for i, r := range reads {
+			switch name := nodes[i].Name(); {
+			case r.err != nil:
+				unread[name] = r.err
+			case r.rules != nil:
+				out[name] = r.rules
+			}
 		}
 		if len(out) == 0 {
 			return nil, fmt.Errorf("no node's netfilter views can be read: %v", unread)

@@ -133,12 +133,12 @@ func (p OverlayPortBlocked) evaluate(ctx context.Context, c *Cluster) (*overlayS
 	if st.probes, err = probePairs(ctx, c, ""); err != nil {
 		return nil, fmt.Errorf("%s: %w", p.ID(), err)
 	}
-	for _, n := range c.Nodes {
-		v, err := readNodeViews(ctx, n)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p.ID(), err)
-		}
-		st.views[n.Name()], st.rules[n.Name()] = v, blockingRules(v, port)
+	views, err := eachNode(ctx, c.Nodes, readNodeViews)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p.ID(), err)
+	}
+	for i, n := range c.Nodes {
+		st.views[n.Name()], st.rules[n.Name()] = views[i], blockingRules(views[i], port)
 	}
 	var suspects []node.Node
 	for _, n := range c.Nodes {
