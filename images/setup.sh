@@ -27,6 +27,22 @@ preflight() {
   [[ -n "${NETCERT_CHROMIUM:-}" ]] || command -v chromium >/dev/null || apt_install chromium
 }
 
+# raise_inotify_limits: every kind node runs systemd, a kubelet and containerd, each holding inotify
+# instances; with several clusters up (a kept one beside a suite's, or the overlap test's second
+# cluster) the host's default of 128 runs out and kube-proxy crash-loops with "too many open
+# files". Raised, never lowered; for this boot only.
+raise_inotify_limits() {
+  local key want have
+  for key in fs.inotify.max_user_instances=1024 fs.inotify.max_user_watches=524288; do
+    want=${key#*=} key=${key%=*}
+    have=$(sysctl -n "$key")
+    if ((have < want)); then
+      sysctl -qw "$key=$want"
+      log "$key: $have -> $want"
+    fi
+  done
+}
+
 # build_binaries [upstream]: every binary of the local images, or in upstream mode only what the
 # upstream images lack (the CNI plugins, netcert's programs, Calico's manifest).
 build_binaries() {
@@ -123,6 +139,7 @@ main() {
   step "Docker engine" ensure_docker_engine
   step "OCI runtime wrapper" install_runtime_wrapper
   step "privileged containers" check_privileged_containers
+  step "inotify limits for several kind clusters" raise_inotify_limits
   local mode=${NETCERT_IMAGES:-local}
   [[ $mode == local || $mode == upstream ]] || die "NETCERT_IMAGES=$mode: want local or upstream"
   log "image mode: $mode"
