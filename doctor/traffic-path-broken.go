@@ -145,7 +145,11 @@ func Conclude(ctx context.Context, c *Cluster, findings []Finding) []Finding {
 		f := all[i]
 		tc, ok := byName[f.Path+"\x00"+f.Object]
 		if err != nil || !ok {
-			f.Evidence = append(slices.Clone(f.Evidence), Evidence{Source: "traffic matrix", Output: fmt.Sprintf("could not locate the drop: the case is gone from the matrix (%v)", err)})
+			why := "the case is no longer in the matrix (its probe pod went away)"
+			if err != nil {
+				why = "the matrix could not be read again: " + err.Error()
+			}
+			f.Evidence = append(slices.Clone(f.Evidence), Evidence{Source: "traffic matrix", Output: "could not locate the drop: " + why})
 			all[i] = f
 			continue
 		}
