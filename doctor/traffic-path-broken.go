@@ -189,7 +189,9 @@ func locateDrops(ctx context.Context, c *Cluster, failed []traffic.Case, finding
 		again, err = traffic.Run(ctx, c.Traffic, failed)
 		return err
 	}
-	counts, unread, err := map[string]map[string]dropCount{}, map[string]error{}, error(nil)
+	var counts map[string]map[string]dropCount
+	var unread map[string]error
+	var err error
 	if len(nodes) > 0 {
 		counts, unread, err = watchDrops(ctx, nodes, sendAgain)
 	}
