@@ -9,15 +9,16 @@ import (
 	"github.com/netcert/netcert/node"
 )
 
-// dropIdleWindow is how long the counters are watched with no probe, to tell the drops the
-// probes cause from the node's other traffic.
-var dropIdleWindow = time.Second
+// dropIdleWindow is how long the counters are watched with no probe after a round of probes, to
+// tell the drops the probes caused from the node's other traffic.
+var dropIdleWindow = 700 * time.Millisecond
 
 // dropCount is what the kernel counted of one rule that discards packets (a DROP or REJECT, or a
-// chain's DROP policy): over an idle window, and over a round of probes.
+// chain's DROP policy): over a round of probes, and over an idle window after it.
 type dropCount struct {
 	rule         *netfilter.Rule // as read after the probes
 	idle, probed uint64
+	idleRead     bool // idle was read (else idle and background are 0)
 	// background is what the rule would have counted over the probes' window at its idle rate:
 	// a rule that drops other traffic (a CoreDNS health check to an upstream it cuts off) keeps
 	// counting while the probes run.
@@ -28,86 +29,138 @@ type dropCount struct {
 // rate accounts for.
 func (d dropCount) rose(need uint64) bool { return float64(d.probed) >= d.background+float64(need) }
 
-// watchDrops reads the netfilter views of nodes, waits dropIdleWindow with no probe, reads them
-// again, sends the probes (again), and reads them a third time. It returns, per node and rule ref,
-// the counts of every counted rule that discards packets: where the kernel really drops what the
-// probes send, whatever the rule's shape. A node whose views cannot be read is left out, with
-// why in unread; err is for the probes, or when no node can be read.
-func watchDrops(ctx context.Context, nodes []node.Node, again func(context.Context) error) (counts map[string]map[string]dropCount, unread map[string]error, err error) {
-	unread = map[string]error{}
-	read := func() (map[string]map[string]*netfilter.Rule, error) {
-		out := map[string]map[string]*netfilter.Rule{}
-		type read struct {
-			rules map[string]*netfilter.Rule
-			err   error
+// dropWatch holds the counters of nodes read before a round of probes.
+type dropWatch struct {
+	start     map[string]map[string]*netfilter.Rule
+	unread    map[string]error
+	at        time.Time     // when the start was read, then when the probes' counts were
+	probedFor time.Duration // from the start to the probes' counts
+}
+
+// dropWatchFrom starts a watch from views already read (views[i] of nodes[i]; nil: not read).
+func dropWatchFrom(nodes []node.Node, views []*nodeViews) *dropWatch {
+	w := &dropWatch{start: map[string]map[string]*netfilter.Rule{}, unread: map[string]error{}, at: time.Now()}
+	for i, n := range nodes {
+		if i < len(views) && views[i] != nil {
+			w.start[n.Name()] = rulesByRef(views[i])
+		} else {
+			w.unread[n.Name()] = fmt.Errorf("netfilter views not read")
 		}
-		reads, _ := eachNode(ctx, nodes, func(ctx context.Context, n node.Node) (read, error) {
-			if unread[n.Name()] != nil {
-				return read{}, nil
-			}
-			v, err := readNodeViews(ctx, n)
-			if err != nil {
-				return read{err: err}, nil
-			}
-			return read{rules: rulesByRef(v)}, nil
-		})
-		for i, r := range reads {
-			switch name := nodes[i].Name(); {
-			case r.err != nil:
-				unread[name] = r.err
-			case r.rules != nil:
-				out[name] = r.rules
-			}
-		}
-		if len(out) == 0 {
-			return nil, fmt.Errorf("no node's netfilter views can be read: %v", unread)
-		}
-		return out, nil
 	}
-	idleStart, err := read()
+	return w
+}
+
+// startDropWatch reads the counters of nodes before a round of probes.
+func startDropWatch(ctx context.Context, nodes []node.Node) (*dropWatch, error) {
+	w := &dropWatch{unread: map[string]error{}}
+	var err error
+	w.start, err = w.read(ctx, nodes)
+	w.at = time.Now()
+	return w, err
+}
+
+// read reads the views of the nodes not yet found unreadable, indexed by rule ref.
+func (w *dropWatch) read(ctx context.Context, nodes []node.Node) (map[string]map[string]*netfilter.Rule, error) {
+	type result struct {
+		rules map[string]*netfilter.Rule
+		err   error
+	}
+	reads, _ := eachNode(ctx, nodes, func(ctx context.Context, n node.Node) (result, error) {
+		if w.unread[n.Name()] != nil {
+			return result{}, nil
+		}
+		v, err := readNodeViews(ctx, n)
+		if err != nil {
+			return result{err: err}, nil
+		}
+		return result{rules: rulesByRef(v)}, nil
+	})
+	out := map[string]map[string]*netfilter.Rule{}
+	for i, r := range reads {
+		switch name := nodes[i].Name(); {
+		case r.err != nil:
+			w.unread[name] = r.err
+		case r.rules != nil:
+			out[name] = r.rules
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no node's netfilter views can be read: %v", w.unread)
+	}
+	return out, nil
+}
+
+// probed reads the counters of nodes (those of the watch the probes concern) right after the
+// probes. It returns, per node and rule ref, the counts of every counted rule that discards
+// packets, idle not yet read: where the kernel really drops what the probes sent, whatever the
+// rule's shape. A node whose views cannot be read is left out, with why in the watch's unread;
+// err is for when no node can be read.
+func (w *dropWatch) probed(ctx context.Context, nodes []node.Node) (map[string]map[string]dropCount, error) {
+	after, err := w.read(ctx, nodes)
 	if err != nil {
-		return nil, unread, err
+		return nil, err
 	}
-	start := time.Now()
+	w.probedFor, w.at = time.Since(w.at), time.Now()
+	counts := map[string]map[string]dropCount{}
+	for name, rules := range after {
+		counts[name] = map[string]dropCount{}
+		for ref, r := range rules {
+			if s := w.start[name][ref]; s != nil && r.Drops() && r.Counted {
+				counts[name][ref] = dropCount{rule: r, probed: delta(s.Packets, r.Packets)}
+			}
+		}
+	}
+	return counts, nil
+}
+
+// idle waits dropIdleWindow with no probe after probed, reads the nodes again, and fills in each
+// count's idle packets and the background they make over the probes' window.
+func (w *dropWatch) idle(ctx context.Context, nodes []node.Node, counts map[string]map[string]dropCount) error {
 	select {
 	case <-ctx.Done():
-		return nil, unread, ctx.Err()
+		return ctx.Err()
 	case <-time.After(dropIdleWindow):
 	}
-	before, err := read()
+	end, err := w.read(ctx, nodes)
 	if err != nil {
-		return nil, unread, err
-	}
-	probing := time.Now()
-	idleFor := probing.Sub(start)
-	if err := again(ctx); err != nil {
-		return nil, unread, err
-	}
-	after, err := read()
-	if err != nil {
-		return nil, unread, err
+		return err
 	}
 	scale := 1.0 // never less background while probing than while idle
-	if idleFor > 0 {
-		scale = max(scale, float64(time.Since(probing))/float64(idleFor))
+	if idleFor := time.Since(w.at); idleFor > 0 {
+		scale = max(scale, float64(w.probedFor)/float64(idleFor))
 	}
-	out := map[string]map[string]dropCount{}
-	for name, rules := range after {
-		if unread[name] != nil {
-			continue
-		}
-		out[name] = map[string]dropCount{}
-		for ref, r := range rules {
-			i, b := idleStart[name][ref], before[name][ref]
-			if !r.Drops() || !r.Counted || i == nil || b == nil {
-				continue
+	for name, rules := range counts {
+		for ref, d := range rules {
+			if e := end[name][ref]; e != nil && w.unread[name] == nil {
+				d.idle = delta(d.rule.Packets, e.Packets)
+				d.background, d.idleRead = float64(d.idle)*scale, true
+				rules[ref] = d
+			} else {
+				delete(rules, ref) // gone, or its node unreadable now: no rate to compare with
 			}
-			d := dropCount{rule: r, idle: delta(i.Packets, b.Packets), probed: delta(b.Packets, r.Packets)}
-			d.background = float64(d.idle) * scale
-			out[name][ref] = d
 		}
 	}
-	return out, unread, nil
+	return nil
+}
+
+// watchDrops reads the netfilter counters of nodes, sends the probes (again), reads them again
+// (probed) and over an idle window after (idle); err is also for the probes.
+func watchDrops(ctx context.Context, nodes []node.Node, again func(context.Context) error) (map[string]map[string]dropCount, map[string]error, error) {
+	w, err := startDropWatch(ctx, nodes)
+	if err != nil {
+		return nil, w.unread, err
+	}
+	if err := again(ctx); err != nil {
+		return nil, w.unread, err
+	}
+	counts, err := w.probed(ctx, nodes)
+	if err == nil {
+		err = w.idle(ctx, nodes, counts)
+	}
+	if err != nil {
+		return nil, w.unread, err
+	}
+	return counts, w.unread, nil
 }
 
 // delta is how much a counter rose (0 when it was reset in between).

@@ -3,6 +3,8 @@ package doctor
 import (
 	"fmt"
 	"strings"
+
+	"github.com/netcert/netcert/traffic"
 )
 
 // Status is a finding's verdict.
@@ -31,7 +33,7 @@ type Finding struct {
 	Status   Status     `json:"status"`
 	Summary  string     `json:"summary"`
 	Evidence []Evidence `json:"evidence,omitempty"`
-	// Path is the traffic path the finding is about, by its stable ID (traffic.PathCrossNode, …).
+	// Path is the traffic path the finding is about, by its stable ID (traffic.PodToPodCrossNode, …).
 	Path string `json:"path,omitempty"`
 	// Crosses names the nodes that the finding's failing traffic crossed: a node-level cause on
 	// one of them explains it.
@@ -48,6 +50,8 @@ type Finding struct {
 	// CausedBy is set on a consequence: the Ref of the root-cause finding that explains it. A
 	// finding with CausedBy is not a root cause and is not repaired on its own.
 	CausedBy string `json:"caused_by,omitempty"`
+	// sent is, on a traffic-path-broken Fail, the case that failed: Conclude sends it again.
+	sent *traffic.Case
 }
 
 // Ref names the finding stably in a sweep: its check and where ("ip-forward-off kind-worker").

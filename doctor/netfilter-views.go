@@ -36,14 +36,24 @@ func (v *nodeViews) ruleset(b netfilter.Backend) *netfilter.Ruleset {
 	return nil
 }
 
-// readNodeViews reads every view of n. A view whose command is not installed (exit 127) is
+// readNodeViews reads every view of n, the three at once. A view whose command is not installed (exit 127) is
 // skipped; a node where none can be read cannot be evaluated. Native nft tables that other
 // views already show, or that cannot carry IPv4 VXLAN, are left out: ip tables that
 // iptables-nft-save prints (iptables-nft's filter, nat, raw, mangle, security), ip6 and arp.
 func readNodeViews(ctx context.Context, n node.Node) (*nodeViews, error) {
 	v := &nodeViews{evidence: map[netfilter.Backend]Evidence{}}
-	for _, view := range nfViews {
-		out, ev, err := run(ctx, n, view.argv...)
+	type printed struct {
+		out string
+		ev  Evidence
+		err error
+	}
+	views := make([]printed, len(nfViews))
+	concurrently(len(nfViews), len(nfViews), func(i int) { // the views are independent reads
+		p := &views[i]
+		p.out, p.ev, p.err = run(ctx, n, nfViews[i].argv...)
+	})
+	for i, view := range nfViews {
+		out, ev, err := views[i].out, views[i].ev, views[i].err
 		if code, ran := node.ExitCode(err); ran && code == 127 {
 			v.missing = append(v.missing, view.argv[0])
 			ev.Output = view.argv[0] + " is not installed: view not read"

@@ -35,7 +35,7 @@ func TestOverlayPortBlockedNamesAnyShapeTheCountersConfirm(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, []string{"Fail kind-worker"}, statuses(findings))
 			assert.True(t, strings.HasPrefix(findings[0].Summary, sc.named), findings[0].Summary)
-			assert.Contains(t, findings[0].Summary, "counted 12 packets while the probes ran, 0 while idle")
+			assert.Contains(t, findings[0].Summary, "counted 4 packets while the probes ran, 0 while idle")
 			assert.NotContains(t, findings[0].Summary, "more rule(s)", "a shape that does not name the port is no suspect unless it counts")
 			plan, err := OverlayPortBlocked{}.Plan(t.Context(), c, findings)
 			require.NoError(t, err)

@@ -15,7 +15,8 @@ import (
 // pods on different nodes cannot reach each other. The check sends pod-to-pod traffic between
 // every ordered pair of nodes, reads every node's three netfilter views (iptables-legacy,
 // iptables-nft, native nft) for rules that drop or reject UDP to the overlay port, and confirms
-// a rule when its packet counter rises while the probes of its node run again. The repair
+// a rule when its packet counter rose while the probes ran, beyond its rate in the idle moment
+// after them. The repair
 // inserts narrow ACCEPT rules for the other nodes directly before each such rule; it never
 // deletes the foreign rule nor flushes a chain.
 type OverlayPortBlocked struct{}
@@ -62,9 +63,10 @@ type overlayRule struct {
 	*netfilter.Rule
 	explicit    bool // it names the overlay port (a port match): suspect even when no counter moves
 	allowListed bool // an ACCEPT allow-list for the port comes before it in its chain
-	probed      bool // its counter was read around an idle window and a round of probes
+	probed      bool // its counter was read around the round of probes
+	idleRead    bool // and after an idle window
 	// idle and probedDelta are the packets it counted while nothing was probed and while the
-	// node's failing pairs were probed again, over windows of about the same length.
+	// pairs were probed.
 	idle, probedDelta uint64
 	risen             bool // it counted the probes: probedDelta exceeds idle by the probes' packets
 }
@@ -116,8 +118,9 @@ func (st *overlayState) failing(nodeName string) []probeResult {
 	return out
 }
 
-// evaluate probes every pair, reads every node, and for each node in a failing pair reads the
-// counters of its rules around a second round of its probes.
+// evaluate reads every node's views, probes every pair, and for each node in a failing pair
+// finishes a watch of its rules' counters begun by that read: what they counted while the pairs
+// were probed against an idle window right after.
 func (p OverlayPortBlocked) evaluate(ctx context.Context, c *Cluster) (*overlayState, error) {
 	port, portEv, err := overlayPort(ctx, c)
 	if err != nil {
@@ -130,15 +133,16 @@ func (p OverlayPortBlocked) evaluate(ctx context.Context, c *Cluster) (*overlayS
 		return nil, fmt.Errorf("%s: needs live probes: the cluster has no prober", p.ID())
 	}
 	st := &overlayState{port: port, portEv: portEv, views: map[string]*nodeViews{}, rules: map[string][]*overlayRule{}}
-	if st.probes, err = probePairs(ctx, c, ""); err != nil {
-		return nil, fmt.Errorf("%s: %w", p.ID(), err)
-	}
 	views, err := eachNode(ctx, c.Nodes, readNodeViews)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p.ID(), err)
 	}
+	watch := dropWatchFrom(c.Nodes, views)
 	for i, n := range c.Nodes {
 		st.views[n.Name()], st.rules[n.Name()] = views[i], blockingRules(views[i], port)
+	}
+	if st.probes, err = probePairs(ctx, c, ""); err != nil {
+		return nil, fmt.Errorf("%s: %w", p.ID(), err)
 	}
 	var suspects []node.Node
 	for _, n := range c.Nodes {
@@ -148,39 +152,51 @@ func (p OverlayPortBlocked) evaluate(ctx context.Context, c *Cluster) (*overlayS
 		}
 	}
 	if len(suspects) > 0 {
-		if err := p.confirm(ctx, c, suspects, st); err != nil {
+		if err := p.confirm(ctx, watch, suspects, st); err != nil {
 			return nil, fmt.Errorf("%s: %w", p.ID(), err)
 		}
 	}
 	return st, nil
 }
 
-// confirmRounds is how many times the failing pairs are probed while the counters are watched:
-// enough packets to stand out from a rule's other drops.
-const confirmRounds = 3
+// confirmPackets is how many packets a rule must count beyond its idle rate, per quarter of its
+// node's failing probes, to be confirmed: each probe sends several datagrams, and a rule that
+// names one peer sees only that peer's share.
+const confirmPackets = 2
 
-// confirm watches the nodes' counters around an idle window and while the failing pairs are
-// probed again (confirmRounds times): a rule is confirmed when it counted more than its idle rate
-// accounts for, by at least confirmRounds times a quarter of its node's failing probes (a rule
-// that names one peer sees only that peer's share).
-func (p OverlayPortBlocked) confirm(ctx context.Context, c *Cluster, nodes []node.Node, st *overlayState) error {
-	failing := st.failing("")
-	var again []probeResult // a copy: the first round's results stay
-	for range confirmRounds {
-		again = append(again, failing...)
-	}
-	counts, unread, err := watchDrops(ctx, nodes, func(ctx context.Context) error { return runProbes(ctx, c, again) })
+// confirm reads the suspect nodes' counters after the probes: a rule is confirmed when it counted,
+// while the pairs were probed, confirmPackets per quarter of its node's failing probes. A rule
+// that names the overlay port drops overlay packets whatever else it counts; for one of another
+// shape that counted them (an address, a set, a policy), the counters are read again after an idle
+// window, and it must count that much more than its idle rate accounts for.
+func (p OverlayPortBlocked) confirm(ctx context.Context, watch *dropWatch, nodes []node.Node, st *overlayState) error {
+	counts, err := watch.probed(ctx, nodes)
 	if err != nil {
 		return err
 	}
+	need := func(name string) uint64 { return uint64(confirmPackets * max(1, len(st.failing(name))/4)) }
+	idle := false
 	for _, n := range nodes {
-		if err := unread[n.Name()]; err != nil {
+		if err := watch.unread[n.Name()]; err != nil {
 			return err
 		}
-		need := uint64(confirmRounds * max(1, len(st.failing(n.Name()))/4))
+		for _, r := range st.rules[n.Name()] {
+			d, ok := counts[n.Name()][ruleRef(r.Rule)]
+			idle = idle || (ok && !r.explicit && d.rose(need(n.Name())))
+		}
+	}
+	if idle {
+		if err := watch.idle(ctx, nodes, counts); err != nil {
+			return err
+		}
+	}
+	for _, n := range nodes {
+		if err := watch.unread[n.Name()]; err != nil {
+			return err
+		}
 		for _, r := range st.rules[n.Name()] {
 			if d, ok := counts[n.Name()][ruleRef(r.Rule)]; ok && r.Counted {
-				r.probed, r.idle, r.probedDelta, r.risen = true, d.idle, d.probed, d.rose(need)
+				r.probed, r.idleRead, r.idle, r.probedDelta, r.risen = true, d.idleRead, d.idle, d.probed, d.rose(need(n.Name()))
 			}
 		}
 	}
@@ -333,8 +349,10 @@ func rulePosition(r *netfilter.Rule) string {
 // state says what the kernel showed of the rule: its counter rising, or that it has none.
 func (o *overlayRule) state() string {
 	switch {
-	case o.confirmed():
+	case o.confirmed() && o.idleRead:
 		return fmt.Sprintf("counted %d packets while the probes ran, %d while idle", o.probedDelta, o.idle)
+	case o.confirmed():
+		return fmt.Sprintf("counted %d packets while the probes ran", o.probedDelta)
 	case !o.Counted:
 		return "no counter: not confirmed"
 	}
@@ -346,8 +364,10 @@ func (st *overlayState) ruleEvidence(nodeName string, r *overlayRule) Evidence {
 	ev := st.views[nodeName].evidence[r.Backend]
 	out := r.Where() + ": " + r.Text
 	switch {
+	case r.probed && r.idleRead:
+		out += fmt.Sprintf("\npackets +%d while %s's pairs were probed, then +%d in %s with no probe", r.probedDelta, nodeName, r.idle, dropIdleWindow)
 	case r.probed:
-		out += fmt.Sprintf("\npackets +%d in %s with no probe, then +%d while %s's pairs were probed again", r.idle, dropIdleWindow, r.probedDelta, nodeName)
+		out += fmt.Sprintf("\npackets +%d while %s's pairs were probed", r.probedDelta, nodeName)
 	case r.Counted:
 		out += fmt.Sprintf("\npackets %d", r.Packets)
 	default:

@@ -50,7 +50,7 @@ func (p TrafficPathBroken) Run(ctx context.Context, c *Cluster) ([]Finding, erro
 		}
 		f := Finding{Check: p.ID(), Node: tc.From.Node, Object: tc.Name, Status: Fail, Path: tc.Path,
 			Crosses: slices.Clone(tc.Crosses), Endpoints: slices.Clone(tc.Endpoints), Evidence: []Evidence{{Source: r.Source, Output: r.Output}},
-			Summary: fmt.Sprintf("%s fails: %s (crosses %s)", tc.Path, orNoReason(r.Error), strings.Join(tc.Crosses, ", "))}
+			Summary: fmt.Sprintf("%s fails: %s (crosses %s)", tc.Path, orNoReason(r.Error), strings.Join(tc.Crosses, ", ")), sent: &cases[i]}
 		if tc.Service != "" {
 			f.Services = []string{tc.Service}
 		}
@@ -124,37 +124,21 @@ func (p TrafficPathBroken) Apply(_ context.Context, _ *Cluster, plan Plan) (Reco
 // rules the kernel's counters show. The input is not changed.
 func Conclude(ctx context.Context, c *Cluster, findings []Finding) []Finding {
 	all := Explain(findings)
-	var unexplained []int
-	for i, f := range all {
-		if f.Check == (TrafficPathBroken{}).ID() && f.Status == Fail && f.CausedBy == "" {
-			unexplained = append(unexplained, i)
-		}
-	}
-	if len(unexplained) == 0 || c.Traffic == nil || c.Client == nil {
-		return all
-	}
-	cases, err := traffic.Paths(ctx, c.Client, traffic.Options{External: c.Traffic.External(), ExternalAddr: c.Traffic.ExternalAddr()})
-	byName := map[string]traffic.Case{}
-	for _, tc := range cases {
-		byName[tc.Path+"\x00"+tc.Name] = tc
-	}
 	var failed []traffic.Case
 	var located []Finding
 	var at []int
-	for _, i := range unexplained {
-		f := all[i]
-		tc, ok := byName[f.Path+"\x00"+f.Object]
-		if err != nil || !ok {
-			why := "the case is no longer in the matrix (its probe pod went away)"
-			if err != nil {
-				why = "the matrix could not be read again: " + err.Error()
-			}
-			f.Evidence = append(slices.Clone(f.Evidence), Evidence{Source: "traffic matrix", Output: "could not locate the drop: " + why})
-			all[i] = f
+	for i, f := range all {
+		if f.Check != (TrafficPathBroken{}).ID() || f.Status != Fail || f.CausedBy != "" {
 			continue
 		}
 		f.Evidence = slices.Clone(f.Evidence) // locateDrops appends to it
-		failed, located, at = append(failed, tc), append(located, f), append(at, i)
+		if f.sent == nil || c.Traffic == nil {
+			f.Evidence = append(f.Evidence, Evidence{Source: "traffic matrix",
+				Output: "could not locate the drop: the finding is not from a sweep of this run (no case to send again)"})
+			all[i] = f
+			continue
+		}
+		failed, located, at = append(failed, *f.sent), append(located, f), append(at, i)
 	}
 	if len(failed) > 0 {
 		locateDrops(ctx, c, failed, located)
@@ -165,11 +149,17 @@ func Conclude(ctx context.Context, c *Cluster, findings []Finding) []Finding {
 	return all
 }
 
+// resends is how many times in all a failed case is sent again before it is called transient:
+// a path that drops some packets (a random-drop rule, a flapping link) loses one of them.
+const resends = 5
+
 // locateDrops finds where the kernel drops the failed cases: it watches the netfilter counters
-// of the nodes they cross over an idle window and while the failed cases are sent again, and
-// adds to each case's finding (in order) every rule or DROP policy on its nodes that counted at
-// least two packets, or a quarter of the cases through its node, more than while idle. A node it
-// cannot read leaves the findings as they are, with a note in their evidence.
+// of the nodes they cross while the failed cases are sent again and over an idle window after,
+// and adds to each case's finding (in order) every rule or DROP policy on its nodes that counted
+// at least two packets, or a quarter of the cases through its node, more than while idle. A case
+// that passes then is sent again up to resends times in all: passing every time, it is a Warn
+// (transient); lost once, it stays a Fail that drops some packets. A node it cannot read leaves
+// the findings as they are, with a note in their evidence.
 func locateDrops(ctx context.Context, c *Cluster, failed []traffic.Case, findings []Finding) {
 	through := map[string]int{}
 	for _, tc := range failed {
@@ -200,14 +190,19 @@ func locateDrops(ctx context.Context, c *Cluster, failed []traffic.Case, finding
 			again = nil
 		}
 	}
+	lost := sendUntilLost(ctx, c, failed, again)
 	for i, tc := range failed {
 		f := &findings[i]
 		if again != nil && again[i].OK {
-			// Not broken: lost once (a busy node, a probe's timeout), carried when sent again.
-			f.Status = Warn
-			f.Summary = fmt.Sprintf("%s failed once, then passed when sent again: transient, not a broken path (%s)", tc.Path, f.Summary)
-			f.Evidence = append(f.Evidence, Evidence{Source: again[i].Source, Output: again[i].Output})
-			continue
+			if lost[i] == nil {
+				// Not broken: lost once (a busy node, a probe's timeout), carried every time after.
+				f.Status = Warn
+				f.Summary = fmt.Sprintf("%s failed once, then passed each of the %d times it was sent again: transient, not a broken path (%s)", tc.Path, resends, f.Summary)
+				f.Evidence = append(f.Evidence, Evidence{Source: again[i].Source, Output: again[i].Output})
+				continue
+			}
+			f.Summary += fmt.Sprintf("; passed when sent again, then failed again (send %d of %d): the path drops some packets, not all", lost[i].send, resends)
+			f.Evidence = append(f.Evidence, Evidence{Source: lost[i].Source, Output: lost[i].Output})
 		}
 		if err != nil {
 			f.Evidence = append(f.Evidence, Evidence{Source: "netfilter counters of " + strings.Join(tc.Crosses, ", "),
@@ -230,12 +225,50 @@ func locateDrops(ctx context.Context, c *Cluster, failed []traffic.Case, finding
 				d := counts[name][ref]
 				at = append(at, fmt.Sprintf("on %s by %s", name, ruleLabel(d.rule)))
 				f.Evidence = append(f.Evidence, Evidence{Source: fmt.Sprintf("%s netfilter counters, %s", name, ruleRef(d.rule)),
-					Output: fmt.Sprintf("packets +%d in %s with nothing sent, then +%d while the %d failing case(s) were sent again (located by packet counters, no packet trace)",
-						d.idle, dropIdleWindow, d.probed, len(failed))})
+					Output: fmt.Sprintf("packets +%d while the %d failing case(s) were sent again, then +%d in %s with nothing sent (located by packet counters, no packet trace)",
+						d.probed, len(failed), d.idle, dropIdleWindow)})
 			}
 		}
 		if len(at) > 0 {
 			f.Summary += "; dropped " + strings.Join(at, "; ")
 		}
 	}
+}
+
+// lostSend is a case's result on the send that lost it.
+type lostSend struct {
+	traffic.Result
+	send int // 2 … resends: the first re-send is the one under the counters' watch
+}
+
+// sendUntilLost sends the cases that passed on their first re-send (again) up to resends times
+// in all, each until it is lost once; it returns, per case, the send that lost it, or nil.
+func sendUntilLost(ctx context.Context, c *Cluster, failed []traffic.Case, again []traffic.Result) []*lostSend {
+	lost := make([]*lostSend, len(failed))
+	var idx []int
+	for i := range failed {
+		if again != nil && again[i].OK {
+			idx = append(idx, i)
+		}
+	}
+	for send := 2; send <= resends && len(idx) > 0; send++ {
+		cases := make([]traffic.Case, len(idx))
+		for j, i := range idx {
+			cases[j] = failed[i]
+		}
+		results, err := traffic.Run(ctx, c.Traffic, cases)
+		if err != nil {
+			return lost // cannot send: what was seen stands
+		}
+		var still []int
+		for j, i := range idx {
+			if results[j].OK {
+				still = append(still, i)
+			} else {
+				lost[i] = &lostSend{Result: results[j], send: send}
+			}
+		}
+		idx = still
+	}
+	return lost
 }

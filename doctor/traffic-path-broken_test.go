@@ -145,7 +145,7 @@ func TestTrafficPathBrokenLocatesTheDropByItsCounters(t *testing.T) {
 	for _, f := range failed {
 		assert.Contains(t, f.Summary, "dropped on w2 by iptables-legacy filter FORWARD #1 `-A FORWARD -d 10.244.2.0/24 -m comment --comment \"lockdown\" -j DROP`")
 		assert.NotContains(t, f.Summary, "INVALID", "it counts as much with nothing sent")
-		assert.Contains(t, f.Evidence[len(f.Evidence)-1].Output, "then +3 while the 3 failing case(s) were sent again (located by packet counters, no packet trace)")
+		assert.Contains(t, f.Evidence[len(f.Evidence)-1].Output, "packets +3 while the 3 failing case(s) were sent again, then +0 in 0s with nothing sent (located by packet counters, no packet trace)")
 	}
 	assert.Contains(t, c.Nodes[0].(*node.Fake).Calls(), "iptables-legacy-save -c", "every node the path crosses is read")
 	plan, err := TrafficPathBroken{}.Plan(t.Context(), c, findings)
@@ -208,10 +208,52 @@ func TestASweepCallsACaseThatPassesWhenSentAgainTransient(t *testing.T) {
 	for _, f := range findings {
 		if f.Status == Warn {
 			warned++
-			assert.Contains(t, f.Summary, "failed once, then passed when sent again: transient")
+			assert.Contains(t, f.Summary, "failed once, then passed each of the 5 times it was sent again: transient")
 		}
 	}
 	assert.Equal(t, 2, warned, "the udp case and the full-MTU one, each a Warn: not healthy either")
+}
+
+// patternSender loses its failing cases on the sends where lose says so (the nth send of each
+// case, counting from 1), and carries them on the others: a path that drops some packets.
+type patternSender struct {
+	pathSender
+	lose  func(n int) bool
+	sends map[string]int
+}
+
+func (s *patternSender) Send(ctx context.Context, c traffic.Case) (traffic.Result, error) {
+	r, err := s.pathSender.Send(ctx, c)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sends[c.Path+c.Name]++
+	if !r.OK && !s.lose(s.sends[c.Path+c.Name]) {
+		return traffic.Result{OK: true, Source: "pod " + c.From.Name}, err
+	}
+	return r, err
+}
+
+func TestASweepKeepsAPathThatDropsSomePacketsFailing(t *testing.T) {
+	idle := dropIdleWindow
+	dropIdleWindow = 0
+	t.Cleanup(func() { dropIdleWindow = idle })
+	for name, lose := range map[string]func(int) bool{
+		"every other send":                   func(n int) bool { return n%2 == 1 },
+		"the first, then the fourth":         func(n int) bool { return n == 1 || n == 4 },
+		"the first, then the last re-send":   func(n int) bool { return n == 1 || n == 1+resends },
+		"one in three, starting with a loss": func(n int) bool { return n%3 == 1 },
+	} {
+		s := &patternSender{pathSender: pathSender{fail: []string{"w1/a -> w2/a udp"}}, lose: lose, sends: map[string]int{}}
+		c := &Cluster{Client: probeCluster("w1", "w2"), Traffic: s, Nodes: []node.Node{node.NewFake("w1"), node.NewFake("w2")}}
+		findings, err := Sweep(t.Context(), c, []Check{TrafficPathBroken{}})
+		require.NoError(t, err)
+		failed := Failed(findings)
+		require.Len(t, failed, 2, "%s: the udp case and the full-MTU one stay broken", name)
+		for _, f := range failed {
+			assert.Contains(t, f.Summary, "then failed again (send", name)
+			assert.Contains(t, f.Summary, "the path drops some packets, not all", name)
+		}
+	}
 }
 
 // countingSender calls onFail for every failing case it sends.
@@ -228,4 +270,16 @@ func (s *countingSender) Send(ctx context.Context, c traffic.Case) (traffic.Resu
 		s.mu.Unlock()
 	}
 	return r, err
+}
+
+func TestConcludeSaysWhyItCannotLocateAFindingFromElsewhere(t *testing.T) {
+	s := &pathSender{}
+	c := &Cluster{Client: probeCluster("w1", "w2"), Traffic: s, Nodes: []node.Node{node.NewFake("w1"), node.NewFake("w2")}}
+	read := Finding{Check: TrafficPathBroken{}.ID(), Status: Fail, Path: traffic.PodToPodCrossNode, Object: "w1/a -> w2/a udp", Crosses: []string{"w1", "w2"}}
+	out := Conclude(t.Context(), c, []Finding{read})
+	require.Len(t, out, 1)
+	assert.Equal(t, Fail, out[0].Status, "never healthy for want of a case")
+	assert.Contains(t, out[0].Evidence[0].Output, "could not locate the drop: the finding is not from a sweep of this run")
+	assert.Empty(t, s.sent, "nothing sent for it")
+	assert.Empty(t, read.Evidence, "the input is not changed")
 }

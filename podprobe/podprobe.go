@@ -77,20 +77,29 @@ func (p *Prober) ExternalAddr() string { return p.OutsideAddr }
 
 // Send runs one case of the traffic matrix: in its pod's container, or outside the cluster.
 func (p *Prober) Send(ctx context.Context, c traffic.Case) (traffic.Result, error) {
-	var res probe.Result
-	var ev doctor.Evidence
-	var err error
-	if c.External {
-		if p.Outside == nil {
-			return traffic.Result{}, fmt.Errorf("no host outside the cluster to send %s from", c.Path)
-		}
-		argv := append([]string{"/netcert-probe"}, c.Args...)
-		stdout, stderr, source, runErr := p.Outside(ctx, argv)
-		res, ev, err = parsed(doctor.Evidence{Source: source}, stdout, stderr, runErr)
-	} else {
-		res, ev, err = p.runIn(ctx, c.From.Namespace, c.From.Name, c.From.Node, c.Container, c.Args)
+	argv := append([]string{"/netcert-probe"}, c.Args...)
+	stdout, stderr, where, runErr := p.runFrom(ctx, c, argv)
+	if where == "" {
+		return traffic.Result{}, runErr
 	}
+	res, ev, err := parsed(doctor.Evidence{Source: where + " " + strings.Join(argv, " ")}, stdout, stderr, runErr)
 	return traffic.Result{OK: res.OK, Error: res.Error, Source: ev.Source, Output: ev.Output}, err
+}
+
+// runFrom runs argv where case c is sent from: outside the cluster, or its pod's container. where
+// is who ran it, as a case's evidence source starts ("pod ns/name (node n)$"); "" when it could
+// not run at all.
+func (p *Prober) runFrom(ctx context.Context, c traffic.Case, argv []string) (stdout, stderr []byte, where string, err error) {
+	if !c.External {
+		where = fmt.Sprintf("pod %s/%s (node %s)$", c.From.Namespace, c.From.Name, c.From.Node)
+		stdout, stderr, err = kube.Exec(ctx, p.Config, p.Client, c.From.Namespace, c.From.Name, c.Container, argv)
+		return stdout, stderr, where, err
+	}
+	if p.Outside == nil {
+		return nil, nil, "", fmt.Errorf("no host outside the cluster to send %s from", c.Path)
+	}
+	stdout, stderr, source, err := p.Outside(ctx, argv)
+	return stdout, stderr, strings.TrimSuffix(source, " "+strings.Join(argv, " ")), err
 }
 
 // SendBatch runs cases of one sender (a pod's container, or outside) as one `netcert-probe batch`:
@@ -106,20 +115,9 @@ func (p *Prober) SendBatch(ctx context.Context, cases []traffic.Case) ([]traffic
 		return nil, err
 	}
 	argv := []string{"/netcert-probe", "batch", string(list)}
-	first := cases[0]
-	var stdout, stderr []byte
-	var where string // who ran it, as the one-case source starts: "pod ns/name (node n)$"
-	var runErr error
-	if first.External {
-		if p.Outside == nil {
-			return nil, fmt.Errorf("no host outside the cluster to send %s from", first.Path)
-		}
-		var source string
-		stdout, stderr, source, runErr = p.Outside(ctx, argv)
-		where = strings.TrimSuffix(source, " "+strings.Join(argv, " "))
-	} else {
-		where = fmt.Sprintf("pod %s/%s (node %s)$", first.From.Namespace, first.From.Name, first.From.Node)
-		stdout, stderr, runErr = kube.Exec(ctx, p.Config, p.Client, first.From.Namespace, first.From.Name, first.Container, argv)
+	stdout, stderr, where, runErr := p.runFrom(ctx, cases[0], argv)
+	if where == "" {
+		return nil, runErr
 	}
 	if runErr != nil && strings.Contains(string(stderr), `unknown subcommand "batch"`) {
 		return p.sendEach(ctx, cases)
