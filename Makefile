@@ -6,7 +6,7 @@ E2E_TIMEOUT ?= 60m
 SUITE ?= smoke
 N ?= 10
 
-.PHONY: help setup uninstall-runtime-wrapper test kernel browser e2e suite soak report vet lint clean-clusters
+.PHONY: help setup uninstall-runtime-wrapper test kernel browser e2e certify suite soak report vet lint clean-clusters
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -26,18 +26,21 @@ kernel: ## (root) checks, repairs and faults against real network namespaces of 
 browser: ## render the HTML report in headless Chromium (installed by `make setup`) and check what is visible
 	$(GO) test -count=1 -run Chromium -v ./reports
 
-e2e: ## every kind suite, one at a time (needs `make setup`); each writes reports/out/suites/<suite>.*; NETCERT_KEEP_CLUSTER=1 keeps clusters
-	$(GO) test -count=1 -p 1 -timeout $(E2E_TIMEOUT) -v ./suites/...
+e2e: ## every kind suite, one at a time (needs `make setup`), then the wall time per suite and in total; each writes reports/out/suites/<suite>.*, the log reports/out/e2e.log; NETCERT_KEEP_CLUSTER=1 keeps clusters
+	GO=$(GO) E2E_TIMEOUT=$(E2E_TIMEOUT) bash suites/timed.sh reports/out/e2e.log ./suites/...
+
+certify: ## the certification the issue times: smoke + flannel + calico, every fault, then the wall time per suite and in total
+	GO=$(GO) E2E_TIMEOUT=$(E2E_TIMEOUT) bash suites/timed.sh reports/out/certify.log ./suites/smoke ./suites/flannel ./suites/calico
 
 suite: ## one kind suite: make suite SUITE=smoke
-	$(GO) test -count=1 -p 1 -timeout $(E2E_TIMEOUT) -v ./suites/$(SUITE)
+	GO=$(GO) E2E_TIMEOUT=$(E2E_TIMEOUT) bash suites/timed.sh reports/out/suite-$(SUITE).log ./suites/$(SUITE)
 
 soak: ## the full certification (make e2e) N times (default 10), each run's reports in reports/out/soak/run-<i>/, then reports/out/soak.{json,md,...} with every case's flake rate; fails if any run failed
 	@rm -rf reports/out/soak; mkdir -p reports/out/soak; failed=0; \
 	for i in $$(seq 1 $(N)); do \
 		start=$$(date +%s); dir=reports/out/soak/run-$$i; mkdir -p $$dir; \
-		NETCERT_REPORT_DIR=$(CURDIR)/$$dir $(GO) test -count=1 -p 1 -timeout $(E2E_TIMEOUT) -v ./suites/... >$$dir/e2e.log 2>&1 && s=passed || { s=failed; failed=$$((failed + 1)); }; \
-		echo "soak: run $$i of $(N) $$s in $$(($$(date +%s) - start))s (log: $$dir/e2e.log)"; \
+		NETCERT_REPORT_DIR=$(CURDIR)/$$dir GO=$(GO) E2E_TIMEOUT=$(E2E_TIMEOUT) bash suites/timed.sh $$dir/e2e.log >/dev/null 2>&1 && s=passed || { s=failed; failed=$$((failed + 1)); }; \
+		echo "soak: run $$i of $(N) $$s in $$(($$(date +%s) - start))s (log: $$dir/e2e.log)"; sed -n '/^suites: wall time per suite/,$$p' $$dir/e2e.log; \
 	done; \
 	$(GO) run ./cmd/netcert-report -out reports/out -name soak reports/out/soak/run-*/*.json; \
 	echo "soak: $$failed of $(N) run(s) failed"; test $$failed -eq 0

@@ -30,7 +30,7 @@ type CoreDNSForwardBroken struct {
 	Upstream string
 	// RolloutTimeout bounds the wait for CoreDNS to roll out a new Corefile (default 2m).
 	RolloutTimeout time.Duration
-	// PollInterval is how often that rollout is polled (default 2s).
+	// PollInterval is how often that rollout is polled (default kube.DefaultPollInterval, 500ms).
 	PollInterval time.Duration
 }
 

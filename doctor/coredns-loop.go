@@ -30,7 +30,7 @@ type CoreDNSLoop struct {
 }
 
 // corednsSelector selects CoreDNS's pods and Service (kubeadm's labels).
-const corednsSelector = "k8s-app=kube-dns"
+const corednsSelector = kube.CoreDNSSelector
 
 // ID returns "coredns-loop".
 func (CoreDNSLoop) ID() string { return "coredns-loop" }

@@ -161,7 +161,7 @@ func (p FlannelSubnetStale) Apply(ctx context.Context, c *Cluster, plan Plan) (R
 		if err != nil || old == nil {
 			return rec, fmt.Errorf("%s on %s: no kube-flannel pod to restart (%v)", p.ID(), a.Node, err)
 		}
-		step.Evidence, err = kubeFlannel.restart(ctx, c, a.Node, old, flannelRestartTimeout, 2*time.Second, func(ctx context.Context, pod *corev1.Pod) (string, []Evidence, error) {
+		step.Evidence, err = kubeFlannel.restart(ctx, c, a.Node, old, flannelRestartTimeout, kube.DefaultPollInterval, func(ctx context.Context, pod *corev1.Pod) (string, []Evidence, error) {
 			after, err := p.inspect(ctx, c, n, podCIDRs)
 			if err != nil || after.Status != Pass {
 				return after.Summary, nil, err

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netcert/netcert/kube"
 	"github.com/netcert/netcert/node"
 )
 
@@ -27,7 +28,7 @@ type KubeProxyRulesMissing struct {
 	Settle time.Duration
 	// RestartTimeout bounds the repair's wait for the new kube-proxy pod and its rules (default 2m).
 	RestartTimeout time.Duration
-	// PollInterval is how often that wait polls (default 2s).
+	// PollInterval is how often that wait polls (default kube.DefaultPollInterval, 500ms).
 	PollInterval time.Duration
 }
 
@@ -196,7 +197,7 @@ func (p KubeProxyRulesMissing) restartTimeout() time.Duration {
 
 func (p KubeProxyRulesMissing) pollInterval() time.Duration {
 	if p.PollInterval <= 0 {
-		return 2 * time.Second
+		return kube.DefaultPollInterval
 	}
 	return p.PollInterval
 }

@@ -405,7 +405,7 @@ func (p PodCIDROverlap) recycleTimeout() time.Duration {
 
 func (p PodCIDROverlap) pollInterval() time.Duration {
 	if p.PollInterval == 0 {
-		return 2 * time.Second
+		return kube.DefaultPollInterval
 	}
 	return p.PollInterval
 }

@@ -32,7 +32,7 @@ type PodCIDROverlap struct {
 	// RecycleTimeout bounds the wait for the pods the repair recycles off an overlapping Calico
 	// IPPool to be gone (default 2m).
 	RecycleTimeout time.Duration
-	// PollInterval is how often that wait polls (default 2s).
+	// PollInterval is how often that wait polls (default kube.DefaultPollInterval, 500ms).
 	PollInterval time.Duration
 }
 

@@ -32,7 +32,7 @@ type CoreDNSForwardBroken struct {
 	DeadService string
 	// RolloutTimeout bounds each wait for CoreDNS to roll out (default 2m).
 	RolloutTimeout time.Duration
-	// PollInterval is how often the rollout is polled (default 2s).
+	// PollInterval is how often the rollout is polled (default kube.DefaultPollInterval, 500ms).
 	PollInterval time.Duration
 }
 

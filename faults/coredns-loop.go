@@ -33,7 +33,7 @@ func (CoreDNSLoop) AppliesTo(string) bool { return true }
 
 // CoreDNS's pods, as kubeadm labels them, and where each listens in its own network namespace.
 const (
-	corednsPods = "k8s-app=kube-dns"
+	corednsPods = kube.CoreDNSSelector
 	loopTarget  = "127.0.0.1:53"
 )
 
@@ -60,7 +60,7 @@ func (f CoreDNSLoop) Inject(ctx context.Context, c *Cluster) (Revert, error) {
 	if err := writeCorefile(ctx, c, looped, original); err != nil {
 		return fail(err)
 	}
-	if err := deleteCoreDNSPods(ctx, c); err != nil {
+	if err := deleteCoreDNSPods(ctx, c, true); err != nil {
 		return fail(err)
 	}
 	if err := waitCoreDNSCrashed(ctx, c, f.StopTimeout, f.PollInterval, "a looping Corefile: has its Corefile the loop plugin?"); err != nil {
@@ -95,7 +95,7 @@ func waitCoreDNSCrashed(ctx context.Context, c *Cluster, timeout, interval time.
 // errPollTimeout is pollCoreDNS's error when the condition never held.
 var errPollTimeout = errors.New("timed out")
 
-// pollCoreDNS lists CoreDNS's pods every interval (default 2s) until done holds of those not
+// pollCoreDNS lists CoreDNS's pods every interval (default kube.DefaultPollInterval, 500ms) until done holds of those not
 // being deleted and the count of those that are, for at most timeout (default 2m).
 func pollCoreDNS(ctx context.Context, c *Cluster, timeout, interval time.Duration, done func(pods []corev1.Pod, terminating int) bool) error {
 	deadline := time.Now().Add(orDefault(timeout, 2*time.Minute))
@@ -122,7 +122,7 @@ func pollCoreDNS(ctx context.Context, c *Cluster, timeout, interval time.Duratio
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(orDefault(interval, 2*time.Second)):
+		case <-time.After(orDefault(interval, kube.DefaultPollInterval)):
 		}
 	}
 }

@@ -27,7 +27,7 @@ import (
 // resolvers (on kind, Docker's, which forward off the machine).
 type NodeResolvConfBroken struct {
 	// StopTimeout bounds each wait for CoreDNS (its pods ready, or stopped; default 2m);
-	// PollInterval paces it (default 2s).
+	// PollInterval paces it (default kube.DefaultPollInterval, 500ms).
 	StopTimeout, PollInterval time.Duration
 }
 
@@ -53,12 +53,12 @@ func (f NodeResolvConfBroken) Inject(ctx context.Context, c *Cluster) (Revert, e
 	}
 	var fileReverts []Revert
 	revert := func(ctx context.Context) error {
-		errs := []error{writeCorefile(ctx, c, original, ""), f.restartCoreDNS(ctx, c)}
+		errs := []error{writeCorefile(ctx, c, original, ""), f.restartCoreDNS(ctx, c, false)}
 		if errors.Join(errs...) == nil { // the files come back only when no pod reads them through the Corefile
 			for _, r := range fileReverts {
 				errs = append(errs, r(ctx))
 			}
-			errs = append(errs, f.restartCoreDNS(ctx, c))
+			errs = append(errs, f.restartCoreDNS(ctx, c, false))
 		}
 		if err := errors.Join(errs...); err != nil {
 			return fmt.Errorf("%s: revert: %w", f.Name(), err)
@@ -75,13 +75,13 @@ func (f NodeResolvConfBroken) Inject(ctx context.Context, c *Cluster) (Revert, e
 		}
 		fileReverts = append(fileReverts, r)
 	}
-	if err := f.restartCoreDNS(ctx, c); err != nil {
+	if err := f.restartCoreDNS(ctx, c, true); err != nil {
 		return fail(err)
 	}
 	if err := writeCorefile(ctx, c, fromFile, original); err != nil {
 		return fail(err)
 	}
-	if err := deleteCoreDNSPods(ctx, c); err != nil {
+	if err := deleteCoreDNSPods(ctx, c, true); err != nil {
 		return fail(err)
 	}
 	if err := waitCoreDNSCrashed(ctx, c, f.StopTimeout, f.PollInterval, "no nameserver in /etc/resolv.conf: does the Corefile forward to it?"); err != nil {
@@ -101,9 +101,9 @@ func emptyResolvConf(ctx context.Context, n node.Node, fault string) (Revert, er
 	return nodeChange(ctx, n, fault, undo, []string{"sh", "-c", ": > " + nodeResolvConf})
 }
 
-// restartCoreDNS deletes CoreDNS's pods and waits until as many new ones are ready and the old
-// ones are gone.
-func (f NodeResolvConfBroken) restartCoreDNS(ctx context.Context, c *Cluster) error {
+// restartCoreDNS deletes CoreDNS's pods (at once, with no grace period, when now) and waits until
+// as many new ones are ready and the old ones are gone.
+func (f NodeResolvConfBroken) restartCoreDNS(ctx context.Context, c *Cluster, now bool) error {
 	before, err := c.Client.CoreV1().Pods(kube.CoreDNSNamespace).List(ctx, metav1.ListOptions{LabelSelector: corednsPods})
 	if err != nil {
 		return fmt.Errorf("read CoreDNS's pods: %w", err)
@@ -112,7 +112,7 @@ func (f NodeResolvConfBroken) restartCoreDNS(ctx context.Context, c *Cluster) er
 	for _, p := range before.Items {
 		old[string(p.UID)] = true
 	}
-	if err := deleteCoreDNSPods(ctx, c); err != nil {
+	if err := deleteCoreDNSPods(ctx, c, now); err != nil {
 		return err
 	}
 	ready := 0
@@ -131,8 +131,14 @@ func (f NodeResolvConfBroken) restartCoreDNS(ctx context.Context, c *Cluster) er
 	return err
 }
 
-func deleteCoreDNSPods(ctx context.Context, c *Cluster) error {
-	err := c.Client.CoreV1().Pods(kube.CoreDNSNamespace).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: corednsPods})
+// deleteCoreDNSPods deletes CoreDNS's pods, for its Deployment to make new ones; now: with no grace
+// period (CoreDNS's lameduck is not waited for).
+func deleteCoreDNSPods(ctx context.Context, c *Cluster, now bool) error {
+	opts := metav1.DeleteOptions{}
+	if now {
+		opts.GracePeriodSeconds = new(int64) // 0: no lameduck wait
+	}
+	err := c.Client.CoreV1().Pods(kube.CoreDNSNamespace).DeleteCollection(ctx, opts, metav1.ListOptions{LabelSelector: corednsPods})
 	if err != nil {
 		return fmt.Errorf("restart CoreDNS's pods: %w", err)
 	}

@@ -109,14 +109,6 @@ build_local_images() {
   ensure_image "$k8s/coredns/coredns:$COREDNS_VERSION" "${recipe[coredns]}" binary_image scratch '["/coredns"]' "coredns=/coredns"
   ensure_image "$k8s/pause:$PAUSE_VERSION" "${recipe[pause]}" binary_image scratch '["/pause"]' "pause=/pause"
 
-  local stage=netcert.local/node-stage:$v stage_recipe
-  stage_recipe=$(recipe_hash "$builders" "$NETCERT_ROOT/images/node" "=$NODE_ROOTFS_RECIPE" "=${recipe[k8s]}" "=$PAUSE_VERSION")
-  ensure_image "$stage" "$stage_recipe" node_stage_image "$NODE_ROOTFS"
-  ensure_image "$LOCAL_NODE_IMAGE" "$(recipe_hash "=$stage_recipe" "=${recipe[k8s]}" "=${recipe[proxy]}" \
-    "=${recipe[etcd]}" "=${recipe[coredns]}" "=${recipe[pause]}")" node_image "$stage" \
-    "$k8s/kube-apiserver:$v" "$k8s/kube-controller-manager:$v" "$k8s/kube-scheduler:$v" "$k8s/kube-proxy:$v" \
-    "$k8s/etcd:$ETCD_IMAGE_TAG" "$k8s/coredns/coredns:$COREDNS_VERSION" "$k8s/pause:$PAUSE_VERSION"
-
   ensure_image "$LOCAL_FLANNEL_IMAGE" "$(recipe_hash "$builders" "$BIN_DIR/.flanneld.recipe" "$BIN_DIR/.cni-plugins.recipe" "=$NET_ROOTFS_RECIPE")" \
     binary_image "$NET_ROOTFS" '["/opt/bin/flanneld"]' "flanneld=/opt/bin/flanneld" "cni/flannel=/flannel"
   # Calico: calico-node with netcert's start script (VXLAN, no BIRD); the CNI image, whose installer
@@ -131,6 +123,18 @@ build_local_images() {
     binary_image scratch '["/opt/cni/bin/install"]' "${plugins[@]}" \
     calico/calico=/opt/cni/bin/calico calico/calico=/opt/cni/bin/calico-ipam calico/install=/opt/cni/bin/install
   ensure_image "$LOCAL_CALICO_KUBE_CONTROLLERS_IMAGE" "$(recipe_hash "$builders" "$calico")" calico_kube_controllers_image
+
+  # The node image, last: kubeadm's images, and netcert's own (CNIs, probe, agent) so that a new
+  # cluster has them without a load (the test bed loads only those the node image lacks).
+  local stage=netcert.local/node-stage:$v stage_recipe image ids=()
+  stage_recipe=$(recipe_hash "$builders" "$NETCERT_ROOT/images/node" "=$NODE_ROOTFS_RECIPE" "=${recipe[k8s]}" "=$PAUSE_VERSION")
+  ensure_image "$stage" "$stage_recipe" node_stage_image "$NODE_ROOTFS"
+  local preload=("$k8s/kube-apiserver:$v" "$k8s/kube-controller-manager:$v" "$k8s/kube-scheduler:$v" "$k8s/kube-proxy:$v"
+    "$k8s/etcd:$ETCD_IMAGE_TAG" "$k8s/coredns/coredns:$COREDNS_VERSION" "$k8s/pause:$PAUSE_VERSION"
+    "$LOCAL_FLANNEL_IMAGE" "$CNI_PLUGINS_IMAGE" "$LOCAL_CALICO_NODE_IMAGE" "$LOCAL_CALICO_CNI_IMAGE"
+    "$LOCAL_CALICO_KUBE_CONTROLLERS_IMAGE" "$PROBE_IMAGE" "$AGENT_IMAGE")
+  for image in "${preload[@]}"; do ids+=("=$image@$(docker image inspect -f '{{.Id}}' "$image")") || return; done
+  ensure_image "$LOCAL_NODE_IMAGE" "$(recipe_hash "=$stage_recipe" "${ids[@]}")" node_image "$stage" "${preload[@]}"
 }
 
 main() {

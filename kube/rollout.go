@@ -22,16 +22,18 @@ const (
 	CoreDNSConfigMap  = "coredns"
 	CoreDNSDeployment = "coredns"
 	CorefileKey       = "Corefile"
+	CoreDNSSelector   = "k8s-app=kube-dns" // CoreDNS's pods and Service, as kubeadm labels them
 )
 
 // CorefileHashAnnotation is set on CoreDNS's pod template to the SHA-256 of the Corefile in force:
 // changing it rolls CoreDNS, so a new Corefile takes effect at once instead of at the next reload.
 const CorefileHashAnnotation = "netcert.io/corefile-sha256"
 
-// Default rollout bounds.
+// Default rollout bounds. DefaultPollInterval also paces netcert's other waits on the API (pods
+// restarted, rules back): one small GET each time, so short enough not to add seconds.
 const (
 	DefaultRolloutTimeout = 2 * time.Minute
-	DefaultPollInterval   = 2 * time.Second
+	DefaultPollInterval   = 500 * time.Millisecond
 )
 
 // SHA256 returns the hex SHA-256 of s.

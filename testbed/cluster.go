@@ -85,10 +85,15 @@ func (c *Cluster) setup(ctx context.Context, envCfg *envconf.Config) (context.Co
 
 	t := time.Now()
 	local := c.cfg.Images.LocalImages(c.cfg.CNI)
-	if err := c.loadImages(ctx, local); err != nil {
+	loaded, err := c.loadImages(ctx, local)
+	if err != nil {
 		return ctx, err
 	}
-	logf("loaded %s in %s", strings.Join(local, ", "), since(t))
+	if len(loaded) == 0 {
+		logf("the node image holds %s: nothing to load", strings.Join(local, ", "))
+	} else {
+		logf("loaded %s in %s (the node image lacks them, or holds other builds)", strings.Join(loaded, ", "), since(t))
+	}
 	if err := c.bringUp(ctx, envCfg); err != nil {
 		if ctx.Err() == nil {
 			logf("kind logs of the cluster that did not come up: %s", c.exportKindLogs(ctx, "not-ready"))

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
@@ -39,9 +41,10 @@ func (c *Cluster) install(ctx context.Context, envCfg *envconf.Config) error {
 	return cni.install(ctx, r, c.cfg)
 }
 
-// hermeticCoreDNS points CoreDNS's only forward at netcert's DNS upstream Service and rolls CoreDNS
-// (the same pod-template annotation the doctor and the faults use) so the new Corefile is in force
-// at once. The rollout itself is awaited with the other readiness waits.
+// hermeticCoreDNS points CoreDNS's only forward at netcert's DNS upstream Service. When a CoreDNS
+// pod is already placed on a node (a reused cluster), it rolls CoreDNS (the same pod-template
+// annotation the doctor and the faults use) so the new Corefile is in force at once; the rollout
+// itself is awaited with the other readiness waits.
 func hermeticCoreDNS(ctx context.Context, r *resources.Resources) error {
 	var svc corev1.Service
 	if err := r.Get(ctx, DNSUpstream, Namespace, &svc); err != nil {
@@ -68,6 +71,13 @@ func hermeticCoreDNS(ctx context.Context, r *resources.Resources) error {
 	client, err := kubernetes.NewForConfig(r.GetConfig())
 	if err != nil {
 		return fmt.Errorf("kubernetes client: %w", err)
+	}
+	pods, err := client.CoreV1().Pods(kube.CoreDNSNamespace).List(ctx, metav1.ListOptions{LabelSelector: kube.CoreDNSSelector})
+	if err != nil {
+		return fmt.Errorf("read CoreDNS's pods: %w", err)
+	}
+	if !slices.ContainsFunc(pods.Items, func(p corev1.Pod) bool { return p.Spec.NodeName != "" }) {
+		return nil // no pod placed yet (no node is Ready before the CNI): each reads the new Corefile when it starts
 	}
 	if _, err := kube.SetTemplateAnnotation(ctx, client, kube.CoreDNSNamespace, kube.CoreDNSDeployment,
 		kube.CorefileHashAnnotation, kube.SHA256(string(corefile))); err != nil {

@@ -204,11 +204,38 @@ func (c *Cluster) exportKindLogs(ctx context.Context, label string) kindLogs {
 	return kindLogs{none: "kind wrote nothing"}
 }
 
-// loadImages copies local images into every node of the cluster, at once: one archive whose
-// shared layers travel once, imported on the nodes side by side.
-func (c *Cluster) loadImages(ctx context.Context, images []string) error {
-	if _, err := run(ctx, c.kind, append([]string{"load", "docker-image", "--name", c.cfg.Name}, images...)...); err != nil {
-		return fmt.Errorf("load %s into the cluster: %w", strings.Join(images, ", "), err)
+// loadImages copies into every node of the cluster the local images its node image lacks (or
+// holds in another build), at once: one archive whose shared layers travel once, imported on the
+// nodes side by side. It returns the images it loaded.
+func (c *Cluster) loadImages(ctx context.Context, images []string) ([]string, error) {
+	label, err := run(ctx, "docker", "image", "inspect", "-f", `{{index .Config.Labels "`+preloadedLabel+`"}}`, c.cfg.Images.Node)
+	if err != nil {
+		return nil, fmt.Errorf("read the node image %s: %w", c.cfg.Images.Node, err)
 	}
-	return nil
+	var load []string
+	for _, image := range images {
+		id, err := run(ctx, "docker", "image", "inspect", "-f", "{{.Id}}", image)
+		if err != nil {
+			return nil, fmt.Errorf("image %s is not on this machine (make setup builds it): %w", image, err)
+		}
+		if !preloaded(label, image, id) {
+			load = append(load, image)
+		}
+	}
+	if len(load) == 0 {
+		return nil, nil
+	}
+	if _, err := run(ctx, c.kind, append([]string{"load", "docker-image", "--name", c.cfg.Name}, load...)...); err != nil {
+		return nil, fmt.Errorf("load %s into the cluster: %w", strings.Join(load, ", "), err)
+	}
+	return load, nil
+}
+
+// preloadedLabel lists, on a node image `make setup` built, the images it holds as "REF@ID"
+// (images/build/images.sh).
+const preloadedLabel = "netcert.preloaded"
+
+// preloaded reports whether the node image's label lists image with Docker image ID id.
+func preloaded(label, image, id string) bool {
+	return slices.Contains(strings.Fields(label), image+"@"+strings.TrimSpace(id))
 }

@@ -24,3 +24,11 @@ func TestRunLoggedLogsKindsStepsAndKeepsTheTailInTheError(t *testing.T) {
 	assert.ErrorContains(t, err, "line 3 | line 4 | line 5 | line 6 | line 7")
 	assert.NotContains(t, err.Error(), "line 2")
 }
+
+func TestPreloadedMatchesTheImageAndItsBuild(t *testing.T) {
+	label := "registry.k8s.io/pause:3.10.1@sha256:aa netcert.local/probe:dev@sha256:bb"
+	assert.True(t, preloaded(label, "netcert.local/probe:dev", "sha256:bb\n"), "docker prints the ID with a newline")
+	assert.False(t, preloaded(label, "netcert.local/probe:dev", "sha256:cc"), "another build of the probe: load it")
+	assert.False(t, preloaded(label, "netcert.local/agent:dev", "sha256:bb"), "not in the node image")
+	assert.False(t, preloaded("", "netcert.local/probe:dev", "sha256:bb"), "a node image without the label (kindest/node)")
+}

@@ -35,9 +35,9 @@ func TrafficMatrix(ctx context.Context, cfg *envconf.Config) ([]TrafficCase, err
 		return nil, err
 	}
 	for _, from := range traffic.Senders(pods) {
-		add := func(path, name string, args ...string) {
-			cases = append(cases, TrafficCase{Path: path, Name: from.Node + " -> " + name, From: from,
-				Container: traffic.ProbeContainer, Crosses: []string{from.Node}, Endpoints: []string{from.IP}, Args: args})
+		add := func(path, name, probe, target string) { // each waits as long as the core paths' cases
+			cases = append(cases, TrafficCase{Path: path, Name: from.Node + " -> " + name, From: from, Container: traffic.ProbeContainer,
+				Crosses: []string{from.Node}, Endpoints: []string{from.IP}, Args: []string{probe, "--timeout", traffic.ProbeTimeout, target}})
 		}
 		add(traffic.DNSClusterName, ProbeService+" service name", "dns", ProbeService+"."+Namespace+".svc.cluster.local")
 		add(traffic.DNSTestZone, "test zone "+TestRecordName, "dns", TestRecordName)
