@@ -24,7 +24,8 @@ import (
 type KubeProxyRulesMissing struct {
 	// Settle is how long the check waits before it reads a failing node again (with the API):
 	// kube-proxy follows the API a moment behind, so only a mismatch that is still there is
-	// reported (default 3s; negative: no second read).
+	// reported (default 2s: kube-proxy syncs at most a second after a change; negative: no second
+	// read).
 	Settle time.Duration
 	// RestartTimeout bounds the repair's wait for the new kube-proxy pod and its rules (default 2m).
 	RestartTimeout time.Duration
@@ -183,7 +184,7 @@ func kpCompare(pl kpDataPlane, sp kpServicePort, want []string, named bool) *Fin
 
 func (p KubeProxyRulesMissing) settle() time.Duration {
 	if p.Settle == 0 {
-		return 3 * time.Second
+		return 2 * time.Second
 	}
 	return p.Settle
 }

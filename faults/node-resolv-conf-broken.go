@@ -53,7 +53,9 @@ func (f NodeResolvConfBroken) Inject(ctx context.Context, c *Cluster) (Revert, e
 	}
 	var fileReverts []Revert
 	revert := func(ctx context.Context) error {
-		errs := []error{writeCorefile(ctx, c, original, ""), f.restartCoreDNS(ctx, c, false)}
+		// The first restart replaces the fault's crash-looping pods (nothing to drain: at once);
+		// the second, serving ones (gracefully).
+		errs := []error{writeCorefile(ctx, c, original, ""), f.restartCoreDNS(ctx, c, true)}
 		if errors.Join(errs...) == nil { // the files come back only when no pod reads them through the Corefile
 			for _, r := range fileReverts {
 				errs = append(errs, r(ctx))

@@ -66,13 +66,8 @@ func (c *Cluster) setup(ctx context.Context, envCfg *envconf.Config) (context.Co
 		return ctx, err
 	}
 	// netcert creates the network, so that its subnet is known and addresses can be given out in it.
-	if c.cfg.NodeSubnet == "" {
-		if c.cfg.NodeSubnet, err = nodeSubnet(ctx, c.cfg.Name); err != nil {
-			return ctx, err
-		}
-	}
-	if err := createNetwork(ctx, c.cfg); err != nil {
-		return ctx, fmt.Errorf("create the Docker network of %s: %w", c.cfg.Name, err)
+	if err := c.createNetwork(ctx); err != nil {
+		return ctx, err
 	}
 	c.cfg.Logf("Docker network %s has subnet %s", c.cfg.Name, c.cfg.NodeSubnet)
 
@@ -195,3 +190,26 @@ func (c *Cluster) cleanup(why string) {
 }
 
 func since(t time.Time) time.Duration { return time.Since(t).Round(100 * time.Millisecond) }
+
+// createNetwork creates the cluster's Docker network, in the configured subnet or else in a free
+// one; suites that start together may pick the same free subnet, and the one that loses picks
+// again.
+func (c *Cluster) createNetwork(ctx context.Context) error {
+	pick := c.cfg.NodeSubnet == ""
+	for attempt := 1; ; attempt++ {
+		if pick {
+			var err error
+			if c.cfg.NodeSubnet, err = nodeSubnet(ctx, c.cfg.Name); err != nil {
+				return err
+			}
+		}
+		err := createNetwork(ctx, c.cfg)
+		if err == nil {
+			return nil
+		}
+		if !pick || attempt == 5 || !strings.Contains(err.Error(), "Pool overlaps") {
+			return fmt.Errorf("create the Docker network of %s: %w", c.cfg.Name, err)
+		}
+		c.cfg.Logf("subnet %s was taken meanwhile (another cluster's network): picking again", c.cfg.NodeSubnet)
+	}
+}

@@ -59,10 +59,15 @@ func buildKind(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("user cache directory: %w", err)
 	}
 	path := filepath.Join(cache, "netcert", "bin", "kind")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", path, "sigs.k8s.io/kind")
+	// Built aside and renamed over: another suite may be running the binary at path.
+	tmp := fmt.Sprintf("%s.%d", path, os.Getpid())
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", tmp, "sigs.k8s.io/kind")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build kind from go.mod: %w: %s", err, out)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return "", fmt.Errorf("install kind: %w", err)
 	}
 	return path, nil
 }

@@ -35,17 +35,27 @@ func (c *Cluster) waitReady(ctx context.Context, envCfg *envconf.Config) error {
 	if err != nil {
 		return err
 	}
-	waits, err := cni.ready(r, c.cfg, len(nodes.Items))
+	cniWaits, err := cni.ready(r, c.cfg, len(nodes.Items))
 	if err != nil {
 		return err
 	}
-	waits = append(waits, []readiness{
+	if err := c.await(ctx, cniWaits); err != nil {
+		return err
+	}
+	if err := c.restartUnstarted(ctx, r, kube.CoreDNSNamespace, kube.CoreDNSSelector); err != nil {
+		return err
+	}
+	return c.await(ctx, []readiness{
 		{"every node", nodesReady(r)},
 		{"CoreDNS", deploymentReady(r, "kube-system", "coredns")},
 		{"netcert probes (set a)", daemonSetReady(r, Namespace, "probe-a", len(nodes.Items))},
 		{"netcert probes (set b)", daemonSetReady(r, Namespace, "probe-b", len(nodes.Items))},
 		{"netcert DNS upstream", deploymentReady(r, Namespace, DNSUpstream)},
-	}...)
+	})
+}
+
+// await waits for each condition in turn, and logs how long it waited.
+func (c *Cluster) await(ctx context.Context, waits []readiness) error {
 	for _, w := range waits {
 		start := time.Now()
 		if err := wait.For(w.done, wait.WithContext(ctx), wait.WithTimeout(ReadyTimeout), wait.WithInterval(time.Second)); err != nil {
@@ -54,6 +64,41 @@ func (c *Cluster) waitReady(ctx context.Context, envCfg *envconf.Config) error {
 		c.cfg.Logf("%s Ready (waited %s)", w.what, since(start))
 	}
 	return nil
+}
+
+// restartUnstarted deletes, once the CNI is Ready, the selected pods none of whose containers has
+// started: on a new cluster they were placed on a node that turned Ready before its CNI could
+// give them a network, and the kubelet tries their sandbox again only after a back-off of
+// seconds; their replacements get a network at once.
+func (c *Cluster) restartUnstarted(ctx context.Context, r *resources.Resources, namespace, selector string) error {
+	var pods corev1.PodList
+	if err := r.List(ctx, &pods, resources.WithLabelSelector(selector)); err != nil {
+		return fmt.Errorf("list the pods %s: %w", selector, err)
+	}
+	var restarted []string
+	for _, p := range pods.Items {
+		if p.Namespace != namespace || p.Spec.NodeName == "" || p.DeletionTimestamp != nil || started(p) {
+			continue
+		}
+		if err := r.Delete(ctx, &p, resources.WithGracePeriod(0)); err != nil {
+			return fmt.Errorf("restart pod %s/%s: %w", p.Namespace, p.Name, err)
+		}
+		restarted = append(restarted, p.Name)
+	}
+	if len(restarted) > 0 {
+		c.cfg.Logf("restarted %v: placed before the CNI was up, none of their containers started", restarted)
+	}
+	return nil
+}
+
+// started reports whether a container of the pod has ever run.
+func started(p corev1.Pod) bool {
+	for _, cs := range p.Status.ContainerStatuses {
+		if cs.State.Running != nil || cs.State.Terminated != nil || cs.LastTerminationState.Terminated != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func nodesReady(r *resources.Resources) func(context.Context) (bool, error) {
