@@ -88,9 +88,10 @@ func eachNode[T any](ctx context.Context, nodes []node.Node, read func(context.C
 
 // nodeConcurrency bounds how many nodes one check reads at once; checkConcurrency how many
 // checks a sweep runs at once. Node commands mostly wait (on docker exec, on pod exec through the
-// API server): the bounds keep a large cluster from opening thousands of them together.
+// API server, and a node's first ones on its shell sessions starting): the bounds keep a large
+// cluster from opening thousands of them together.
 const (
-	nodeConcurrency  = 64
+	nodeConcurrency  = 128
 	checkConcurrency = 6
 )
 
