@@ -29,9 +29,6 @@ type CoreDNSLoop struct {
 	RolloutTimeout, PollInterval time.Duration
 }
 
-// corednsSelector selects CoreDNS's pods and Service (kubeadm's labels).
-const corednsSelector = kube.CoreDNSSelector
-
 // ID returns "coredns-loop".
 func (CoreDNSLoop) ID() string { return "coredns-loop" }
 
@@ -44,8 +41,8 @@ type corednsSelf struct {
 
 // readCoreDNSSelf reads CoreDNS's Service and pods.
 func readCoreDNSSelf(ctx context.Context, c *Cluster) (*corednsSelf, error) {
-	s := &corednsSelf{addrs: map[netip.Addr]string{}, ev: Evidence{Source: "GET services,pods -n " + kube.CoreDNSNamespace + " -l " + corednsSelector}}
-	svcs, err := c.Client.CoreV1().Services(kube.CoreDNSNamespace).List(ctx, metav1.ListOptions{LabelSelector: corednsSelector})
+	s := &corednsSelf{addrs: map[netip.Addr]string{}, ev: Evidence{Source: "GET services,pods -n " + kube.CoreDNSNamespace + " -l " + kube.CoreDNSSelector}}
+	svcs, err := c.Client.CoreV1().Services(kube.CoreDNSNamespace).List(ctx, metav1.ListOptions{LabelSelector: kube.CoreDNSSelector})
 	if err != nil {
 		return nil, fmt.Errorf("read CoreDNS's Service: %w", err)
 	}
@@ -58,7 +55,7 @@ func readCoreDNSSelf(ctx context.Context, c *Cluster) (*corednsSelf, error) {
 		}
 		lines = append(lines, fmt.Sprintf("service %s/%s %s", svc.Namespace, svc.Name, svc.Spec.ClusterIP))
 	}
-	pods, err := c.Client.CoreV1().Pods(kube.CoreDNSNamespace).List(ctx, metav1.ListOptions{LabelSelector: corednsSelector})
+	pods, err := c.Client.CoreV1().Pods(kube.CoreDNSNamespace).List(ctx, metav1.ListOptions{LabelSelector: kube.CoreDNSSelector})
 	if err != nil {
 		return nil, fmt.Errorf("read CoreDNS's pods: %w", err)
 	}

@@ -31,11 +31,8 @@ func (CoreDNSLoop) Name() string { return "coredns-loop" }
 // AppliesTo: CoreDNS runs with every CNI.
 func (CoreDNSLoop) AppliesTo(string) bool { return true }
 
-// CoreDNS's pods, as kubeadm labels them, and where each listens in its own network namespace.
-const (
-	corednsPods = kube.CoreDNSSelector
-	loopTarget  = "127.0.0.1:53"
-)
+// Where each CoreDNS pod listens in its own network namespace.
+const loopTarget = "127.0.0.1:53"
 
 // Inject rewrites the forward targets to loopTarget and restarts CoreDNS's pods. If
 // CoreDNS keeps answering, it reverts and fails: the Corefile has no loop plugin.
@@ -95,12 +92,13 @@ func waitCoreDNSCrashed(ctx context.Context, c *Cluster, timeout, interval time.
 // errPollTimeout is pollCoreDNS's error when the condition never held.
 var errPollTimeout = errors.New("timed out")
 
-// pollCoreDNS lists CoreDNS's pods every interval (default kube.DefaultPollInterval, 500ms) until done holds of those not
-// being deleted and the count of those that are, for at most timeout (default 2m).
+// pollCoreDNS lists CoreDNS's pods every interval (default kube.DefaultPollInterval) until done
+// holds of those not being deleted and the count of those that are, for at most timeout (default
+// 2m).
 func pollCoreDNS(ctx context.Context, c *Cluster, timeout, interval time.Duration, done func(pods []corev1.Pod, terminating int) bool) error {
 	deadline := time.Now().Add(orDefault(timeout, 2*time.Minute))
 	for {
-		list, err := c.Client.CoreV1().Pods(kube.CoreDNSNamespace).List(ctx, metav1.ListOptions{LabelSelector: corednsPods})
+		list, err := c.Client.CoreV1().Pods(kube.CoreDNSNamespace).List(ctx, metav1.ListOptions{LabelSelector: kube.CoreDNSSelector})
 		if err != nil {
 			return fmt.Errorf("read CoreDNS's pods: %w", err)
 		}

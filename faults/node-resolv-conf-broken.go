@@ -106,7 +106,7 @@ func emptyResolvConf(ctx context.Context, n node.Node, fault string) (Revert, er
 // restartCoreDNS deletes CoreDNS's pods (at once, with no grace period, when now) and waits until
 // as many new ones are ready and the old ones are gone.
 func (f NodeResolvConfBroken) restartCoreDNS(ctx context.Context, c *Cluster, now bool) error {
-	before, err := c.Client.CoreV1().Pods(kube.CoreDNSNamespace).List(ctx, metav1.ListOptions{LabelSelector: corednsPods})
+	before, err := c.Client.CoreV1().Pods(kube.CoreDNSNamespace).List(ctx, metav1.ListOptions{LabelSelector: kube.CoreDNSSelector})
 	if err != nil {
 		return fmt.Errorf("read CoreDNS's pods: %w", err)
 	}
@@ -140,7 +140,7 @@ func deleteCoreDNSPods(ctx context.Context, c *Cluster, now bool) error {
 	if now {
 		opts.GracePeriodSeconds = new(int64) // 0: no lameduck wait
 	}
-	err := c.Client.CoreV1().Pods(kube.CoreDNSNamespace).DeleteCollection(ctx, opts, metav1.ListOptions{LabelSelector: corednsPods})
+	err := c.Client.CoreV1().Pods(kube.CoreDNSNamespace).DeleteCollection(ctx, opts, metav1.ListOptions{LabelSelector: kube.CoreDNSSelector})
 	if err != nil {
 		return fmt.Errorf("restart CoreDNS's pods: %w", err)
 	}
