@@ -126,15 +126,16 @@ build_local_images() {
 
   # The node image, last: kubeadm's images, and netcert's own (CNIs, probe, agent) so that a new
   # cluster has them without a load (the test bed loads only those the node image lacks).
-  local stage=netcert.local/node-stage:$v stage_recipe image ids=()
+  local stage=netcert.local/node-stage:$v stage_recipe image preload=()
   stage_recipe=$(recipe_hash "$builders" "$NETCERT_ROOT/images/node" "=$NODE_ROOTFS_RECIPE" "=${recipe[k8s]}" "=$PAUSE_VERSION")
   ensure_image "$stage" "$stage_recipe" node_stage_image "$NODE_ROOTFS"
-  local preload=("$k8s/kube-apiserver:$v" "$k8s/kube-controller-manager:$v" "$k8s/kube-scheduler:$v" "$k8s/kube-proxy:$v"
-    "$k8s/etcd:$ETCD_IMAGE_TAG" "$k8s/coredns/coredns:$COREDNS_VERSION" "$k8s/pause:$PAUSE_VERSION"
-    "$LOCAL_FLANNEL_IMAGE" "$CNI_PLUGINS_IMAGE" "$LOCAL_CALICO_NODE_IMAGE" "$LOCAL_CALICO_CNI_IMAGE"
-    "$LOCAL_CALICO_KUBE_CONTROLLERS_IMAGE" "$PROBE_IMAGE" "$AGENT_IMAGE")
-  for image in "${preload[@]}"; do ids+=("=$image@$(docker image inspect -f '{{.Id}}' "$image")") || return; done
-  ensure_image "$LOCAL_NODE_IMAGE" "$(recipe_hash "=$stage_recipe" "${ids[@]}")" node_image "$stage" "${preload[@]}"
+  for image in "$k8s/kube-apiserver:$v" "$k8s/kube-controller-manager:$v" "$k8s/kube-scheduler:$v" "$k8s/kube-proxy:$v" \
+    "$k8s/etcd:$ETCD_IMAGE_TAG" "$k8s/coredns/coredns:$COREDNS_VERSION" "$k8s/pause:$PAUSE_VERSION" \
+    "$LOCAL_FLANNEL_IMAGE" "$CNI_PLUGINS_IMAGE" "$LOCAL_CALICO_NODE_IMAGE" "$LOCAL_CALICO_CNI_IMAGE" \
+    "$LOCAL_CALICO_KUBE_CONTROLLERS_IMAGE" "$PROBE_IMAGE" "$AGENT_IMAGE"; do
+    preload+=("$image@$(docker image inspect -f '{{.Id}}' "$image")") || return
+  done
+  ensure_image "$LOCAL_NODE_IMAGE" "$(recipe_hash "=$stage_recipe" "${preload[@]/#/=}")" node_image "$stage" "${preload[@]}"
 }
 
 main() {

@@ -54,12 +54,12 @@ node_stage_image() {
 # the test bed loads into a new cluster only the images whose ID is not there.
 PRELOADED_LABEL=netcert.preloaded
 
-# node_image IMAGE RECIPE STAGE PRELOAD...: stage two: STAGE with the PRELOAD images imported into
-# its containerd (k8s.io namespace, pinned, unpacked on first use), committed as IMAGE.
+# node_image IMAGE RECIPE STAGE REF@ID...: stage two: STAGE with the images REF (of Docker image ID
+# ID) imported into its containerd (k8s.io namespace, pinned, unpacked on first use), committed as
+# IMAGE with their REF@ID list in its PRELOADED_LABEL.
 node_image() {
-  local image=$1 recipe=$2 stage=$3 tar=$NETCERT_CACHE/preload.tar name=netcert-node-build preloaded=() ref; shift 3
-  for ref in "$@"; do preloaded+=("$ref@$(docker image inspect -f '{{.Id}}' "$ref")") || return; done
-  docker save -o "$tar" "$@" || return
+  local image=$1 recipe=$2 stage=$3 tar=$NETCERT_CACHE/preload.tar name=netcert-node-build; shift 3
+  docker save -o "$tar" "${@%@*}" || return
   docker rm -f "$name" >/dev/null 2>&1
   docker run -d --name "$name" --privileged --entrypoint sleep -v "$tar:/preload.tar:ro" "$stage" infinity >/dev/null || return
   # shellcheck disable=SC2016
@@ -71,7 +71,7 @@ node_image() {
     pkill containerd; for i in $(seq 50); do pgrep containerd >/dev/null || break; sleep 0.2; done
     rm -f /var/log/preload-containerd.log' || { docker rm -f "$name" >/dev/null; return 1; }
   docker commit --change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' \
-    --change "LABEL $RECIPE_LABEL=$recipe $PRELOADED_LABEL=\"${preloaded[*]}\"" "$name" "$image" >/dev/null
+    --change "LABEL $RECIPE_LABEL=$recipe $PRELOADED_LABEL=\"$*\"" "$name" "$image" >/dev/null
   local rc=$?
   docker rm -f "$name" >/dev/null
   rm -f "$tar"
