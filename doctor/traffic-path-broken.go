@@ -190,14 +190,14 @@ func locateDrops(ctx context.Context, c *Cluster, failed []traffic.Case, finding
 			again = nil
 		}
 	}
-	lost := sendUntilLost(ctx, c, failed, again)
+	lost, sends := sendUntilLost(ctx, c, failed, again)
 	for i, tc := range failed {
 		f := &findings[i]
 		if again != nil && again[i].OK {
 			if lost[i] == nil {
 				// Not broken: lost once (a busy node, a probe's timeout), carried every time after.
 				f.Status = Warn
-				f.Summary = fmt.Sprintf("%s failed once, then passed each of the %d times it was sent again: transient, not a broken path (%s)", tc.Path, resends, f.Summary)
+				f.Summary = fmt.Sprintf("%s failed once, then passed each of the %d times it was sent again: transient, not a broken path (%s)", tc.Path, sends, f.Summary)
 				f.Evidence = append(f.Evidence, Evidence{Source: again[i].Source, Output: again[i].Output})
 				continue
 			}
@@ -242,8 +242,9 @@ type lostSend struct {
 }
 
 // sendUntilLost sends the cases that passed on their first re-send (again) up to resends times
-// in all, each until it is lost once; it returns, per case, the send that lost it, or nil.
-func sendUntilLost(ctx context.Context, c *Cluster, failed []traffic.Case, again []traffic.Result) []*lostSend {
+// in all, each until it is lost once; it returns, per case, the send that lost it, or nil, and
+// how many re-sends were made (fewer than resends when they could not be sent).
+func sendUntilLost(ctx context.Context, c *Cluster, failed []traffic.Case, again []traffic.Result) ([]*lostSend, int) {
 	lost := make([]*lostSend, len(failed))
 	var idx []int
 	for i := range failed {
@@ -251,6 +252,7 @@ func sendUntilLost(ctx context.Context, c *Cluster, failed []traffic.Case, again
 			idx = append(idx, i)
 		}
 	}
+	sends := 1
 	for send := 2; send <= resends && len(idx) > 0; send++ {
 		cases := make([]traffic.Case, len(idx))
 		for j, i := range idx {
@@ -258,8 +260,9 @@ func sendUntilLost(ctx context.Context, c *Cluster, failed []traffic.Case, again
 		}
 		results, err := traffic.Run(ctx, c.Traffic, cases)
 		if err != nil {
-			return lost // cannot send: what was seen stands
+			return lost, sends // cannot send: what was seen stands
 		}
+		sends = send
 		var still []int
 		for j, i := range idx {
 			if results[j].OK {
@@ -270,5 +273,5 @@ func sendUntilLost(ctx context.Context, c *Cluster, failed []traffic.Case, again
 		}
 		idx = still
 	}
-	return lost
+	return lost, sends
 }

@@ -283,3 +283,39 @@ func TestConcludeSaysWhyItCannotLocateAFindingFromElsewhere(t *testing.T) {
 	assert.Empty(t, s.sent, "nothing sent for it")
 	assert.Empty(t, read.Evidence, "the input is not changed")
 }
+
+// brokenAfterSender fails its failing cases once, carries them on the next sends, and cannot
+// send at all from its limit-th send of a case on.
+type brokenAfterSender struct {
+	patternSender
+	limit int
+}
+
+func (s *brokenAfterSender) Send(ctx context.Context, c traffic.Case) (traffic.Result, error) {
+	r, err := s.patternSender.Send(ctx, c)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sends[c.Path+c.Name] >= s.limit {
+		return traffic.Result{}, errors.New("exec: the API server went away")
+	}
+	return r, err
+}
+
+func TestATransientCaseSaysHowOftenItWasReallySentAgain(t *testing.T) {
+	idle := dropIdleWindow
+	dropIdleWindow = 0
+	t.Cleanup(func() { dropIdleWindow = idle })
+	s := &brokenAfterSender{patternSender: patternSender{pathSender: pathSender{fail: []string{"w1/a -> w2/a udp"}},
+		lose: func(n int) bool { return n == 1 }, sends: map[string]int{}}, limit: 4}
+	c := &Cluster{Client: probeCluster("w1", "w2"), Traffic: s, Nodes: []node.Node{node.NewFake("w1"), node.NewFake("w2")}}
+	findings, err := Sweep(t.Context(), c, []Check{TrafficPathBroken{}})
+	require.NoError(t, err)
+	var warned int
+	for _, f := range findings {
+		if f.Status == Warn {
+			warned++
+			assert.Contains(t, f.Summary, "failed once, then passed each of the 2 times it was sent again", "sends 2 and 3 passed, the 4th could not be made")
+		}
+	}
+	assert.Equal(t, 2, warned)
+}
