@@ -41,11 +41,21 @@ type TrafficSender interface {
 // Prober sends real traffic from inside the cluster network (netcert's probe pods). Checks may
 // call it from several goroutines at once.
 type Prober interface {
-	// PodToPod sends UDP from a probe pod on node from to a probe pod on node to.
-	PodToPod(ctx context.Context, from, to string) (ok bool, ev Evidence, err error)
+	// PodPairs sends UDP from the probe pod on each pair's From node to the one on its To node,
+	// every pair at once; the results are in the pairs' order.
+	PodPairs(ctx context.Context, pairs []NodePair) ([]PairResult, error)
 	// DNS sends one query for name to server (IP:port) from inside the cluster network; ok when
 	// it is answered from at least one node.
 	DNS(ctx context.Context, server, name string) (ok bool, ev Evidence, err error)
+}
+
+// NodePair is a pod-to-pod probe: from the probe pod on node From to the one on node To.
+type NodePair struct{ From, To string }
+
+// PairResult is what one pod-to-pod probe showed.
+type PairResult struct {
+	OK       bool
+	Evidence Evidence
 }
 
 func (c *Cluster) log() *slog.Logger {

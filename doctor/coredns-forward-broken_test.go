@@ -28,8 +28,8 @@ type corednsProber struct {
 	calls []string
 }
 
-func (p *corednsProber) PodToPod(context.Context, string, string) (bool, Evidence, error) {
-	return false, Evidence{}, errors.New("not used")
+func (p *corednsProber) PodPairs(context.Context, []NodePair) ([]PairResult, error) {
+	return nil, errors.New("not used")
 }
 
 func (p *corednsProber) DNS(_ context.Context, server, name string) (bool, Evidence, error) {

@@ -42,7 +42,11 @@ var realDropShapes = []struct {
 // server in kind-worker's namespace (169.254.77.2:8472) for every pair involving kind-worker.
 type realPairProber struct{ bin, src string }
 
-func (p realPairProber) PodToPod(ctx context.Context, from, to string) (bool, Evidence, error) {
+func (p realPairProber) PodPairs(ctx context.Context, pairs []NodePair) ([]PairResult, error) {
+	return pairByPair(ctx, pairs, p.podToPod)
+}
+
+func (p realPairProber) podToPod(ctx context.Context, from, to string) (bool, Evidence, error) {
 	if from != "kind-worker" && to != "kind-worker" {
 		return true, Evidence{Source: from + "→" + to, Output: "not involved"}, nil
 	}
@@ -81,11 +85,11 @@ func TestDropShapesOnARealKernel(t *testing.T) {
 				require.NoError(t, err, "%s: %s", script, out)
 			}
 			prober := realPairProber{bin: bin, src: src}
-			ok, _, err := prober.PodToPod(ctx, "kind-control-plane", "kind-worker")
+			ok, _, err := prober.podToPod(ctx, "kind-control-plane", "kind-worker")
 			require.NoError(t, err)
 			require.True(t, ok, "the probe passes before the rule")
 			sh(sc.setup)
-			ok, _, err = prober.PodToPod(ctx, "kind-control-plane", "kind-worker")
+			ok, _, err = prober.podToPod(ctx, "kind-control-plane", "kind-worker")
 			require.NoError(t, err)
 			require.False(t, ok, "the symptom is real: the rule drops the probe")
 
@@ -107,7 +111,7 @@ func TestDropShapesOnARealKernel(t *testing.T) {
 			require.Len(t, plan.Actions, 1)
 			_, err = OverlayPortBlocked{}.Apply(ctx, c, plan)
 			require.NoError(t, err, "the repair's ACCEPTs let the real probes through")
-			ok, _, err = prober.PodToPod(ctx, "kind-control-plane", "kind-worker")
+			ok, _, err = prober.podToPod(ctx, "kind-control-plane", "kind-worker")
 			require.NoError(t, err)
 			assert.True(t, ok, "real traffic after the repair")
 			rec, err := OverlayPortBlocked{}.Apply(ctx, c, plan)

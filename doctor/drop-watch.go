@@ -11,7 +11,7 @@ import (
 
 // dropIdleWindow is how long the counters are watched with no probe after a round of probes, to
 // tell the drops the probes caused from the node's other traffic.
-var dropIdleWindow = 700 * time.Millisecond
+var dropIdleWindow = 500 * time.Millisecond
 
 // dropCount is what the kernel counted of one rule that discards packets (a DROP or REJECT, or a
 // chain's DROP policy): over a round of probes, and over an idle window after it.

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -32,6 +33,9 @@ type kpServicePort struct {
 	Proto     string // tcp, udp or sctp
 	Local     bool   // internalTrafficPolicy Local: a node reaches only its own endpoints
 	Endpoints []kpEndpoint
+	// Changed is when the API last changed the Service or one of its EndpointSlices (the latest
+	// creation or managed-fields time, as the API server's clock tells it).
+	Changed time.Time
 }
 
 // kpEndpoint is one endpoint of a Service port, as kube-proxy reads it from an EndpointSlice
@@ -161,6 +165,10 @@ func readKubeProxyExpectations(ctx context.Context, client kubernetes.Interface)
 			sp := kpServicePort{Service: key, Name: p.Name, IP: ip, Port: int(p.Port),
 				Proto: strings.ToLower(string(proto)), Local: local}
 			sp.Endpoints = sliceEndpoints(bySvc[key], p.Name, proto)
+			sp.Changed = lastChange(svc.ObjectMeta)
+			for _, sl := range bySvc[key] {
+				sp.Changed = latest(sp.Changed, lastChange(sl.ObjectMeta))
+			}
 			exp.ports = append(exp.ports, sp)
 		}
 	}
@@ -175,6 +183,25 @@ func readKubeProxyExpectations(ctx context.Context, client kubernetes.Interface)
 		return a.Proto < b.Proto
 	})
 	return exp, nil
+}
+
+// lastChange is when the API last wrote obj: its creation, or the latest time a field manager
+// changed it.
+func lastChange(obj metav1.ObjectMeta) time.Time {
+	t := obj.CreationTimestamp.Time
+	for _, mf := range obj.ManagedFields {
+		if mf.Time != nil {
+			t = latest(t, mf.Time.Time)
+		}
+	}
+	return t
+}
+
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // serviceIPv4 returns the Service's IPv4 ClusterIP, if kube-proxy proxies it.
@@ -250,6 +277,10 @@ func (sp kpServicePort) describe(nodeName string, want []string) string {
 	if name == "" {
 		name = "(unnamed)"
 	}
-	return fmt.Sprintf("service %s: ClusterIP %s, port %s %d/%s%s; ready endpoints for %s: %s",
-		sp.Service, sp.IP, name, sp.Port, sp.Proto, policy, nodeName, strings.Join(want, ", "))
+	changed := ""
+	if !sp.Changed.IsZero() {
+		changed = "; last changed " + sp.Changed.UTC().Format(time.RFC3339)
+	}
+	return fmt.Sprintf("service %s: ClusterIP %s, port %s %d/%s%s; ready endpoints for %s: %s%s",
+		sp.Service, sp.IP, name, sp.Port, sp.Proto, policy, nodeName, strings.Join(want, ", "), changed)
 }

@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -22,10 +23,12 @@ import (
 //
 // The zero value uses the defaults.
 type KubeProxyRulesMissing struct {
-	// Settle is how long the check waits before it reads a failing node again (with the API):
-	// kube-proxy follows the API a moment behind, so only a mismatch that is still there is
-	// reported (default 2s: kube-proxy syncs at most a second after a change; negative: no second
-	// read).
+	// Settle is how long kube-proxy may take to follow a change of the API (default 2s: it syncs at
+	// most a second after one; negative: never waited for). A node whose rules differ for a
+	// Service that changed less than Settle ago is read again (with the API) once Settle has
+	// passed since the change, and only what still differs is reported; one whose Services changed
+	// earlier is reported at once. The change times are the API server's, compared with this
+	// machine's clock.
 	Settle time.Duration
 	// RestartTimeout bounds the repair's wait for the new kube-proxy pod and its rules (default 2m).
 	RestartTimeout time.Duration
@@ -39,8 +42,8 @@ func (KubeProxyRulesMissing) ID() string { return "kube-proxy-rules-missing" }
 // Run reads the Services and their EndpointSlices, then kube-proxy's data plane on every node:
 // per node one Fail per Service port that is missing or does not match, or one Pass; a node
 // without kube-proxy's data plane (kube-proxy replaced by the CNI, or ipvs mode) is
-// NotApplicable. Failing nodes are read again after Settle, with the API, and only what still
-// fails is reported.
+// NotApplicable. Failing nodes whose Services changed within Settle are read again once
+// kube-proxy had Settle to follow, with the API, and only what still fails is reported.
 func (p KubeProxyRulesMissing) Run(ctx context.Context, c *Cluster) ([]Finding, error) {
 	exp, err := readKubeProxyExpectations(ctx, c.Client)
 	if err != nil {
@@ -51,19 +54,20 @@ func (p KubeProxyRulesMissing) Run(ctx context.Context, c *Cluster) ([]Finding, 
 	if err != nil {
 		return nil, err
 	}
-	var again []int // the nodes whose rules differ, read again once kube-proxy had time to sync
+	var again []int // the nodes whose rules differ for a recent change, read again once kube-proxy had time to sync
 	var againNodes []node.Node
+	var wait time.Duration
 	for i, fs := range byNode {
-		if len(Failed(fs)) > 0 {
-			again, againNodes = append(again, i), append(againNodes, c.Nodes[i])
+		if w := p.syncWait(exp, Failed(fs)); w > 0 {
+			again, againNodes, wait = append(again, i), append(againNodes, c.Nodes[i]), max(wait, w)
 		}
 	}
-	if len(again) > 0 && p.settle() > 0 {
-		c.log().Debug("kube-proxy rules differ from the API; reading again", "check", p.ID(), "nodes", len(again), "after", p.settle())
+	if len(again) > 0 {
+		c.log().Debug("kube-proxy rules differ from the API just changed; reading again", "check", p.ID(), "nodes", len(again), "after", wait)
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(p.settle()):
+		case <-time.After(wait):
 		}
 		if exp, err = readKubeProxyExpectations(ctx, c.Client); err != nil {
 			return nil, err
@@ -180,6 +184,23 @@ func kpCompare(pl kpDataPlane, sp kpServicePort, want []string, named bool) *Fin
 	}
 	return &Finding{Status: Fail, Object: sp.object(), Services: []string{sp.Service}, Summary: summary,
 		Evidence: []Evidence{{Source: pl.Source, Output: strings.Join(prog.Lines, "\n")}}}
+}
+
+// syncWait is how long kube-proxy may still need to follow the API for the Services of failed:
+// Settle from their latest change, 0 when that is past (or Settle is negative).
+func (p KubeProxyRulesMissing) syncWait(exp *kpExpectations, failed []Finding) time.Duration {
+	if p.settle() <= 0 || len(failed) == 0 {
+		return 0
+	}
+	var changed time.Time
+	for _, f := range failed {
+		for _, sp := range exp.ports {
+			if slices.Contains(f.Services, sp.Service) {
+				changed = latest(changed, sp.Changed)
+			}
+		}
+	}
+	return min(p.settle(), time.Until(changed.Add(p.settle())))
 }
 
 func (p KubeProxyRulesMissing) settle() time.Duration {

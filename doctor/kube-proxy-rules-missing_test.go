@@ -297,26 +297,52 @@ func TestKubeProxyRulesMissingNotApplicableWithoutKubeProxy(t *testing.T) {
 	assert.Contains(t, findings[0].Summary, "ipvs mode")
 }
 
-func TestKubeProxyRulesMissingReadsAFailingNodeAgain(t *testing.T) {
-	// kube-proxy follows the API a moment behind: a mismatch gone by the second read is not reported.
-	n := newKPNode(t, kpWorker, "iptables-nft-svc-flushed.save", "")
-	healthy := kpTestdata(t, "iptables-nft-healthy.save")
-	n.onXtRead = func(read int) {
-		if read == 1 {
-			n.set(healthy, "") // answered by the second read
+// changedAt marks every EndpointSlice of objects as last written by its controller at t.
+func changedAt(objects []runtime.Object, t time.Time) []runtime.Object {
+	for _, o := range objects {
+		if sl, ok := o.(*discoveryv1.EndpointSlice); ok {
+			sl.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "endpointslice-controller", Operation: metav1.ManagedFieldsOperationUpdate, Time: &metav1.Time{Time: t}}}
 		}
 	}
-	c, _ := kpCluster(kpObjects(), n)
-	findings, err := kpCheck.Run(context.Background(), c)
+	return objects
+}
+
+func TestKubeProxyRulesMissingReadsAFailingNodeAgain(t *testing.T) {
+	// kube-proxy follows the API a moment behind: for a Service that has just changed, a mismatch
+	// gone by the second read is not reported.
+	healthy := kpTestdata(t, "iptables-nft-healthy.save")
+	healsOnSecondRead := func() *kpFakeNode {
+		n := newKPNode(t, kpWorker, "iptables-nft-svc-flushed.save", "")
+		n.onXtRead = func(read int) {
+			if read == 1 {
+				n.set(healthy, "") // answered by the second read
+			}
+		}
+		return n
+	}
+	check := KubeProxyRulesMissing{Settle: 300 * time.Millisecond, PollInterval: time.Millisecond}
+	n := healsOnSecondRead()
+	c, _ := kpCluster(changedAt(kpObjects(), time.Now()), n)
+	findings, err := check.Run(context.Background(), c)
 	require.NoError(t, err)
 	require.Len(t, findings, 1)
 	assert.Equal(t, Pass, findings[0].Status)
 	assert.Equal(t, 2, strings.Count(strings.Join(n.Calls(), "\n"), "iptables-nft-save"))
 
-	// without a second read, the first one stands
-	n = newKPNode(t, kpWorker, "iptables-nft-svc-flushed.save", "")
-	n.onXtRead = func(int) { n.set(healthy, "") }
-	c, _ = kpCluster(kpObjects(), n)
+	// a Service that changed longer ago than kube-proxy needs to follow: the first read stands
+	for _, changed := range []time.Time{time.Now().Add(-time.Minute), {}} {
+		n = healsOnSecondRead()
+		c, _ = kpCluster(changedAt(kpObjects(), changed), n)
+		findings, err = check.Run(context.Background(), c)
+		require.NoError(t, err)
+		require.Len(t, Failed(findings), 1, "changed %s", changed)
+		assert.Contains(t, Failed(findings)[0].Evidence[len(Failed(findings)[0].Evidence)-1].Output, "ready endpoints for")
+		assert.Equal(t, 1, strings.Count(strings.Join(n.Calls(), "\n"), "iptables-nft-save"))
+	}
+
+	// nor is it read again when Settle is negative
+	n = healsOnSecondRead()
+	c, _ = kpCluster(changedAt(kpObjects(), time.Now()), n)
 	findings, err = KubeProxyRulesMissing{Settle: -1}.Run(context.Background(), c)
 	require.NoError(t, err)
 	assert.Len(t, Failed(findings), 1)

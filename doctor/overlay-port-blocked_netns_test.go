@@ -39,7 +39,11 @@ func (p *netnsOverlayProber) table() (string, string) {
 	return "filter", "INPUT"
 }
 
-func (p *netnsOverlayProber) PodToPod(ctx context.Context, from, to string) (bool, Evidence, error) {
+func (p *netnsOverlayProber) PodPairs(ctx context.Context, pairs []NodePair) ([]PairResult, error) {
+	return pairByPair(ctx, pairs, p.podToPod)
+}
+
+func (p *netnsOverlayProber) podToPod(ctx context.Context, from, to string) (bool, Evidence, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	ev := Evidence{Source: "netns prober " + from + "→" + to, Output: "passes"}

@@ -80,7 +80,11 @@ type overlayProber struct {
 	calls  int
 }
 
-func (p *overlayProber) PodToPod(_ context.Context, from, to string) (bool, Evidence, error) {
+func (p *overlayProber) PodPairs(ctx context.Context, pairs []NodePair) ([]PairResult, error) {
+	return pairByPair(ctx, pairs, p.podToPod)
+}
+
+func (p *overlayProber) podToPod(_ context.Context, from, to string) (bool, Evidence, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.calls++
@@ -315,7 +319,7 @@ func TestOverlayPortBlockedCannotEvaluate(t *testing.T) {
 	c.Probe = prober
 	prober.err = errors.New("probe pod not ready")
 	_, err = OverlayPortBlocked{}.Run(ctx, c)
-	assert.ErrorContains(t, err, "probe pod traffic kind-control-plane→kind-worker: probe pod not ready")
+	assert.ErrorContains(t, err, "probe pod traffic between nodes: probe pod not ready")
 	prober.err = nil
 
 	c.CNI = "cilium"

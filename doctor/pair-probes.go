@@ -6,7 +6,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/netcert/netcert/traffic"
 )
@@ -42,24 +41,21 @@ func probePairs(ctx context.Context, c *Cluster, involving string) ([]probeResul
 	return out, runProbes(ctx, c, out)
 }
 
-// runProbes sends each pair's probe, a few at a time, and records what it showed.
+// runProbes sends every pair's probe at once and records what each showed.
 func runProbes(ctx context.Context, c *Cluster, pairs []probeResult) error {
-	errs := make([]error, len(pairs))
-	slots := make(chan struct{}, traffic.Workers)
-	var wg sync.WaitGroup
-	for i := range pairs {
-		slots <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			pr := &pairs[i]
-			pr.ok, pr.ev, errs[i] = c.Probe.PodToPod(ctx, pr.from, pr.to)
-		})
+	sent := make([]NodePair, len(pairs))
+	for i, pr := range pairs {
+		sent[i] = NodePair{From: pr.from, To: pr.to}
 	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			return fmt.Errorf("probe pod traffic %s: %w", pairs[i], err)
-		}
+	got, err := c.Probe.PodPairs(ctx, sent)
+	if err == nil && len(got) != len(sent) {
+		err = fmt.Errorf("%d results for %d probes", len(got), len(sent))
+	}
+	if err != nil {
+		return fmt.Errorf("probe pod traffic between nodes: %w", err)
+	}
+	for i := range pairs {
+		pairs[i].ok, pairs[i].ev = got[i].OK, got[i].Evidence
 	}
 	return nil
 }

@@ -55,8 +55,8 @@ func TestEveryCheckAndPlanOnlyReadsTheAPI(t *testing.T) {
 // corednsAndPairs answers pod-to-pod probes like the overlay fake and DNS like a dead upstream.
 type corednsAndPairs struct{ overlay Prober }
 
-func (p *corednsAndPairs) PodToPod(ctx context.Context, from, to string) (bool, Evidence, error) {
-	return p.overlay.PodToPod(ctx, from, to)
+func (p *corednsAndPairs) PodPairs(ctx context.Context, pairs []NodePair) ([]PairResult, error) {
+	return p.overlay.PodPairs(ctx, pairs)
 }
 func (p *corednsAndPairs) DNS(context.Context, string, string) (bool, Evidence, error) {
 	return false, Evidence{Source: "dns", Output: "timeout"}, nil

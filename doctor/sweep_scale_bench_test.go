@@ -153,8 +153,13 @@ func scaleAPI(path string) ([]runtime.Object, error) {
 // scaleProber answers every probe after the time a probe pod's exec takes.
 type scaleProber struct{ latency time.Duration }
 
-func (p scaleProber) PodToPod(ctx context.Context, from, to string) (bool, Evidence, error) {
-	return p.wait(ctx)
+func (p scaleProber) PodPairs(ctx context.Context, pairs []NodePair) ([]PairResult, error) {
+	ok, ev, err := p.wait(ctx)
+	out := make([]PairResult, len(pairs))
+	for i := range out {
+		out[i] = PairResult{OK: ok, Evidence: ev}
+	}
+	return out, err
 }
 
 func (p scaleProber) DNS(ctx context.Context, server, name string) (bool, Evidence, error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 
@@ -166,37 +167,57 @@ func RunningPods(ctx context.Context, client kubernetes.Interface) ([]corev1.Pod
 	return running, nil
 }
 
-// PodOn returns the Running probe pod (set a) on node.
-func (p *Prober) PodOn(ctx context.Context, node string) (corev1.Pod, error) {
-	pods, err := p.Client.CoreV1().Pods(Namespace).List(ctx, metav1.ListOptions{
-		LabelSelector: Selector, FieldSelector: "spec.nodeName=" + node,
-	})
+// PodPairs sends UDP from the probe pod on each pair's From node to the one on its To node: a
+// datagram every 150ms until one is echoed, for up to 600ms (pairProbe). The pairs go out at
+// once, one batch per sending pod; each result's evidence is its own command line.
+func (p *Prober) PodPairs(ctx context.Context, pairs []doctor.NodePair) ([]doctor.PairResult, error) {
+	running, err := RunningPods(ctx, p.Client)
 	if err != nil {
-		return corev1.Pod{}, fmt.Errorf("list probe pods on %s: %w", node, err)
+		return nil, err
 	}
-	for _, pod := range pods.Items {
-		if pod.Status.Phase == corev1.PodRunning && pod.Status.PodIP != "" && pod.DeletionTimestamp == nil {
-			return pod, nil
-		}
+	cases, err := pairCases(running, pairs)
+	if err != nil {
+		return nil, err
 	}
-	return corev1.Pod{}, fmt.Errorf("no running netcert probe pod on node %s (namespace %s)", node, Namespace)
+	results, err := traffic.Run(ctx, p, cases)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]doctor.PairResult, len(results))
+	for i, r := range results {
+		out[i] = doctor.PairResult{OK: r.OK, Evidence: doctor.Evidence{Source: r.Source, Output: r.Output}}
+	}
+	return out, nil
 }
 
-// PodToPod sends UDP from the probe pod on node from to the probe pod on node to: up to three
-// datagrams, each waited for 300ms, 100ms apart, until one is echoed.
-func (p *Prober) PodToPod(ctx context.Context, from, to string) (bool, doctor.Evidence, error) {
-	src, err := p.PodOn(ctx, from)
-	if err != nil {
-		return false, doctor.Evidence{}, err
+// pairProbe is how a pair probe sends: four datagrams when unanswered, enough packets for a
+// dropping rule's counter to stand out from the other traffic it drops, and an echo of any of them
+// counts until the end (a busy node's late answer is not a loss).
+var pairProbe = []string{"udp", "--timeout", "600ms", "--resend", "150ms"}
+
+// pairCases are the probes of pairs between the running probe pods, one on each node.
+func pairCases(running []corev1.Pod, pairs []doctor.NodePair) ([]traffic.Case, error) {
+	on := map[string]corev1.Pod{}
+	for _, pod := range running {
+		if _, ok := on[pod.Spec.NodeName]; !ok && pod.Status.PodIP != "" {
+			on[pod.Spec.NodeName] = pod
+		}
 	}
-	dst, err := p.PodOn(ctx, to)
-	if err != nil {
-		return false, doctor.Evidence{}, err
+	cases := make([]traffic.Case, len(pairs))
+	for i, pr := range pairs {
+		src, ok := on[pr.From]
+		if !ok {
+			return nil, fmt.Errorf("no running netcert probe pod on node %s (namespace %s)", pr.From, Namespace)
+		}
+		dst, ok := on[pr.To]
+		if !ok {
+			return nil, fmt.Errorf("no running netcert probe pod on node %s (namespace %s)", pr.To, Namespace)
+		}
+		cases[i] = traffic.Case{Name: pr.From + " -> " + pr.To + " udp", Container: Container, To: pr.To,
+			From: traffic.Pod{Namespace: src.Namespace, Name: src.Name, Node: pr.From, IP: src.Status.PodIP},
+			Args: append(slices.Clone(pairProbe), net.JoinHostPort(dst.Status.PodIP, UDPPort))}
 	}
-	// Three datagrams when unanswered: enough packets for a dropping rule's counter to stand out
-	// from the other traffic it drops.
-	res, ev, err := p.Run(ctx, src, "udp", "--timeout", "300ms", "--attempts", "3", "--pause", "100ms", net.JoinHostPort(dst.Status.PodIP, UDPPort))
-	return res.OK, ev, err
+	return cases, nil
 }
 
 // DNS sends one query for name to server from the probe pod of every node at once. The server

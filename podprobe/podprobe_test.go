@@ -10,7 +10,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/netcert/netcert/doctor"
 	"github.com/netcert/netcert/traffic"
 )
 
@@ -79,4 +82,24 @@ func TestSendBatchFallsBackToOneByOneOnAnOlderProbe(t *testing.T) {
 	assert.Equal(t, []string{"batch", "tcp", "tcp"}, *ran)
 	assert.True(t, results[0].OK)
 	assert.False(t, results[1].OK)
+}
+
+func probePod(name, node, ip string) corev1.Pod {
+	return corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: Namespace, Name: name},
+		Spec: corev1.PodSpec{NodeName: node}, Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip}}
+}
+
+func TestPairCasesSendFromEachPairsPodToTheOther(t *testing.T) {
+	running := []corev1.Pod{probePod("probe-a-1", "n1", "10.244.0.5"), probePod("probe-a-2", "n2", ""), probePod("probe-a-3", "n2", "10.244.1.7")}
+	cases, err := pairCases(running, []doctor.NodePair{{From: "n1", To: "n2"}, {From: "n2", To: "n1"}})
+	require.NoError(t, err)
+	require.Len(t, cases, 2)
+	assert.Equal(t, "probe-a-1", cases[0].From.Name)
+	assert.Equal(t, "10.244.1.7:8082", cases[0].Args[len(cases[0].Args)-1], "the pod with an address, not the one still starting")
+	assert.Equal(t, "probe-a-3", cases[1].From.Name)
+	assert.Equal(t, "10.244.0.5:8082", cases[1].Args[len(cases[1].Args)-1])
+	assert.Equal(t, Container, cases[1].Container)
+
+	_, err = pairCases(running, []doctor.NodePair{{From: "n1", To: "n3"}})
+	assert.ErrorContains(t, err, "no running netcert probe pod on node n3")
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -138,6 +139,46 @@ func TestUDPNoEchoTimesOut(t *testing.T) {
 	res := probe.UDP(shortCtx(t, 300*time.Millisecond), pc.LocalAddr().String())
 	assert.False(t, res.OK)
 	assert.Contains(t, res.Error, "deadline exceeded")
+}
+
+// lossyEcho echoes UDP datagrams on loopback but drops the first lose of them; it counts every one.
+func lossyEcho(t *testing.T, lose int) (string, *atomic.Int32) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = pc.Close() })
+	var got atomic.Int32
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			if got.Add(1) > int32(lose) {
+				_, _ = pc.WriteTo(buf[:n], from)
+			}
+		}
+	}()
+	return pc.LocalAddr().String(), &got
+}
+
+// A lost datagram fails UDP, but not UDPResend, which sends it again within the same deadline.
+func TestUDPResendSurvivesALostDatagram(t *testing.T) {
+	addr, _ := lossyEcho(t, 1)
+	assert.False(t, probe.UDP(shortCtx(t, 300*time.Millisecond), addr).OK, "one datagram, lost")
+	addr, got := lossyEcho(t, 1)
+	res := probe.UDPResend(shortCtx(t, 5*time.Second), addr, 20*time.Millisecond)
+	require.True(t, res.OK, res.Error)
+	assert.GreaterOrEqual(t, got.Load(), int32(2))
+}
+
+// Unanswered, UDPResend keeps sending until its deadline, and fails.
+func TestUDPResendSendsUntilTheDeadline(t *testing.T) {
+	addr, got := lossyEcho(t, 1<<30)
+	res := probe.UDPResend(shortCtx(t, 300*time.Millisecond), addr, 50*time.Millisecond)
+	assert.False(t, res.OK)
+	assert.Contains(t, res.Error, "deadline exceeded")
+	assert.Eventually(t, func() bool { return got.Load() >= 3 }, 5*time.Second, 10*time.Millisecond, "datagrams sent: %d", got.Load())
 }
 
 // A datagram as large as loopback's route allows, with DF, comes back whole.

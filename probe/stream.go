@@ -34,10 +34,15 @@ func TCP(ctx context.Context, addr string) Result {
 // UDP sends a random nonce in one datagram to addr (HOST:PORT) and succeeds
 // when a datagram with the same bytes comes back before ctx ends. Other
 // datagrams are ignored. Detail holds the echoed nonce.
-func UDP(ctx context.Context, addr string) Result {
+func UDP(ctx context.Context, addr string) Result { return UDPResend(ctx, addr, 0) }
+
+// UDPResend is UDP that sends the datagram again every resend (0: never) until an echo of it comes
+// back or ctx ends: one lost datagram does not fail the probe, and an echo of any of them counts,
+// however late, until ctx ends.
+func UDPResend(ctx context.Context, addr string, resend time.Duration) Result {
 	res := newResult(KindUDP, addr)
 	start := time.Now()
-	echo, err := udpExchange(ctx, addr, false)
+	echo, err := udpExchange(ctx, addr, false, resend)
 	return res.finish(start, echo, err)
 }
 
@@ -47,7 +52,7 @@ func UDP(ctx context.Context, addr string) Result {
 func UDPFullMTU(ctx context.Context, addr string) Result {
 	res := newResult(KindUDP, addr)
 	start := time.Now()
-	echo, err := udpExchange(ctx, addr, true)
+	echo, err := udpExchange(ctx, addr, true, 0)
 	return res.finish(start, echo, err)
 }
 
@@ -82,7 +87,7 @@ func tcpExchange(ctx context.Context, addr string) (string, error) {
 }
 
 // udpExchange performs the exchange behind UDP and UDPFullMTU.
-func udpExchange(ctx context.Context, addr string, fullMTU bool) (string, error) {
+func udpExchange(ctx context.Context, addr string, fullMTU bool, resend time.Duration) (string, error) {
 	ctx, cancel := withDefaultTimeout(ctx)
 	defer cancel()
 	nonce, err := newNonce()
@@ -106,6 +111,10 @@ func udpExchange(ctx context.Context, addr string, fullMTU bool) (string, error)
 	if _, err := conn.Write(sent); err != nil {
 		return "", fmt.Errorf("send %d bytes: %w", len(sent), withCtxErr(ctx, err))
 	}
+	if resend > 0 {
+		stop := resendEvery(ctx, conn, sent, resend)
+		defer stop()
+	}
 	buf := make([]byte, maxDatagram)
 	others := 0
 	for {
@@ -128,6 +137,29 @@ func udpExchange(ctx context.Context, addr string, fullMTU bool) (string, error)
 		}
 		others++
 	}
+}
+
+// resendEvery writes sent on conn every interval until stopped or ctx ends; a failed write stops
+// it (the read that follows reports the path's error).
+func resendEvery(ctx context.Context, conn net.Conn, sent []byte, interval time.Duration) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if _, err := conn.Write(sent); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // maxUDPPayload is the largest payload of an IPv4 UDP datagram.

@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
@@ -41,7 +42,8 @@ func (c *Cluster) install(ctx context.Context, envCfg *envconf.Config) error {
 	return cni.install(ctx, r, c.cfg)
 }
 
-// hermeticCoreDNS points CoreDNS's only forward at netcert's DNS upstream Service. When a CoreDNS
+// hermeticCoreDNS points CoreDNS's only forward at netcert's DNS upstream Service, and has its
+// readiness probed every second. When a CoreDNS
 // pod is already placed on a node (a reused cluster), it rolls CoreDNS (the same pod-template
 // annotation the doctor and the faults use) so the new Corefile is in force at once; the rollout
 // itself is awaited with the other readiness waits.
@@ -71,6 +73,13 @@ func hermeticCoreDNS(ctx context.Context, r *resources.Resources) error {
 	client, err := kubernetes.NewForConfig(r.GetConfig())
 	if err != nil {
 		return fmt.Errorf("kubernetes client: %w", err)
+	}
+	// kubeadm's CoreDNS is probed for readiness every 10s, so a restarted CoreDNS that is ready
+	// within a second is seen Ready up to 10s later: the faults and repairs that restart CoreDNS
+	// waited out most of that. The test bed's CoreDNS is probed every second.
+	if _, err := client.AppsV1().Deployments(kube.CoreDNSNamespace).Patch(ctx, kube.CoreDNSDeployment, types.StrategicMergePatchType,
+		[]byte(`{"spec":{"template":{"spec":{"containers":[{"name":"coredns","readinessProbe":{"periodSeconds":1}}]}}}}`), metav1.PatchOptions{}); err != nil {
+		return fmt.Errorf("probe CoreDNS's readiness every second: %w", err)
 	}
 	pods, err := client.CoreV1().Pods(kube.CoreDNSNamespace).List(ctx, metav1.ListOptions{LabelSelector: kube.CoreDNSSelector})
 	if err != nil {

@@ -22,9 +22,10 @@ func runClient(ctx context.Context, kind string, args []string, stdout io.Writer
 	attempts := fs.Int("attempts", 1, "number of attempts before giving up")
 	pause := fs.Duration("pause", attemptPause, "wait between attempts")
 	var server, qtype *string
-	fullMTU := new(bool)
+	fullMTU, resend := new(bool), new(time.Duration)
 	if kind == "udp" {
 		fullMTU = fs.Bool("full-mtu", false, "send a datagram as large as the route's MTU, with DF (large-packet paths)")
+		resend = fs.Duration("resend", 0, "within an attempt, send the datagram again every DURATION until one is echoed (0: once)")
 	}
 	if kind == "dns" {
 		server = fs.String("server", "", "DNS server IP[:PORT] (default: first nameserver in /etc/resolv.conf)")
@@ -40,13 +41,16 @@ func runClient(ctx context.Context, kind string, args []string, stdout io.Writer
 	if *pause < 0 {
 		return false, usageErrorf("%s: --pause must not be negative", kind)
 	}
+	if *resend < 0 || (*resend > 0 && *fullMTU) {
+		return false, usageErrorf("%s: --resend must not be negative, nor set with --full-mtu", kind)
+	}
 	if *attempts < 1 {
 		return false, usageErrorf("%s: --attempts must be at least 1", kind)
 	}
 	if len(pos) != 1 {
 		return false, usageErrorf("%s: want exactly one target, got %d arguments", kind, len(pos))
 	}
-	check, err := newCheck(kind, pos[0], server, qtype, *fullMTU)
+	check, err := newCheck(kind, pos[0], server, qtype, *fullMTU, *resend)
 	if err != nil {
 		return false, usageErrorf("%s: %v", kind, err)
 	}
@@ -62,7 +66,7 @@ func runClient(ctx context.Context, kind string, args []string, stdout io.Writer
 }
 
 // newCheck validates target and returns the check for kind.
-func newCheck(kind, target string, server, qtype *string, fullMTU bool) (probe.Check, error) {
+func newCheck(kind, target string, server, qtype *string, fullMTU bool, resend time.Duration) (probe.Check, error) {
 	switch kind {
 	case "http":
 		if err := probe.ValidateURL(target); err != nil {
@@ -79,7 +83,7 @@ func newCheck(kind, target string, server, qtype *string, fullMTU bool) (probe.C
 		if fullMTU {
 			return func(ctx context.Context) probe.Result { return probe.UDPFullMTU(ctx, target) }, nil
 		}
-		return func(ctx context.Context) probe.Result { return probe.UDP(ctx, target) }, nil
+		return func(ctx context.Context) probe.Result { return probe.UDPResend(ctx, target, resend) }, nil
 	case "dns":
 		if err := probe.ValidateName(target); err != nil {
 			return nil, err

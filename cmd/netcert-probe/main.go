@@ -23,7 +23,7 @@ const usageText = `usage:
   netcert-probe serve [--http :8080] [--tcp :8081] [--udp :8082]
   netcert-probe http [--timeout 3s] [--attempts 1] URL
   netcert-probe tcp  [--timeout 3s] [--attempts 1] HOST:PORT
-  netcert-probe udp  [--timeout 3s] [--attempts 1] HOST:PORT
+  netcert-probe udp  [--timeout 3s] [--attempts 1] [--resend 0] [--full-mtu] HOST:PORT
   netcert-probe dns  [--server IP:PORT] [--type A] [--timeout 3s] [--attempts 1] NAME
   netcert-probe batch '[["udp","HOST:PORT"],["dns","NAME"],...]'
 
