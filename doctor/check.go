@@ -92,9 +92,13 @@ type Result struct {
 	Took     time.Duration
 }
 
-// RunEach runs the checks, checkConcurrency at a time, and returns their results in the checks'
-// order; done, if set, is called with each result as its check finishes, one call at a time.
+// RunEach runs the checks, checkConcurrency at a time, with the node reads they share run once
+// (sharedReads), and returns their results in the checks' order; done, if set, is called with
+// each result as its check finishes, one call at a time.
 func RunEach(ctx context.Context, c *Cluster, checks []Check, done func(Result)) []Result {
+	sweep := *c
+	sweep.Nodes = sharingReads(c.Nodes)
+	c = &sweep
 	results := make([]Result, len(checks))
 	var mu sync.Mutex
 	concurrently(len(checks), checkConcurrency, func(i int) {
