@@ -23,12 +23,12 @@ import (
 //
 // The zero value uses the defaults.
 type KubeProxyRulesMissing struct {
-	// Settle is how long kube-proxy may take to follow a change of the API (default 2s: it syncs at
-	// most a second after one; negative: never waited for). A node whose rules differ for a
-	// Service that changed less than Settle ago is read again (with the API) once Settle has
-	// passed since the change, and only what still differs is reported; one whose Services changed
-	// earlier is reported at once. The change times are the API server's, compared with this
-	// machine's clock.
+	// Settle is how long the check waits before it reads a node again (with the API) whose rules
+	// differ for a Service that changed in the last kubeProxyLag: kube-proxy follows the API a
+	// moment behind, so only a mismatch still there is reported (default 2s: kube-proxy syncs at
+	// most a second after a change, on a quiet node; negative: no second read). A mismatch for
+	// Services unchanged for longer is reported at once. The change times are the API server's
+	// (to the second), compared with this machine's clock.
 	Settle time.Duration
 	// RestartTimeout bounds the repair's wait for the new kube-proxy pod and its rules (default 2m).
 	RestartTimeout time.Duration
@@ -42,8 +42,8 @@ func (KubeProxyRulesMissing) ID() string { return "kube-proxy-rules-missing" }
 // Run reads the Services and their EndpointSlices, then kube-proxy's data plane on every node:
 // per node one Fail per Service port that is missing or does not match, or one Pass; a node
 // without kube-proxy's data plane (kube-proxy replaced by the CNI, or ipvs mode) is
-// NotApplicable. Failing nodes whose Services changed within Settle are read again once
-// kube-proxy had Settle to follow, with the API, and only what still fails is reported.
+// NotApplicable. Failing nodes whose Services changed in the last kubeProxyLag are read again
+// after Settle, with the API, and only what still fails is reported.
 func (p KubeProxyRulesMissing) Run(ctx context.Context, c *Cluster) ([]Finding, error) {
 	exp, err := readKubeProxyExpectations(ctx, c.Client)
 	if err != nil {
@@ -63,7 +63,7 @@ func (p KubeProxyRulesMissing) Run(ctx context.Context, c *Cluster) ([]Finding, 
 		}
 	}
 	if len(again) > 0 {
-		c.log().Debug("kube-proxy rules differ from the API just changed; reading again", "check", p.ID(), "nodes", len(again), "after", wait)
+		c.log().Debug("kube-proxy rules differ from an API that changed recently; reading again", "check", p.ID(), "nodes", len(again), "after", wait)
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
@@ -186,8 +186,14 @@ func kpCompare(pl kpDataPlane, sp kpServicePort, want []string, named bool) *Fin
 		Evidence: []Evidence{{Source: pl.Source, Output: strings.Join(prog.Lines, "\n")}}}
 }
 
-// syncWait is how long kube-proxy may still need to follow the API for the Services of failed:
-// Settle from their latest change, 0 when that is past (or Settle is negative).
+// kubeProxyLag is how long after a change of the API kube-proxy may still be catching up on a
+// busy node: its syncs wait at least a second after a change, and one sync of a large ruleset on a
+// loaded node takes seconds more.
+const kubeProxyLag = 10 * time.Second
+
+// syncWait is how long to wait before reading again a node whose rules differ for the Services of
+// failed: Settle when one of them changed in the last kubeProxyLag, else 0 (also when Settle is
+// negative).
 func (p KubeProxyRulesMissing) syncWait(exp *kpExpectations, failed []Finding) time.Duration {
 	if p.settle() <= 0 || len(failed) == 0 {
 		return 0
@@ -200,7 +206,10 @@ func (p KubeProxyRulesMissing) syncWait(exp *kpExpectations, failed []Finding) t
 			}
 		}
 	}
-	return min(p.settle(), time.Until(changed.Add(p.settle())))
+	if time.Since(changed) >= kubeProxyLag {
+		return 0
+	}
+	return p.settle()
 }
 
 func (p KubeProxyRulesMissing) settle() time.Duration {

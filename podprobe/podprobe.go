@@ -175,11 +175,15 @@ func (p *Prober) PodPairs(ctx context.Context, pairs []doctor.NodePair) ([]docto
 	if err != nil {
 		return nil, err
 	}
-	cases, err := pairCases(running, pairs)
+	cases, err := pairCases(running, pairs, pairProbe)
 	if err != nil {
 		return nil, err
 	}
 	results, err := traffic.Run(ctx, p, cases)
+	if olderProbe(err) {
+		cases, _ = pairCases(running, pairs, olderPairProbe)
+		results, err = traffic.Run(ctx, p, cases)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -195,8 +199,18 @@ func (p *Prober) PodPairs(ctx context.Context, pairs []doctor.NodePair) ([]docto
 // counts until the end (a busy node's late answer is not a loss).
 var pairProbe = []string{"udp", "--timeout", "600ms", "--resend", "150ms"}
 
-// pairCases are the probes of pairs between the running probe pods, one on each node.
-func pairCases(running []corev1.Pod, pairs []doctor.NodePair) ([]traffic.Case, error) {
+// olderPairProbe is how a probe image older than `udp --resend` sends a pair probe: three
+// datagrams, each waited for 300ms, 100ms apart (1.1s when unanswered).
+var olderPairProbe = []string{"udp", "--timeout", "300ms", "--attempts", "3", "--pause", "100ms"}
+
+// olderProbe reports whether err is a probe's refusal of `udp --resend` (an image older than it).
+func olderProbe(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "flag provided but not defined: -resend")
+}
+
+// pairCases are the probes of pairs between the running probe pods, one on each node, each sent
+// as probe (the udp command line but its target).
+func pairCases(running []corev1.Pod, pairs []doctor.NodePair, probe []string) ([]traffic.Case, error) {
 	on := map[string]corev1.Pod{}
 	for _, pod := range running {
 		if _, ok := on[pod.Spec.NodeName]; !ok && pod.Status.PodIP != "" {
@@ -215,7 +229,7 @@ func pairCases(running []corev1.Pod, pairs []doctor.NodePair) ([]traffic.Case, e
 		}
 		cases[i] = traffic.Case{Name: pr.From + " -> " + pr.To + " udp", Container: Container, To: pr.To,
 			From: traffic.Pod{Namespace: src.Namespace, Name: src.Name, Node: pr.From, IP: src.Status.PodIP},
-			Args: append(slices.Clone(pairProbe), net.JoinHostPort(dst.Status.PodIP, UDPPort))}
+			Args: append(slices.Clone(probe), net.JoinHostPort(dst.Status.PodIP, UDPPort))}
 	}
 	return cases, nil
 }

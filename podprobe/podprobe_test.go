@@ -91,7 +91,7 @@ func probePod(name, node, ip string) corev1.Pod {
 
 func TestPairCasesSendFromEachPairsPodToTheOther(t *testing.T) {
 	running := []corev1.Pod{probePod("probe-a-1", "n1", "10.244.0.5"), probePod("probe-a-2", "n2", ""), probePod("probe-a-3", "n2", "10.244.1.7")}
-	cases, err := pairCases(running, []doctor.NodePair{{From: "n1", To: "n2"}, {From: "n2", To: "n1"}})
+	cases, err := pairCases(running, []doctor.NodePair{{From: "n1", To: "n2"}, {From: "n2", To: "n1"}}, pairProbe)
 	require.NoError(t, err)
 	require.Len(t, cases, 2)
 	assert.Equal(t, "probe-a-1", cases[0].From.Name)
@@ -100,6 +100,28 @@ func TestPairCasesSendFromEachPairsPodToTheOther(t *testing.T) {
 	assert.Equal(t, "10.244.0.5:8082", cases[1].Args[len(cases[1].Args)-1])
 	assert.Equal(t, Container, cases[1].Container)
 
-	_, err = pairCases(running, []doctor.NodePair{{From: "n1", To: "n3"}})
+	assert.Equal(t, []string{"udp", "--timeout", "600ms", "--resend", "150ms", "10.244.0.5:8082"}, cases[1].Args)
+	_, err = pairCases(running, []doctor.NodePair{{From: "n1", To: "n3"}}, pairProbe)
 	assert.ErrorContains(t, err, "no running netcert probe pod on node n3")
+}
+
+// An image older than `udp --resend` refuses it, in a batch as one by one; any other failure is
+// not taken for that.
+func TestOlderProbeIsToldByItsRefusalOfResend(t *testing.T) {
+	outside, _ := fakeOutside(true, false)
+	p := &Prober{Outside: func(ctx context.Context, argv []string) ([]byte, []byte, string, error) {
+		if strings.Contains(strings.Join(argv, " "), "--resend") {
+			return nil, []byte(`netcert-probe: batch: command line 0 ("udp"): usage error: udp: flag provided but not defined: -resend`), "docker exec host", errors.New("exit status 2")
+		}
+		return outside(ctx, argv)
+	}}
+	pair := func(args ...string) traffic.Case {
+		return traffic.Case{Path: traffic.ExternalToNodePort, Name: "n1", External: true, Args: append(args, "172.18.0.2:8082")}
+	}
+	_, err := traffic.Run(context.Background(), p, []traffic.Case{pair(pairProbe...), pair(pairProbe...)})
+	assert.True(t, olderProbe(err), "%v", err)
+	_, err = traffic.Run(context.Background(), p, []traffic.Case{pair(olderPairProbe...), pair(olderPairProbe...)})
+	assert.NoError(t, err)
+	assert.False(t, olderProbe(errors.New("exit status 2: no probe result")))
+	assert.False(t, olderProbe(nil))
 }
