@@ -56,18 +56,17 @@ func (p KubeProxyRulesMissing) Run(ctx context.Context, c *Cluster) ([]Finding, 
 	}
 	var again []int // the nodes whose rules differ for a recent change, read again once kube-proxy had time to sync
 	var againNodes []node.Node
-	var wait time.Duration
 	for i, fs := range byNode {
-		if w := p.syncWait(exp, Failed(fs)); w > 0 {
-			again, againNodes, wait = append(again, i), append(againNodes, c.Nodes[i]), max(wait, w)
+		if p.settle() > 0 && changedRecently(exp, Failed(fs)) {
+			again, againNodes = append(again, i), append(againNodes, c.Nodes[i])
 		}
 	}
 	if len(again) > 0 {
-		c.log().Debug("kube-proxy rules differ from an API that changed recently; reading again", "check", p.ID(), "nodes", len(again), "after", wait)
+		c.log().Debug("kube-proxy rules differ from an API that changed recently; reading again", "check", p.ID(), "nodes", len(again), "after", p.settle())
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(wait):
+		case <-time.After(p.settle()):
 		}
 		if exp, err = readKubeProxyExpectations(ctx, c.Client); err != nil {
 			return nil, err
@@ -191,13 +190,8 @@ func kpCompare(pl kpDataPlane, sp kpServicePort, want []string, named bool) *Fin
 // loaded node takes seconds more.
 const kubeProxyLag = 10 * time.Second
 
-// syncWait is how long to wait before reading again a node whose rules differ for the Services of
-// failed: Settle when one of them changed in the last kubeProxyLag, else 0 (also when Settle is
-// negative).
-func (p KubeProxyRulesMissing) syncWait(exp *kpExpectations, failed []Finding) time.Duration {
-	if p.settle() <= 0 || len(failed) == 0 {
-		return 0
-	}
+// changedRecently reports whether a Service of failed changed in the last kubeProxyLag.
+func changedRecently(exp *kpExpectations, failed []Finding) bool {
 	var changed time.Time
 	for _, f := range failed {
 		for _, sp := range exp.ports {
@@ -206,10 +200,7 @@ func (p KubeProxyRulesMissing) syncWait(exp *kpExpectations, failed []Finding) t
 			}
 		}
 	}
-	if time.Since(changed) >= kubeProxyLag {
-		return 0
-	}
-	return p.settle()
+	return len(failed) > 0 && time.Since(changed) < kubeProxyLag
 }
 
 func (p KubeProxyRulesMissing) settle() time.Duration {

@@ -227,7 +227,7 @@ func pairCases(running []corev1.Pod, pairs []doctor.NodePair, probe []string) ([
 		if !ok {
 			return nil, fmt.Errorf("no running netcert probe pod on node %s (namespace %s)", pr.To, Namespace)
 		}
-		cases[i] = traffic.Case{Name: pr.From + " -> " + pr.To + " udp", Container: Container, To: pr.To,
+		cases[i] = traffic.Case{Path: traffic.PodToPodCrossNode, Name: pr.From + " -> " + pr.To + " udp", Container: Container, To: pr.To,
 			From: traffic.Pod{Namespace: src.Namespace, Name: src.Name, Node: pr.From, IP: src.Status.PodIP},
 			Args: append(slices.Clone(probe), net.JoinHostPort(dst.Status.PodIP, UDPPort))}
 	}

@@ -99,8 +99,9 @@ func TestPairCasesSendFromEachPairsPodToTheOther(t *testing.T) {
 	assert.Equal(t, "probe-a-3", cases[1].From.Name)
 	assert.Equal(t, "10.244.0.5:8082", cases[1].Args[len(cases[1].Args)-1])
 	assert.Equal(t, Container, cases[1].Container)
-
+	assert.Equal(t, traffic.PodToPodCrossNode, cases[1].Path, "named in an error of traffic.Run")
 	assert.Equal(t, []string{"udp", "--timeout", "600ms", "--resend", "150ms", "10.244.0.5:8082"}, cases[1].Args)
+
 	_, err = pairCases(running, []doctor.NodePair{{From: "n1", To: "n3"}}, pairProbe)
 	assert.ErrorContains(t, err, "no running netcert probe pod on node n3")
 }

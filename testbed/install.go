@@ -43,10 +43,10 @@ func (c *Cluster) install(ctx context.Context, envCfg *envconf.Config) error {
 }
 
 // hermeticCoreDNS points CoreDNS's only forward at netcert's DNS upstream Service, and has its
-// readiness probed every second. When a CoreDNS
-// pod is already placed on a node (a reused cluster), it rolls CoreDNS (the same pod-template
-// annotation the doctor and the faults use) so the new Corefile is in force at once; the rollout
-// itself is awaited with the other readiness waits.
+// readiness probed every second. When a CoreDNS pod is already placed on a node (a reused
+// cluster), it rolls CoreDNS (the same pod-template annotation the doctor and the faults use) so
+// the new Corefile is in force at once; the rollout itself is awaited with the other readiness
+// waits.
 func hermeticCoreDNS(ctx context.Context, r *resources.Resources) error {
 	var svc corev1.Service
 	if err := r.Get(ctx, DNSUpstream, Namespace, &svc); err != nil {
